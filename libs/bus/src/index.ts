@@ -1,0 +1,2 @@
+export * from './bus.ts';
+export { KafkaBus, type KafkaBusOptions } from './kafka.ts';

@@ -1,0 +1,136 @@
+import { Kafka, Partitioners, logLevel, type Consumer, type Producer, type LogEntry } from 'kafkajs';
+import type { Logger } from '@vigil/observability';
+import type { Bus, OutMessage, SubscribeOptions, Subscription, TopicSpec } from './bus.ts';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+}
+
+/** Bus over Apache Kafka (kafkajs). */
+export class KafkaBus implements Bus {
+  private readonly kafka: Kafka;
+  private producer?: Producer;
+  private producerReady?: Promise<Producer>;
+  private readonly consumers = new Set<Consumer>();
+  private connected = false;
+  private closed = false;
+
+  constructor(private readonly opts: KafkaBusOptions) {
+    const log = opts.logger.child({ component: 'kafka' });
+    this.kafka = new Kafka({
+      clientId: opts.clientId,
+      brokers: opts.brokers,
+      logLevel: logLevel.WARN,
+      retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+      logCreator:
+        () =>
+        ({ level, log: entry }: LogEntry) => {
+          const { message, ...rest } = entry;
+          if (level <= logLevel.ERROR) log.error(rest, message);
+          else log.warn(rest, message);
+        },
+    });
+  }
+
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = specs.filter((s) => !existing.has(s.topic));
+      if (missing.length === 0) return;
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.partitions,
+          replicationFactor: -1,
+          configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async publish(topic: string, messages: OutMessage[]): Promise<void> {
+    const producer = await this.getProducer();
+    await producer.send({
+      topic,
+      messages: messages.map((m) => ({
+        key: m.key,
+        value: m.value,
+        timestamp: m.timestamp !== undefined ? String(Math.round(m.timestamp)) : undefined,
+        headers: m.headers,
+      })),
+    });
+  }
+
+  async subscribe(opts: SubscribeOptions): Promise<Subscription> {
+    const consumer = this.kafka.consumer({
+      groupId: opts.group,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
+    });
+    this.consumers.add(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning ?? false });
+    await consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 1000,
+      eachMessage: async ({ topic, partition, message }) => {
+        await opts.handle({
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key?.toString('utf8') ?? '',
+          value: message.value ?? Buffer.alloc(0),
+          timestamp: Number(message.timestamp),
+          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v ?? '')])),
+        });
+      },
+    });
+    let closing: Promise<void> | undefined;
+    return {
+      close: () =>
+        (closing ??= (async () => {
+          this.consumers.delete(consumer);
+          await consumer.disconnect();
+        })()),
+    };
+  }
+
+  healthy(): boolean {
+    return this.connected && !this.closed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const steps = [...this.consumers].map((c) => c.disconnect());
+    if (this.producer) steps.push(this.producer.disconnect());
+    const results = await Promise.allSettled(steps);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private getProducer(): Promise<Producer> {
+    if (this.closed) return Promise.reject(new Error('bus is closed'));
+    this.producerReady ??= (async () => {
+      const p = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+      p.on(p.events.CONNECT, () => (this.connected = true));
+      p.on(p.events.DISCONNECT, () => (this.connected = false));
+      await p.connect();
+      this.producer = p;
+      return p;
+    })().catch((e: unknown) => {
+      this.producerReady = undefined;
+      throw e;
+    });
+    return this.producerReady;
+  }
+}

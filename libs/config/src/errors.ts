@@ -1,0 +1,28 @@
+/** One problem in a config file, located as precisely as the YAML allows. */
+export interface ConfigIssue {
+  /** Like `queries[0].window`. */
+  path: string;
+  message: string;
+  line?: number;
+}
+
+/** Thrown by `loadConfig`; lists every problem found, not just the first. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly issues: ConfigIssue[],
+  ) {
+    super(`${file}: invalid config\n` + issues.map((i) => `  ${formatIssue(file, i)}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatIssue(file: string, i: ConfigIssue): string {
+  const where = i.line ? `${file}:${i.line}: ` : `${file}: `;
+  return `${where}${i.path ? `${i.path}: ` : ''}${i.message}`;
+}
+
+/** `['queries', 0, 'window']` → `queries[0].window`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s ? `${s}.${String(p)}` : String(p)), '');
+}

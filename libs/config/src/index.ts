@@ -1,0 +1,5 @@
+export * from './types.ts';
+export * from './errors.ts';
+export * from './duration.ts';
+export { loadConfig, parseConfig, MAX_FRAMES_PER_WINDOW } from './load.ts';
+export { configJsonSchema, ModelProfiles } from './schema.ts';

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { DURATION_PATTERN } from './duration.ts';
+
+/**
+ * The YAML config as users write it. Unknown keys are rejected everywhere so a typo
+ * never silently falls back to a default. Durations stay strings here (so the JSON
+ * Schema can describe them); `normalize` turns them into milliseconds.
+ */
+const duration = z.string().regex(new RegExp(DURATION_PATTERN), { error: 'expected a duration like "8s"' });
+const id = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'expected an id of letters, digits, "-", "_" or "." (at most 64)' });
+const port = z.number().int().min(0).max(65535);
+
+export const ModelProfiles = ['cosmos-reason1', 'cosmos-reason2', 'openai-frames'] as const;
+
+export const ModelSchema = z.strictObject({
+  endpoints: z.array(z.string().url({ error: 'expected a URL like "http://127.0.0.1:8000"' })).min(1, { error: 'at least one endpoint is needed' }),
+  profile: z.enum(ModelProfiles).default('cosmos-reason1'),
+  /** Served model id; read from GET /v1/models when absent. */
+  model_id: z.string().min(1).optional(),
+  api_key: z.string().optional(),
+  timeout: duration.default('120s'),
+  max_tokens: z.number().int().min(16).max(32768).default(4096),
+});
+
+export const CameraSchema = z.strictObject({
+  id,
+  name: z.string().optional(),
+  site: z.string().optional(),
+  url: z.string().regex(/^(rtsps?|https?|file):\/\//, { error: 'expected an rtsp://, rtsps://, http(s):// or file:// URL' }),
+  transport: z.enum(['tcp', 'udp']).default('tcp'),
+  fps: z.number().positive().max(30).default(4),
+  width: z.number().int().min(64).max(3840).default(640),
+});
+
+export const QuerySchema = z.strictObject({
+  id,
+  cameras: z.array(z.string()).min(1, { error: 'name at least one camera' }),
+  question: z.string().min(1),
+  window: duration,
+  every: duration,
+  alert_when: z.string().default('^\\s*yes'),
+  severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
+});
+
+export const ConfigSchema = z.strictObject({
+  site: z.string().optional(),
+  model: ModelSchema,
+  kafka: z.strictObject({ brokers: z.array(z.string().min(1)).min(1), client_id: z.string().default('vigil') }),
+  postgres: z.strictObject({ url: z.string().regex(/^postgres(ql)?:\/\//, { error: 'expected a postgres:// URL' }) }),
+  http: z.strictObject({ port: port.default(8080), host: z.string().default('0.0.0.0') }).default({ port: 8080, host: '0.0.0.0' }),
+  ingest: z
+    .strictObject({ metrics_port: port.default(9101), chunk: duration.default('1s'), ffmpeg_path: z.string().default('ffmpeg') })
+    .default({ metrics_port: 9101, chunk: '1s', ffmpeg_path: 'ffmpeg' }),
+  infer: z
+    .strictObject({ metrics_port: port.default(9102), buffer: duration.default('30s'), concurrency: z.number().int().min(1).max(1024).default(4) })
+    .default({ metrics_port: 9102, buffer: '30s', concurrency: 4 }),
+  cameras: z.array(CameraSchema).min(1, { error: 'configure at least one camera' }),
+  queries: z.array(QuerySchema).default([]),
+});
+
+export type RawConfig = z.infer<typeof ConfigSchema>;
+
+/** JSON Schema for editors (published as schema/vigil.schema.json). */
+export function configJsonSchema(): object {
+  return z.toJSONSchema(ConfigSchema, { io: 'input', target: 'draft-2020-12' });
+}

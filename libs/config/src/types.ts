@@ -1,0 +1,42 @@
+import type { ModelProfiles } from './schema.ts';
+
+/** Config as the services receive it: validated, defaults applied, durations in ms. */
+export interface VigilConfig {
+  site?: string;
+  model: {
+    endpoints: string[];
+    profile: (typeof ModelProfiles)[number];
+    modelId?: string;
+    apiKey?: string;
+    timeoutMs: number;
+    maxTokens: number;
+  };
+  kafka: { brokers: string[]; clientId: string };
+  postgres: { url: string };
+  http: { port: number; host: string };
+  ingest: { metricsPort: number; chunkMs: number; ffmpegPath: string };
+  infer: { metricsPort: number; bufferMs: number; concurrency: number };
+  cameras: CameraConfig[];
+  queries: QueryConfig[];
+}
+
+export interface CameraConfig {
+  id: string;
+  name: string;
+  site?: string;
+  /** May hold credentials: never log it, use `redactUrl`. */
+  url: string;
+  transport: 'tcp' | 'udp';
+  fps: number;
+  width: number;
+}
+
+export interface QueryConfig {
+  id: string;
+  cameras: string[];
+  question: string;
+  windowMs: number;
+  everyMs: number;
+  alertWhen: RegExp;
+  severity: 'low' | 'medium' | 'high' | 'critical';
+}

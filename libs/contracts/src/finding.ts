@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+
+/** Outcome of asking the model about one window. */
+export type FindingStatus = 'ok' | 'truncated' | 'error';
+
+/**
+ * One answered (or failed) window, published on `vigil.findings` keyed by camera id.
+ * Times are capture times (ms since epoch), never processing times.
+ */
+export interface Finding {
+  v: 1;
+  /** Deterministic from (camera, query, window start): replays are idempotent. */
+  id: string;
+  cameraId: string;
+  queryId: string;
+  question: string;
+  windowStart: number;
+  windowEnd: number;
+  frameCount: number;
+  status: FindingStatus;
+  /** Whether the query's `alert_when` matched the answer. */
+  verdict: boolean;
+  answer: string;
+  reasoning: string;
+  rawAnswer: string;
+  error?: string;
+  model: { id: string; profile: string; endpoint: string };
+  usage: { promptTokens: number; completionTokens: number };
+  latencyMs: number;
+  /** Absolute times (ms since epoch) the answer mentions, read off the timestamp band. */
+  mentionedTimes: number[];
+  /** Capture times of the frames kept as evidence. */
+  evidence: { capturedAt: number }[];
+  createdAt: number;
+}
+
+/** The finding id for a window: stable across retries, restarts and replays. */
+export function findingId(cameraId: string, queryId: string, windowStart: number): string {
+  return createHash('sha256').update(`${cameraId}\u0000${queryId}\u0000${Math.round(windowStart)}`).digest('hex').slice(0, 32);
+}
+
+/** Parses and checks a finding from the bus. */
+export function decodeFinding(buf: Buffer): { ok: true; value: Finding } | { ok: false; reason: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(buf.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'finding is not JSON' };
+  }
+  const f = v as Partial<Finding>;
+  if (typeof v !== 'object' || v === null || f.v !== 1) return { ok: false, reason: 'unsupported finding version' };
+  for (const k of ['id', 'cameraId', 'queryId', 'question', 'answer', 'reasoning'] as const) {
+    if (typeof f[k] !== 'string') return { ok: false, reason: `finding.${k} must be a string` };
+  }
+  for (const k of ['windowStart', 'windowEnd'] as const) {
+    if (typeof f[k] !== 'number' || !Number.isFinite(f[k])) return { ok: false, reason: `finding.${k} must be a number` };
+  }
+  if (typeof f.verdict !== 'boolean') return { ok: false, reason: 'finding.verdict must be a boolean' };
+  return { ok: true, value: f as Finding };
+}

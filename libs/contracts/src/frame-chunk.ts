@@ -1,0 +1,115 @@
+/**
+ * The frame chunk envelope carried on `vigil.frames`: a few seconds of JPEG frames of
+ * one camera, each with its capture time. Binary, versioned, and decoded defensively:
+ * a malformed message yields a reason instead of a throw so consumers can dead-letter it.
+ *
+ * Layout (big-endian), version 1:
+ *   magic "VGFC" | u8 version | u8 codec (1 = jpeg) | u16 cameraIdLen | cameraId utf8
+ *   | u32 seqHi | u32 seqLo | u16 width | u16 height | u32 fps×1000 | u16 frameCount
+ *   | frameCount × (f64 captureMs | f64 streamS | u32 byteLength) | frame bytes…
+ */
+
+export const FRAME_CHUNK_VERSION = 1;
+const MAGIC = 0x56474643; // "VGFC"
+const CODEC_JPEG = 1;
+const FRAME_ENTRY_BYTES = 20;
+const MAX_FRAMES = 4096;
+
+/** One encoded video frame with its capture time (wall clock, ms since epoch). */
+export interface Frame {
+  /** Capture time, wall clock, ms since the Unix epoch. */
+  capturedAt: number;
+  /** Seconds since the camera's stream started (what the timestamp band shows). */
+  streamTime: number;
+  jpeg: Buffer;
+}
+
+/** A chunk of consecutive frames from one camera. */
+export interface FrameChunk {
+  cameraId: string;
+  /** Monotonic per camera (across reconnects) so gaps and replays are visible. */
+  seq: number;
+  width: number;
+  height: number;
+  fps: number;
+  codec: 'jpeg';
+  frames: Frame[];
+}
+
+export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** Serialises a chunk into the v1 envelope. */
+export function encodeFrameChunk(chunk: FrameChunk): Buffer {
+  const id = Buffer.from(chunk.cameraId, 'utf8');
+  if (id.length === 0 || id.length > 0xffff) throw new RangeError('cameraId must be 1..65535 bytes');
+  if (chunk.frames.length > MAX_FRAMES) throw new RangeError(`a chunk holds at most ${MAX_FRAMES} frames`);
+  const headLen = 4 + 1 + 1 + 2 + id.length + 8 + 2 + 2 + 4 + 2 + chunk.frames.length * FRAME_ENTRY_BYTES;
+  const head = Buffer.allocUnsafe(headLen);
+  let o = head.writeUInt32BE(MAGIC, 0);
+  o = head.writeUInt8(FRAME_CHUNK_VERSION, o);
+  o = head.writeUInt8(CODEC_JPEG, o);
+  o = head.writeUInt16BE(id.length, o);
+  o += id.copy(head, o);
+  o = head.writeUInt32BE(Math.floor(chunk.seq / 2 ** 32), o);
+  o = head.writeUInt32BE(chunk.seq % 2 ** 32, o);
+  o = head.writeUInt16BE(chunk.width, o);
+  o = head.writeUInt16BE(chunk.height, o);
+  o = head.writeUInt32BE(Math.round(chunk.fps * 1000), o);
+  o = head.writeUInt16BE(chunk.frames.length, o);
+  for (const f of chunk.frames) {
+    o = head.writeDoubleBE(f.capturedAt, o);
+    o = head.writeDoubleBE(f.streamTime, o);
+    o = head.writeUInt32BE(f.jpeg.length, o);
+  }
+  return Buffer.concat([head, ...chunk.frames.map((f) => f.jpeg)]);
+}
+
+/** Parses a v1 envelope; never throws on bad input. Frame buffers share memory with `buf`. */
+export function decodeFrameChunk(buf: Buffer): DecodeResult<FrameChunk> {
+  const fail = (reason: string): DecodeResult<FrameChunk> => ({ ok: false, reason });
+  if (buf.length < 6) return fail(`too short (${buf.length} bytes)`);
+  if (buf.readUInt32BE(0) !== MAGIC) return fail('bad magic: not a Vigil frame chunk');
+  const version = buf.readUInt8(4);
+  if (version !== FRAME_CHUNK_VERSION) return fail(`unsupported version ${version}`);
+  if (buf.readUInt8(5) !== CODEC_JPEG) return fail(`unsupported codec ${buf.readUInt8(5)}`);
+  let o = 6;
+  const need = (n: number) => o + n <= buf.length;
+  if (!need(2)) return fail('truncated header');
+  const idLen = buf.readUInt16BE(o);
+  o += 2;
+  if (idLen === 0 || !need(idLen + 18)) return fail('truncated header');
+  const cameraId = buf.toString('utf8', o, o + idLen);
+  o += idLen;
+  const seq = buf.readUInt32BE(o) * 2 ** 32 + buf.readUInt32BE(o + 4);
+  const width = buf.readUInt16BE(o + 8);
+  const height = buf.readUInt16BE(o + 10);
+  const fps = buf.readUInt32BE(o + 12) / 1000;
+  const count = buf.readUInt16BE(o + 16);
+  o += 18;
+  if (width === 0 || height === 0) return fail(`bad frame size ${width}x${height}`);
+  if (!(fps > 0)) return fail('fps must be positive');
+  if (!need(count * FRAME_ENTRY_BYTES)) return fail('truncated frame table');
+  const entries: { capturedAt: number; streamTime: number; len: number }[] = [];
+  for (let i = 0; i < count; i++, o += FRAME_ENTRY_BYTES) {
+    entries.push({ capturedAt: buf.readDoubleBE(o), streamTime: buf.readDoubleBE(o + 8), len: buf.readUInt32BE(o + 16) });
+  }
+  const frames: Frame[] = [];
+  let prev = -Infinity;
+  for (const [i, e] of entries.entries()) {
+    if (!Number.isFinite(e.capturedAt) || e.capturedAt < prev) return fail(`frame ${i}: capture time not monotonic`);
+    prev = e.capturedAt;
+    if (!need(e.len)) return fail(`frame ${i}: truncated (${e.len} bytes declared)`);
+    const jpeg = buf.subarray(o, o + e.len);
+    o += e.len;
+    if (!looksLikeJpeg(jpeg)) return fail(`frame ${i}: not a JPEG (missing SOI/EOI markers)`);
+    frames.push({ capturedAt: e.capturedAt, streamTime: e.streamTime, jpeg });
+  }
+  if (o !== buf.length) return fail(`${buf.length - o} trailing bytes`);
+  return { ok: true, value: { cameraId, seq, width, height, fps, codec: 'jpeg', frames } };
+}
+
+/** Cheap structural check: SOI at the start and EOI at the end. */
+export function looksLikeJpeg(b: Buffer): boolean {
+  const n = b.length;
+  return n >= 4 && b[0] === 0xff && b[1] === 0xd8 && b[n - 2] === 0xff && b[n - 1] === 0xd9;
+}

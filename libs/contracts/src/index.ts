@@ -1,0 +1,5 @@
+export * from './frame-chunk.ts';
+export * from './finding.ts';
+export * from './incident.ts';
+export * from './topics.ts';
+export * from './camera-status.ts';

@@ -1,0 +1,24 @@
+/** Height of the black timestamp band under each frame (Cosmos-Reason1's reference tooling). */
+export const BAND_HEIGHT = 28;
+
+const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';
+
+/**
+ * ffmpeg filters that resample to `fps`, scale to `width`, and add the timestamp band:
+ * white monospace `S.SSs`, alternating between the left and right half on even/odd frames,
+ * as the model was trained to read. Time counts from the stream's first frame.
+ */
+export function frameFilters(fps: number, width: number, opts: { band?: boolean; font?: string } = {}): string {
+  const base = [`setpts=PTS-STARTPTS`, `fps=${fps}`, `scale=${width}:-2:flags=fast_bilinear`];
+  if (opts.band === false) return base.join(',');
+  const text = `%{eif\\:floor(t)\\:d}.%{eif\\:mod(t*100,100)\\:d\\:2}s`;
+  const drawtext = [
+    `fontfile=${opts.font ?? FONT}`,
+    'fontsize=20',
+    'fontcolor=white',
+    `x='if(eq(mod(n,2),0),8,w/2+8)'`,
+    'y=h-24',
+    `text='${text}'`,
+  ].join(':');
+  return [...base, `pad=iw:ih+${BAND_HEIGHT}:0:0:black`, `drawtext=${drawtext}`].join(',');
+}

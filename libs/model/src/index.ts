@@ -1,0 +1,4 @@
+export * from './types.ts';
+export * from './parse.ts';
+export * from './profiles.ts';
+export * from './client.ts';

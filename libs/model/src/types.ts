@@ -1,0 +1,40 @@
+/** A frame as the model client needs it. */
+export interface WindowFrame {
+  jpeg: Buffer;
+  capturedAt: number;
+  /** Seconds on the stream clock: what the burned-in timestamp band shows. */
+  streamTime: number;
+}
+
+export interface AskRequest {
+  question: string;
+  frames: WindowFrame[];
+  fps: number;
+  /** Names the request in errors and logs (e.g. `dock-1/red-object@2026-…`). */
+  label: string;
+  maxTokens?: number;
+}
+
+export type AnswerStatus = 'ok' | 'truncated' | 'error';
+
+export interface ModelAnswer {
+  status: AnswerStatus;
+  answer: string;
+  reasoning: string;
+  raw: string;
+  error?: string;
+  modelId: string;
+  endpoint: string;
+  promptTokens: number;
+  completionTokens: number;
+  latencyMs: number;
+  /** Absolute times (ms since epoch) mentioned in the answer, mapped from the band's clock. */
+  mentionedTimes: number[];
+}
+
+/** The OpenAI chat completion fields Vigil reads. */
+export interface ChatCompletion {
+  model?: string;
+  choices?: { message?: { content?: string | null; reasoning_content?: string | null }; finish_reason?: string | null }[];
+  usage?: { prompt_tokens?: number; completion_tokens?: number };
+}

@@ -1,0 +1,4 @@
+export * from './redact.ts';
+export * from './logger.ts';
+export * from './metrics.ts';
+export * from './http.ts';

@@ -1,0 +1,3 @@
+export * from './store.ts';
+export { PostgresIncidentStore } from './postgres.ts';
+export { migrate, migrations, type SqlRunner } from './migrate.ts';

@@ -1,0 +1,32 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export type InferMetrics = ReturnType<typeof createInferMetrics>;
+
+export function createInferMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    chunks: new Counter({ name: 'vigil_infer_chunks_total', help: 'Frame chunks consumed', labelNames: ['camera'], registers }),
+    badChunks: new Counter({ name: 'vigil_infer_chunks_rejected_total', help: 'Malformed chunks sent to the dead-letter topic', registers }),
+    windowsPlanned: new Counter({ name: 'vigil_infer_windows_considered_total', help: 'Windows due for a question', labelNames: ['query'], registers }),
+    windowsAsked: new Counter({ name: 'vigil_infer_windows_asked_total', help: 'Windows asked to the model', labelNames: ['query'], registers }),
+    windowsSkipped: new Counter({ name: 'vigil_infer_windows_skipped_total', help: 'Windows not asked', labelNames: ['query', 'reason'], registers }),
+    superseded: new Counter({ name: 'vigil_infer_windows_superseded_total', help: 'Waiting windows replaced by a newer one', registers }),
+    findings: new Counter({ name: 'vigil_infer_findings_total', help: 'Findings published', labelNames: ['query', 'status', 'verdict'], registers }),
+    modelLatency: new Histogram({
+      name: 'vigil_infer_model_latency_seconds',
+      help: 'Model request latency',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64],
+      registers,
+    }),
+    promptTokens: new Counter({ name: 'vigil_infer_prompt_tokens_total', help: 'Prompt tokens used', registers }),
+    completionTokens: new Counter({ name: 'vigil_infer_completion_tokens_total', help: 'Completion tokens used', registers }),
+    inFlight: new Gauge({ name: 'vigil_infer_model_in_flight', help: 'Model requests in flight', registers }),
+    queued: new Gauge({ name: 'vigil_infer_windows_queued', help: 'Windows waiting for the model', registers }),
+    lag: new Histogram({
+      name: 'vigil_infer_capture_to_question_seconds',
+      help: 'From the end of a window (capture time) to asking the model',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers,
+    }),
+  };
+}
