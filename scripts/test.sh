@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone on a fresh machine of this kind: installs system
+# packages and npm dependencies, starts Kafka (and PostgreSQL, Redis, NATS if needed), type-
+# checks, then runs every test file under test/ with node's test runner, one file at a time.
+#   npm test                       everything
+#   npm test -- test/unit          only the files under a path
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/system-deps.sh
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+bash scripts/services.sh
+
+kafka_started=0
+if ! bash scripts/kafka.sh status >/dev/null 2>&1; then
+  bash scripts/kafka.sh start
+  kafka_started=1
+fi
+cleanup() { if [ "$kafka_started" = 1 ] && [ -z "${VIGIL_KEEP_KAFKA:-}" ]; then bash scripts/kafka.sh stop || true; fi; }
+trap cleanup EXIT
+
+echo "test.sh: type-checking"
+npx tsc -p tsconfig.json
+
+mapfile -t files < <(find "${@:-test}" -name '*.test.ts' | sort)
+[ "${#files[@]}" -gt 0 ] || { echo "test.sh: no test files under ${*:-test}" >&2; exit 1; }
+echo "test.sh: running ${#files[@]} test files"
+node --import tsx --test --test-concurrency=1 --test-timeout=300000 "${files[@]}"

@@ -1,0 +1,103 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { ConfigError, configJsonSchema, parseConfig, loadConfig } from '@vigil/config';
+
+const BASE = `model:
+  endpoints: ["http://127.0.0.1:8000"]
+kafka: { brokers: ["127.0.0.1:9092"] }
+postgres: { url: "postgres://postgres@127.0.0.1:5432/vigil" }
+cameras:
+  - id: dock-1
+    url: "rtsp://127.0.0.1:8554/dock-1"
+queries:
+  - id: red-object
+    cameras: [dock-1]
+    question: "Is there a red object in view?"
+    window: 4s
+    every: 2s
+`;
+
+function issues(yaml: string, env: Record<string, string> = {}): string[] {
+  try {
+    parseConfig(yaml, 'vigil.yaml', env);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e.issues.map((i) => `${i.line ?? '-'}: ${i.path}: ${i.message}`);
+  }
+  return [];
+}
+
+test('the shipped sample config is valid', () => {
+  const c = loadConfig('examples/vigil.yaml', {});
+  assert.equal(c.cameras.length, 2);
+  assert.equal(c.queries[0]!.windowMs, 4000);
+  assert.equal(c.queries[0]!.everyMs, 2000);
+  assert.equal(c.cameras[0]!.transport, 'udp');
+  assert.equal(c.cameras[1]!.transport, 'tcp');
+  assert.equal(c.model.endpoints[0], 'http://127.0.0.1:8000');
+  assert.ok(c.queries[0]!.alertWhen.test('Yes, there is'));
+  assert.ok(!c.queries[0]!.alertWhen.test('No.'));
+});
+
+test('defaults are applied', () => {
+  const c = parseConfig(BASE, 'x.yaml', {});
+  assert.equal(c.model.profile, 'cosmos-reason1');
+  assert.equal(c.model.maxTokens, 4096);
+  assert.equal(c.http.port, 8080);
+  assert.equal(c.ingest.chunkMs, 1000);
+  assert.equal(c.cameras[0]!.fps, 4);
+  assert.equal(c.cameras[0]!.width, 640);
+});
+
+// (bad YAML, exact error) pairs: the messages are the product here.
+const BAD: [string, string, string][] = [
+  ['bad window', BASE.replace('window: 4s', 'window: 4 sec'), '12: queries[0].window: expected a duration like "8s" (got "4 sec")'],
+  ['unknown camera', BASE.replace('cameras: [dock-1]', 'cameras: [dock-9]'), '10: queries[0].cameras[0]: unknown camera "dock-9" (known: dock-1)'],
+  ['unknown key', BASE.replace('    url: "rtsp', '    colour: red\n    url: "rtsp'), '7: cameras[0]: unknown key "colour"'],
+  ['bad profile', BASE.replace('endpoints:', 'profile: reason9\n  endpoints:'), '2: model.profile: expected one of "cosmos-reason1", "cosmos-reason2", "openai-frames", got "reason9"'],
+  ['bad transport', BASE.replace('    url: "rtsp', '    transport: quic\n    url: "rtsp'), '7: cameras[0].transport: expected one of "tcp", "udp", got "quic"'],
+  ['missing question', BASE.replace('    question: "Is there a red object in view?"\n', ''), '9: queries[0].question: is required'],
+  ['bad regex', BASE + '    alert_when: "(("\n', '14: queries[0].alert_when: not a valid regular expression: Invalid regular expression: /((/i: Unterminated group'],
+  ['duplicate camera', BASE.replace('queries:', '  - id: dock-1\n    url: "rtsp://h/x"\nqueries:'), '8: cameras[1].id: duplicate camera id "dock-1"'],
+  ['window too short', BASE.replace('window: 4s', 'window: 500ms'), '12: queries[0].window: must be at least 1s (got "500ms")'],
+  ['too many frames', BASE.replace('window: 4s', 'window: 60s'), '12: queries[0].window: "60s" at camera dock-1\'s 4 fps is more than 128 frames'],
+  ['bad url scheme', BASE.replace('"rtsp://127.0.0.1:8554/dock-1"', '"ftp://x"'), "7: cameras[0].url: expected an rtsp://, rtsps://, http(s):// or file:// URL (got \"ftp://x\")"],
+  ['yaml syntax', 'model: [1, 2\n', '-: : '],
+];
+
+for (const [name, yaml, expected] of BAD) {
+  test(`rejects ${name} with a message naming the path`, () => {
+    const got = issues(yaml);
+    if (name === 'yaml syntax') {
+      assert.ok(got.length > 0);
+      assert.match(got[0]!, /^\d+: : /);
+      return;
+    }
+    assert.ok(got.includes(expected), `expected ${JSON.stringify(expected)} in ${JSON.stringify(got, null, 1)}`);
+  });
+}
+
+test('substitutes ${ENV} and ${ENV:-default}, and names unset variables', () => {
+  const yaml = BASE.replace('"rtsp://127.0.0.1:8554/dock-1"', '"rtsp://cam:${CAM_PASS}@10.0.0.9/${CAM_PATH:-live}"');
+  const c = parseConfig(yaml, 'x.yaml', { CAM_PASS: 's3:cr#t' });
+  assert.equal(c.cameras[0]!.url, 'rtsp://cam:s3:cr#t@10.0.0.9/live');
+  assert.deepEqual(issues(yaml, {}), ['7: cameras[0].url: environment variable CAM_PASS is not set (use ${CAM_PASS:-default} for a fallback)']);
+});
+
+test('the error message lists every issue with file and line', () => {
+  const yaml = BASE.replace('window: 4s', 'window: 4 sec').replace('every: 2s', 'every: often');
+  try {
+    parseConfig(yaml, 'site.yaml', {});
+    assert.fail('expected an error');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /site\.yaml:12: queries\[0\]\.window: expected a duration like "8s"/);
+    assert.match(e.message, /site\.yaml:13: queries\[0\]\.every: expected a duration like "8s"/);
+  }
+});
+
+test('the published JSON Schema matches the code', () => {
+  const published = JSON.parse(readFileSync('schema/vigil.schema.json', 'utf8')) as unknown;
+  assert.deepEqual(published, configJsonSchema(), 'run `npx vigil schema --out schema/vigil.schema.json`');
+});

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeFrameChunk, encodeFrameChunk, type FrameChunk } from '@vigil/contracts';
+
+const jpeg = (n: number) => Buffer.concat([Buffer.from([0xff, 0xd8]), Buffer.alloc(n, 7), Buffer.from([0xff, 0xd9])]);
+const chunk: FrameChunk = {
+  cameraId: 'dock-1',
+  seq: 2 ** 40 + 5,
+  width: 640,
+  height: 388,
+  fps: 4,
+  codec: 'jpeg',
+  frames: [
+    { capturedAt: 1_700_000_000_000, streamTime: 0, jpeg: jpeg(10) },
+    { capturedAt: 1_700_000_000_250.5, streamTime: 0.25, jpeg: jpeg(20) },
+  ],
+};
+
+test('round-trips a chunk', () => {
+  const r = decodeFrameChunk(encodeFrameChunk(chunk));
+  assert.ok(r.ok);
+  assert.equal(r.value.cameraId, 'dock-1');
+  assert.equal(r.value.seq, chunk.seq);
+  assert.equal(r.value.fps, 4);
+  assert.deepEqual(r.value.frames.map((f) => [f.capturedAt, f.streamTime, f.jpeg.length]), [
+    [1_700_000_000_000, 0, 14],
+    [1_700_000_000_250.5, 0.25, 24],
+  ]);
+});
+
+test('rejects malformed chunks with a reason instead of throwing', () => {
+  const good = encodeFrameChunk(chunk);
+  const cases: [string, Buffer, RegExp][] = [
+    ['empty', Buffer.alloc(0), /too short/],
+    ['wrong magic', Buffer.from('JUNKJUNKJUNK'), /bad magic/],
+    ['future version', Buffer.concat([good.subarray(0, 4), Buffer.from([9]), good.subarray(5)]), /unsupported version 9/],
+    ['truncated', good.subarray(0, good.length - 5), /truncated/],
+    ['trailing bytes', Buffer.concat([good, Buffer.from([1, 2])]), /2 trailing bytes/],
+  ];
+  for (const [name, buf, reason] of cases) {
+    const r = decodeFrameChunk(buf);
+    assert.equal(r.ok, false, name);
+    if (!r.ok) assert.match(r.reason, reason, name);
+  }
+  const notJpeg = { ...chunk, frames: [{ capturedAt: 1, streamTime: 0, jpeg: Buffer.from('not a jpeg') }] };
+  const r = decodeFrameChunk(encodeFrameChunk(notJpeg));
+  assert.ok(!r.ok && /frame 0: not a JPEG/.test(r.reason));
+  const backwards = { ...chunk, frames: [chunk.frames[1]!, chunk.frames[0]!] };
+  const r2 = decodeFrameChunk(encodeFrameChunk(backwards));
+  assert.ok(!r2.ok && /not monotonic/.test(r2.reason));
+});
