@@ -14,7 +14,7 @@ bash scripts/services.sh
 kafka_started=0
 if ! bash scripts/kafka.sh status >/dev/null 2>&1; then bash scripts/kafka.sh start; kafka_started=1; fi
 
-npx tsx test/fixtures/sim-cli.ts --rtsp-port 8554 --camera dock-1:5004:red@20+10 --camera street-1:5006 &
+node --import tsx test/fixtures/sim-cli.ts --rtsp-port 8554 --camera dock-1:5004:red@20+10 --camera street-1:5006 &
 sim=$!
 cleanup() {
   kill "$sim" 2>/dev/null || true

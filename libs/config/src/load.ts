@@ -28,7 +28,7 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
-      doc.errors.map((e) => ({ path: '', message: e.message.split('\n')[0] ?? e.message, line: e.linePos?.[0]?.line })),
+      doc.errors.map((e) => ({ path: '', message: e.message.split('\n')[0] ?? e.message, line: lines.linePos(e.pos[0]).line })),
     );
   }
   const lineOf = (path: (string | number)[]) => lineAt(doc, lines, path);
