@@ -12,7 +12,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 bash scripts/services.sh
 kafka_started=0
-if ! bash scripts/kafka.sh status >/dev/null 2>&1; then bash scripts/kafka.sh start; kafka_started=1; fi
+if ! kcat -L -b "127.0.0.1:${KAFKA_PORT:-9092}" -m 3 >/dev/null 2>&1; then bash scripts/kafka.sh start; kafka_started=1; fi
 
 node --import tsx test/fixtures/sim-cli.ts --rtsp-port 8554 --camera dock-1:5004:red@20+10 --camera street-1:5006 &
 sim=$!

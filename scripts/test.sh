@@ -14,7 +14,8 @@ fi
 bash scripts/services.sh
 
 kafka_started=0
-if ! bash scripts/kafka.sh status >/dev/null 2>&1; then
+# A broker already answering (say, one left running by hand) is used as it is.
+if ! kcat -L -b "127.0.0.1:${KAFKA_PORT:-9092}" -m 3 >/dev/null 2>&1; then
   bash scripts/kafka.sh start
   kafka_started=1
 fi
