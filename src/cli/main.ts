@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { ConfigError, configJsonSchema, loadConfig, type VigilConfig } from '@vigil/config';
 import { createLogger } from '@vigil/observability';
+import { openPlatform } from '@vigil/platform';
 import { startIngest } from '@vigil/ingest';
 import { startInfer } from '@vigil/infer';
 import { startAlerts } from '@vigil/alerts';
@@ -87,18 +88,22 @@ async function run(args: string[]): Promise<number> {
   const config: VigilConfig = loadConfig(values.config);
   const services = parseServices(values.service);
   const log = createLogger('vigil');
+  const platform = await openPlatform(config, log);
+  log.info({ services, adapters: platform.kinds }, 'starting');
   const started: { name: string; close(): Promise<void> }[] = [];
   const stopAll = async () => {
-    // Upstream first, so nothing new enters a service that is stopping.
+    // Upstream first, so nothing new enters a service that is stopping; adapters last.
     for (const s of started.reverse()) {
       await s.close().catch((e: unknown) => log.error({ service: s.name, err: String(e) }, 'error while stopping'));
     }
+    await platform.close().catch((e: unknown) => log.error({ err: String(e) }, 'error while closing adapters'));
   };
   try {
+    const { bus } = platform;
     // Downstream first, so the first findings and frames have somewhere to go.
-    if (services.includes('alerts')) started.push({ name: 'alerts', ...(await startAlerts(config, { logger: log.child({ service: 'alerts' }) })) });
-    if (services.includes('infer')) started.push({ name: 'infer', ...(await startInfer(config, { logger: log.child({ service: 'infer' }) })) });
-    if (services.includes('ingest')) started.push({ name: 'ingest', ...(await startIngest(config, { logger: log.child({ service: 'ingest' }) })) });
+    if (services.includes('alerts')) started.push({ name: 'alerts', ...(await startAlerts(config, { bus, store: await platform.store(), logger: createLogger('alerts') })) });
+    if (services.includes('infer')) started.push({ name: 'infer', ...(await startInfer(config, { bus, logger: createLogger('infer') })) });
+    if (services.includes('ingest')) started.push({ name: 'ingest', ...(await startIngest(config, { bus, logger: createLogger('ingest') })) });
   } catch (e) {
     log.error({ err: (e as Error).message }, 'cannot start');
     await stopAll();

@@ -6,6 +6,7 @@ import { startIngest, type IngestService } from '@vigil/ingest';
 import { startInfer, type InferService } from '@vigil/infer';
 import { startAlerts, type AlertsService } from '@vigil/alerts';
 import { createLogger } from '@vigil/observability';
+import { openPlatform, type Platform } from '@vigil/platform';
 import { startModelServer, type ModelServer } from '../fixtures/model-server.ts';
 import { startCameraSim, startRtspServer, type CameraSim, type RtspServer } from '../fixtures/camera-sim.ts';
 import { KAFKA, configFromYaml, dropDatabase, freePort, freshDatabaseUrl, metricSum, uid, waitFor } from '../helpers/env.ts';
@@ -25,6 +26,7 @@ let infer: InferService;
 let ingest: IngestService;
 let socket: Socket;
 let dbUrl: string;
+let platform: Platform;
 const received: Incident[] = [];
 
 before(async () => {
@@ -61,17 +63,20 @@ queries:
     alert_when: "^\\\\s*yes"
 `);
   const logger = createLogger('e2e', { level: process.env.VIGIL_TEST_LOG ?? 'warn' });
-  alerts = await startAlerts(config, { logger, group: `alerts-${id}` });
-  infer = await startInfer(config, { logger, group: `infer-${id}` });
+  platform = await openPlatform(config, logger);
+  const bus = platform.bus;
+  alerts = await startAlerts(config, { bus, store: await platform.store(), logger, group: `alerts-${id}` });
+  infer = await startInfer(config, { bus, logger, group: `infer-${id}` });
   socket = connect(`http://127.0.0.1:${alerts.port}`, { transports: ['websocket'] });
   socket.on('incident:new', (i: Incident) => received.push(i));
   await waitFor('socket connection', () => socket.connected, 10_000);
-  ingest = await startIngest(config, { logger });
+  ingest = await startIngest(config, { bus, logger });
 });
 
 after(async () => {
   socket?.close();
   for (const s of [ingest, infer, alerts]) await s?.close().catch(() => undefined);
+  await platform?.close();
   await Promise.all(sims.map((s) => s.stop()));
   await rtsp?.stop();
   await model?.close();

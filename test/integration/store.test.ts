@@ -1,10 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { findingId, type Finding } from '@vigil/contracts';
-import { PostgresIncidentStore, BadCursorError } from '@vigil/store';
+import { PgDatabase, SqlIncidentStore, BadCursorError } from '@vigil/store';
 import { dropDatabase, freshDatabaseUrl } from '../helpers/env.ts';
 
-let store: PostgresIncidentStore;
+let store: SqlIncidentStore;
 const url = freshDatabaseUrl();
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 
@@ -34,7 +34,7 @@ function finding(camera: string, i: number, answer: string, reasoning = 'I looke
 }
 
 before(async () => {
-  store = await PostgresIncidentStore.open(url); // creates the database and migrates it
+  store = await SqlIncidentStore.open(await PgDatabase.open(url)); // creates the database and migrates it
 });
 after(async () => {
   await store.close();
@@ -52,7 +52,7 @@ test('opening an incident is idempotent on the finding id', async () => {
 });
 
 test('migrations run once even when opened again', async () => {
-  const again = await PostgresIncidentStore.open(url);
+  const again = await SqlIncidentStore.open(await PgDatabase.open(url));
   await again.close();
 });
 

@@ -1,2 +1,3 @@
 export * from './bus.ts';
 export { KafkaBus, type KafkaBusOptions } from './kafka.ts';
+export { MemoryBus, type MemoryBusOptions } from './memory.ts';

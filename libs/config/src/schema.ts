@@ -47,8 +47,13 @@ export const QuerySchema = z.strictObject({
 export const ConfigSchema = z.strictObject({
   site: z.string().optional(),
   model: ModelSchema,
-  kafka: z.strictObject({ brokers: z.array(z.string().min(1)).min(1), client_id: z.string().default('vigil') }),
-  postgres: z.strictObject({ url: z.string().regex(/^postgres(ql)?:\/\//, { error: 'expected a postgres:// URL' }) }),
+  /** Where standalone mode keeps its embedded database, evidence and lock file. */
+  data_dir: z.string().min(1).default('./data'),
+  // Each outside system is optional: absent means the embedded stand-in (standalone mode).
+  kafka: z.strictObject({ brokers: z.array(z.string().min(1)).min(1), client_id: z.string().default('vigil') }).optional(),
+  postgres: z.strictObject({ url: z.string().regex(/^postgres(ql)?:\/\//, { error: 'expected a postgres:// URL' }) }).optional(),
+  redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, { error: 'expected a redis:// URL' }), prefix: z.string().default('vigil:') }).optional(),
+  nats: z.strictObject({ url: z.string().regex(/^(nats|tls|ws|wss):\/\//, { error: 'expected a nats:// URL' }) }).optional(),
   http: z.strictObject({ port: port.default(8080), host: z.string().default('0.0.0.0') }).default({ port: 8080, host: '0.0.0.0' }),
   ingest: z
     .strictObject({ metrics_port: port.default(9101), chunk: duration.default('1s'), ffmpeg_path: z.string().default('ffmpeg') })

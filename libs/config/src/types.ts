@@ -11,8 +11,15 @@ export interface VigilConfig {
     timeoutMs: number;
     maxTokens: number;
   };
-  kafka: { brokers: string[]; clientId: string };
-  postgres: { url: string };
+  dataDir: string;
+  /** Absent: the in-process bus (standalone mode). */
+  kafka?: { brokers: string[]; clientId: string };
+  /** Absent: embedded PGlite under dataDir. */
+  postgres?: { url: string };
+  /** Absent: shared state in memory. */
+  redis?: { url: string; prefix: string };
+  /** Absent: control plane in-process. */
+  nats?: { url: string };
   http: { port: number; host: string };
   ingest: { metricsPort: number; chunkMs: number; ffmpegPath: string };
   infer: { metricsPort: number; bufferMs: number; concurrency: number };

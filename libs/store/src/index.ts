@@ -1,3 +1,6 @@
 export * from './store.ts';
-export { PostgresIncidentStore } from './postgres.ts';
-export { migrate, migrations, type SqlRunner } from './migrate.ts';
+export * from './database.ts';
+export { PgDatabase } from './pg-database.ts';
+export { PgliteDatabase } from './pglite-database.ts';
+export { SqlIncidentStore } from './incident-store.ts';
+export { migrate, migrations } from './migrate.ts';

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Server as SocketServer } from 'socket.io';
 import type { VigilConfig } from '@vigil/config';
 import { decodeFinding, Topics } from '@vigil/contracts';
-import { KafkaBus, type Bus, type InMessage } from '@vigil/bus';
-import { PostgresIncidentStore, type IncidentStore } from '@vigil/store';
+import type { Bus, InMessage } from '@vigil/bus';
+import type { IncidentStore } from '@vigil/store';
 import { createLogger, createRegistry, opsHandler, type Logger } from '@vigil/observability';
 import { createApi } from './api.ts';
 import { createAlertsMetrics } from './metrics.ts';
@@ -15,15 +15,20 @@ export interface AlertsService {
 }
 
 /** Composition root of alerts: `vigil.findings` → incidents (Postgres) → Socket.IO and REST. */
-export async function startAlerts(
-  config: VigilConfig,
-  opts: { logger?: Logger; bus?: Bus; store?: IncidentStore; group?: string } = {},
-): Promise<AlertsService> {
-  const log = opts.logger ?? createLogger('alerts');
+/** What alerts needs from outside; built once per process by the caller (see @vigil/platform). */
+export interface AlertsDeps {
+  bus: Bus;
+  store: IncidentStore;
+  logger?: Logger;
+  /** Consumer group on vigil.findings (default vigil-alerts). */
+  group?: string;
+}
+
+export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promise<AlertsService> {
+  const log = deps.logger ?? createLogger('alerts');
   const registry = createRegistry('alerts');
   const metrics = createAlertsMetrics(registry);
-  const store = opts.store ?? (await PostgresIncidentStore.open(config.postgres.url));
-  const bus = opts.bus ?? new KafkaBus({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-alerts`, logger: log });
+  const { bus, store } = deps;
   await bus.ensureTopics([
     { topic: Topics.findings, partitions: 6 },
     { topic: Topics.deadLetter, partitions: 1 },
@@ -76,7 +81,7 @@ export async function startAlerts(
     server.once('error', reject);
     server.listen(config.http.port, config.http.host, () => resolve());
   });
-  const sub = await bus.subscribe({ topic: Topics.findings, group: opts.group ?? 'vigil-alerts', handle: onFinding });
+  const sub = await bus.subscribe({ topic: Topics.findings, group: deps.group ?? 'vigil-alerts', handle: onFinding });
   const port = (server.address() as AddressInfo).port;
   log.info({ port }, 'alerts started');
 
@@ -87,10 +92,8 @@ export async function startAlerts(
       (closing ??= (async () => {
         const steps = [
           () => sub.close(),
-          () => (opts.bus ? Promise.resolve() : bus.close()),
           () => new Promise<void>((r) => io.close(() => r())),
           () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-          () => (opts.store ? Promise.resolve() : store.close()),
         ];
         for (const step of steps) await step().catch((e: unknown) => log.error({ err: String(e) }, 'error while stopping alerts'));
         log.info('alerts stopped');

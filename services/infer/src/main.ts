@@ -1,6 +1,6 @@
 import type { VigilConfig } from '@vigil/config';
 import { decodeFrameChunk, Topics } from '@vigil/contracts';
-import { KafkaBus, type Bus, type InMessage } from '@vigil/bus';
+import type { Bus, InMessage } from '@vigil/bus';
 import { ModelClient } from '@vigil/model';
 import { createLogger, createRegistry, startOpsServer, type Logger } from '@vigil/observability';
 import { FrameRing } from './frame-ring.ts';
@@ -15,11 +15,19 @@ export interface InferService {
 }
 
 /** Composition root of the infer service: `vigil.frames` → windows → model → `vigil.findings`. */
-export async function startInfer(config: VigilConfig, opts: { logger?: Logger; bus?: Bus; group?: string } = {}): Promise<InferService> {
-  const log = opts.logger ?? createLogger('infer');
+/** What infer needs from outside; built once per process by the caller (see @vigil/platform). */
+export interface InferDeps {
+  bus: Bus;
+  logger?: Logger;
+  /** Consumer group on vigil.frames (default vigil-infer). */
+  group?: string;
+}
+
+export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<InferService> {
+  const log = deps.logger ?? createLogger('infer');
   const registry = createRegistry('infer');
   const metrics = createInferMetrics(registry);
-  const bus = opts.bus ?? new KafkaBus({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-infer`, logger: log });
+  const { bus } = deps;
   await bus.ensureTopics([
     { topic: Topics.frames, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } },
     { topic: Topics.findings, partitions: 6 },
@@ -86,7 +94,7 @@ export async function startInfer(config: VigilConfig, opts: { logger?: Logger; b
     metrics.queued.set(dispatcher.queued);
   };
 
-  const sub = await bus.subscribe({ topic: Topics.frames, group: opts.group ?? 'vigil-infer', handle: onChunk });
+  const sub = await bus.subscribe({ topic: Topics.frames, group: deps.group ?? 'vigil-infer', handle: onChunk });
   const ops = await startOpsServer({ port: config.infer.metricsPort, registry, health: { bus: () => ({ ok: true }) } });
   log.info({ queries: config.queries.length, metricsPort: ops.port, profile: config.model.profile }, 'infer started');
 
@@ -95,7 +103,7 @@ export async function startInfer(config: VigilConfig, opts: { logger?: Logger; b
     port: ops.port,
     close: () =>
       (closing ??= (async () => {
-        const steps = [() => sub.close(), () => dispatcher.close(), () => (opts.bus ? Promise.resolve() : bus.close()), () => ops.close()];
+        const steps = [() => sub.close(), () => dispatcher.close(), () => ops.close()];
         for (const step of steps) await step().catch((e: unknown) => log.error({ err: String(e) }, 'error while stopping infer'));
         log.info('infer stopped');
       })()),

@@ -1,6 +1,6 @@
 import type { VigilConfig } from '@vigil/config';
 import { Topics, type CameraStatus } from '@vigil/contracts';
-import { KafkaBus, type Bus } from '@vigil/bus';
+import type { Bus } from '@vigil/bus';
 import { createLogger, createRegistry, startOpsServer, type Logger, type OpsServer } from '@vigil/observability';
 import { CameraWorker } from './camera-worker.ts';
 import { ChunkPublisher } from './publisher.ts';
@@ -12,11 +12,17 @@ export interface IngestService {
 }
 
 /** Composition root of the ingest service: cameras → ffmpeg → chunks → `vigil.frames`. */
-export async function startIngest(config: VigilConfig, opts: { logger?: Logger; bus?: Bus } = {}): Promise<IngestService> {
-  const log = opts.logger ?? createLogger('ingest');
+/** What ingest needs from outside; built once per process by the caller (see @vigil/platform). */
+export interface IngestDeps {
+  bus: Bus;
+  logger?: Logger;
+}
+
+export async function startIngest(config: VigilConfig, deps: IngestDeps): Promise<IngestService> {
+  const log = deps.logger ?? createLogger('ingest');
   const registry = createRegistry('ingest');
   const metrics = createIngestMetrics(registry);
-  const bus = opts.bus ?? new KafkaBus({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-ingest`, logger: log });
+  const { bus } = deps;
   await bus.ensureTopics([
     { topic: Topics.frames, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024), 'retention.ms': String(6 * 3600_000) } },
     { topic: Topics.cameraStatus, partitions: 3 },
@@ -59,7 +65,7 @@ export async function startIngest(config: VigilConfig, opts: { logger?: Logger; 
         const results = await Promise.allSettled([
           ...workers.map((w) => w.stop()),
         ]);
-        const after = await Promise.allSettled([publisher.close().then(() => (opts.bus ? undefined : bus.close())), ops.close()]);
+        const after = await Promise.allSettled([publisher.close(), ops.close()]);
         for (const r of [...results, ...after]) if (r.status === 'rejected') log.error({ err: String(r.reason) }, 'error while stopping ingest');
         log.info('ingest stopped');
       })()),

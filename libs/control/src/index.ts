@@ -1,0 +1,3 @@
+export * from './control.ts';
+export { MemoryControl } from './memory.ts';
+export { NatsControl } from './nats.ts';
