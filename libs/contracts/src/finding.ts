@@ -29,8 +29,14 @@ export interface Finding {
   latencyMs: number;
   /** Absolute times (ms since epoch) the answer mentions, read off the timestamp band. */
   mentionedTimes: number[];
-  /** Capture times of the frames kept as evidence. */
+  /** Capture times of the key frames (first, middle, last). */
   evidence: { capturedAt: number }[];
+  /**
+   * Every frame of the window (JPEG, base64, with the timestamp band), carried only when
+   * the verdict is positive, so alerts can store key frames and a clip with the incident
+   * in the same write that opens it.
+   */
+  evidenceFrames?: { capturedAt: number; streamTime: number; jpeg: string }[];
   createdAt: number;
 }
 

@@ -30,7 +30,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   const metrics = createAlertsMetrics(registry);
   const { bus, store } = deps;
   await bus.ensureTopics([
-    { topic: Topics.findings, partitions: 6 },
+    { topic: Topics.findings, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } },
     { topic: Topics.deadLetter, partitions: 1 },
   ]);
 

@@ -52,6 +52,7 @@ export class WindowAsker {
       latencyMs: Math.round(answer.latencyMs),
       mentionedTimes: answer.mentionedTimes,
       evidence: pickEvidence(frames).map((f) => ({ capturedAt: f.capturedAt })),
+      evidenceFrames: verdict ? frames.map((f) => ({ capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: f.jpeg.toString('base64') })) : undefined,
       createdAt: Date.now(),
     };
     this.metrics.modelLatency.observe(answer.latencyMs / 1000);

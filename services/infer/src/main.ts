@@ -30,7 +30,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
   const { bus } = deps;
   await bus.ensureTopics([
     { topic: Topics.frames, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } },
-    { topic: Topics.findings, partitions: 6 },
+    { topic: Topics.findings, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } },
     { topic: Topics.deadLetter, partitions: 1 },
   ]);
   const model = new ModelClient({
