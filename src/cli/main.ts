@@ -88,7 +88,13 @@ async function run(args: string[]): Promise<number> {
   const config: VigilConfig = loadConfig(values.config);
   const services = parseServices(values.service);
   const log = createLogger('vigil');
-  const platform = await openPlatform(config, log);
+  let platform: Awaited<ReturnType<typeof openPlatform>>;
+  try {
+    platform = await openPlatform(config, log);
+  } catch (e) {
+    process.stderr.write(`vigil: ${(e as Error).message}\n`);
+    return 1;
+  }
   log.info({ services, adapters: platform.kinds }, 'starting');
   const started: { name: string; close(): Promise<void> }[] = [];
   const stopAll = async () => {

@@ -6,6 +6,9 @@ import { MemoryControl, NatsControl, type Control } from '@vigil/control';
 import { MemoryState, RedisState, type SharedState } from '@vigil/state';
 import { PgDatabase, PgliteDatabase, SqlIncidentStore, type IncidentStore } from '@vigil/store';
 import type { Logger } from '@vigil/observability';
+import { lockDataDir } from './lock.ts';
+
+export { lockDataDir, DataDirLockedError } from './lock.ts';
 
 /** The outside systems a process's services share, real or embedded per the config. */
 export interface Platform {
@@ -24,10 +27,20 @@ export interface Platform {
  * embedded stand-in, so any of them can be switched to the real one independently.
  */
 export async function openPlatform(config: VigilConfig, log: Logger): Promise<Platform> {
+  // Embedded parts keep state in data_dir: one process per folder.
+  const embedded = !config.postgres;
+  const unlock = embedded ? lockDataDir(config.dataDir) : () => undefined;
   const bus: Bus = config.kafka
     ? new KafkaBus({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger: log })
     : new MemoryBus();
-  const control: Control = config.nats ? await NatsControl.connect(config.nats.url) : new MemoryControl();
+  let control: Control;
+  try {
+    control = config.nats ? await NatsControl.connect(config.nats.url) : new MemoryControl();
+  } catch (e) {
+    unlock();
+    await bus.close().catch(() => undefined);
+    throw new Error(`cannot connect to NATS at ${config.nats?.url}: ${(e as Error).message}`);
+  }
   const state: SharedState = config.redis ? new RedisState(config.redis.url, config.redis.prefix) : new MemoryState();
   let store: Promise<IncidentStore> | undefined;
   const openStore = async (): Promise<IncidentStore> => {
@@ -50,6 +63,7 @@ export async function openPlatform(config: VigilConfig, log: Logger): Promise<Pl
     close: async () => {
       // Every step runs even when one fails; the first failure is rethrown.
       const results = await Promise.allSettled([bus.close(), control.close(), state.close(), store ? store.then((s) => s.close()) : Promise.resolve()]);
+      unlock();
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },

@@ -1,0 +1,4 @@
+import { pipelineSuite } from './pipeline-suite.ts';
+
+// Distributed mode: real Kafka and PostgreSQL.
+pipelineSuite('distributed');
