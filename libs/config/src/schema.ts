@@ -10,7 +10,8 @@ const duration = z.string().regex(new RegExp(DURATION_PATTERN), { error: 'expect
 const id = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'expected an id of letters, digits, "-", "_" or "." (at most 64)' });
-const port = z.number().int().min(0).max(65535);
+// Ports may come from ${ENV} substitution, which yields strings: accept digits too.
+const port = z.preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v), z.number().int().min(0).max(65535));
 
 export const ModelProfiles = ['cosmos-reason1', 'cosmos-reason2', 'openai-frames'] as const;
 

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# One command from a fresh clone to a running Vigil: installs what it needs, generates two
+# simulated cameras with ffmpeg, and runs everything in one process on embedded parts
+# (in-process bus, PGlite under ./data). Dashboard: http://localhost:8080. Ctrl-C stops.
+# Connect a model server with VIGIL_MODEL_URL=http://host:8000 (NIM or vLLM).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/system-deps.sh
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+bash scripts/demo-clips.sh
+exec node bin/vigil.js run --config "${VIGIL_CONFIG:-examples/demo.yaml}"
