@@ -97,7 +97,7 @@ function normalize(c: RawConfig): VigilConfig {
   return {
     site: c.site,
     model: {
-      endpoints: c.model.endpoints.map((e) => e.replace(/\/+$/, '').replace(/\/v1$/, '')),
+      endpoints: c.model.endpoints.filter((e) => e !== '').map((e) => e.replace(/\/+$/, '').replace(/\/v1$/, '')),
       profile: c.model.profile,
       modelId: c.model.model_id,
       apiKey: c.model.api_key,
