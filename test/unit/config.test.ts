@@ -63,6 +63,7 @@ const BAD: [string, string, string][] = [
   ['window too short', BASE.replace('window: 4s', 'window: 500ms'), '12: queries[0].window: must be at least 1s (got "500ms")'],
   ['too many frames', BASE.replace('window: 4s', 'window: 60s'), '12: queries[0].window: "60s" at camera dock-1\'s 4 fps is more than 128 frames'],
   ['bad url scheme', BASE.replace('"rtsp://127.0.0.1:8554/dock-1"', '"ftp://x"'), "7: cameras[0].url: expected an rtsp://, rtsps://, http(s):// or file:// URL (got \"ftp://x\")"],
+  ['bad endpoint', BASE.replace('"http://127.0.0.1:8000"', '"htp:/x y"'), '2: model.endpoints[0]: expected an http(s) URL like "http://127.0.0.1:8000" (got "htp:/x y")'],
   ['yaml syntax', 'model: [1, 2\n', '-: : '],
 ];
 

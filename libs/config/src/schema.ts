@@ -18,7 +18,7 @@ export const ModelProfiles = ['cosmos-reason1', 'cosmos-reason2', 'openai-frames
 export const ModelSchema = z.strictObject({
   // An empty entry (e.g. an unset "${VIGIL_MODEL_URL:-}") is dropped; no endpoint at all
   // means no model server yet: queries wait for one instead of failing.
-  endpoints: z.array(z.union([z.literal(''), z.string().url({ error: 'expected a URL like "http://127.0.0.1:8000"' })])).default([]),
+  endpoints: z.array(z.union([z.literal(''), z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: 'expected an http(s) URL like "http://127.0.0.1:8000"' })])).default([]),
   profile: z.enum(ModelProfiles).default('cosmos-reason1'),
   /** Served model id; read from GET /v1/models when absent. */
   model_id: z.string().min(1).optional(),
