@@ -11,6 +11,7 @@ bash scripts/system-deps.sh
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+npm run --silent build   # the dashboard's static files (no CDN at run time)
 bash scripts/services.sh
 
 kafka_started=0

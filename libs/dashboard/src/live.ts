@@ -1,0 +1,77 @@
+import { io, type Socket } from 'socket.io-client';
+import { useEffect, useState } from 'preact/hooks';
+import { auth, type Camera, type Incident } from './api.ts';
+
+type Listener = (event: string, payload: unknown) => void;
+
+/**
+ * One Socket.IO connection for the whole page. Views subscribe to the events they need;
+ * the server sends current open incidents and camera states on connect.
+ */
+class Live {
+  private socket?: Socket;
+  private readonly listeners = new Set<Listener>();
+  connected = false;
+  authError = '';
+
+  start(): void {
+    this.socket?.close();
+    this.socket = io({ transports: ['websocket', 'polling'], auth: auth.token ? { token: auth.token } : {} });
+    this.socket.on('connect', () => this.set(true));
+    this.socket.on('disconnect', () => this.set(false));
+    this.socket.on('connect_error', (e: Error) => {
+      this.authError = /401|403|token|auth/i.test(e.message) ? e.message : '';
+      this.set(false);
+    });
+    this.socket.onAny((event: string, payload: unknown) => this.listeners.forEach((l) => l(event, payload)));
+  }
+
+  on(l: Listener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  private set(connected: boolean): void {
+    this.connected = connected;
+    this.listeners.forEach((l) => l('$connection', connected));
+  }
+}
+
+export const live = new Live();
+
+export function useConnected(): boolean {
+  const [c, setC] = useState(live.connected);
+  useEffect(() => live.on((e, p) => e === '$connection' && setC(p as boolean)), []);
+  return c;
+}
+
+/** Calls `fn` for incident events (new, update, close, and the initial snapshot). */
+export function useIncidentEvents(fn: (kind: 'new' | 'update' | 'close' | 'snapshot', incidents: Incident[]) => void): void {
+  useEffect(
+    () =>
+      live.on((event, payload) => {
+        if (event === 'incident:new') fn('new', [payload as Incident]);
+        else if (event === 'incident:update') fn('update', [payload as Incident]);
+        else if (event === 'incident:close') fn('close', [payload as Incident]);
+        else if (event === 'incidents:open' || event === 'incident:snapshot') fn('snapshot', payload as Incident[]);
+      }),
+    [],
+  );
+}
+
+export function useCameraEvents(fn: (cameras: Camera[]) => void): void {
+  useEffect(
+    () =>
+      live.on((event, payload) => {
+        if (event === 'camera:status') fn([normaliseStatus(payload)]);
+        else if (event === 'cameras:status' || event === 'camera:snapshot') fn((payload as unknown[]).map(normaliseStatus));
+      }),
+    [],
+  );
+}
+
+/** camera:status may carry either the API's camera shape or the bus's CameraStatus. */
+function normaliseStatus(p: unknown): Camera {
+  const s = p as Camera & { cameraId?: string };
+  return { ...s, id: s.id ?? s.cameraId ?? '' };
+}

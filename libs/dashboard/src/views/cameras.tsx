@@ -1,0 +1,67 @@
+import { useEffect, useState } from 'preact/hooks';
+import { listCameras, mediaUrl, type Camera } from '../api.ts';
+import { useCameraEvents } from '../live.ts';
+import { ago } from '../format.ts';
+import { LiveViewer } from '../components/live-viewer.tsx';
+
+/** Every camera with its latest frame (a few times a second, from frames Vigil already has). */
+export function CamerasView() {
+  const [cameras, setCameras] = useState<Camera[]>([]);
+  const [error, setError] = useState('');
+  const [tick, setTick] = useState(0);
+  const [open, setOpen] = useState<Camera | null>(null);
+
+  useEffect(() => {
+    listCameras().then(setCameras, (e: Error) => setError(e.message));
+    const t = setInterval(() => setTick((n) => n + 1), 400);
+    return () => clearInterval(t);
+  }, []);
+  useCameraEvents((updates) =>
+    setCameras((cur) => {
+      const byId = new Map(cur.map((c) => [c.id, c]));
+      for (const u of updates) byId.set(u.id, { ...byId.get(u.id), ...u });
+      return [...byId.values()];
+    }),
+  );
+
+  return (
+    <section aria-labelledby="cams-title">
+      <h1 id="cams-title">Cameras</h1>
+      {error && <div class="error">{error}</div>}
+      {cameras.length === 0 && !error && <p class="empty">No cameras configured.</p>}
+      <div class="cameras">
+        {cameras.map((c) => {
+          const state = c.state ?? 'starting';
+          const fps = c.fps_out ?? c.fps;
+          return (
+            <button class="camera" data-camera={c.id} data-state={state} onClick={() => setOpen(c)} aria-label={`${c.name ?? c.id}: ${state}. Open live view`}>
+              <div class="frame">
+                {state === 'offline' ? (
+                  <div class="nosignal">no signal</div>
+                ) : (
+                  <img src={mediaUrl(`/api/cameras/${encodeURIComponent(c.id)}/latest.jpg?t=${tick}`)} alt="" onError={(e) => ((e.target as HTMLImageElement).style.visibility = 'hidden')} onLoad={(e) => ((e.target as HTMLImageElement).style.visibility = 'visible')} />
+                )}
+              </div>
+              <div class="info">
+                <span>
+                  <strong>{c.name ?? c.id}</strong> {c.site && <span class="muted">· {c.site}</span>}
+                </span>
+                <span>
+                  <span class={`state state-${state}`}>{state}</span>
+                  {typeof fps === 'number' && state !== 'offline' && <span class="muted"> · {fps.toFixed(1)} fps</span>}
+                </span>
+              </div>
+              {state !== 'online' && c.reason && (
+                <div class="reason" data-reason>
+                  {c.reason}
+                  {c.last_frame_at ? ` · last frame ${ago(c.last_frame_at)}` : ''}
+                </div>
+              )}
+            </button>
+          );
+        })}
+      </div>
+      {open && <LiveViewer camera={open} onClose={() => setOpen(null)} />}
+    </section>
+  );
+}
