@@ -6,6 +6,7 @@
 #   python3-gi + GStreamer RTSP server + plugins - test/fixtures/rtsp_server.py
 #                       (must run under Debian's /usr/bin/python3, not pyenv's python3)
 #   fonts-dejavu-core - fonts for ffmpeg drawtext overlays
+#   chromium          - the dashboard's browser tests (driven by playwright-core)
 set -euo pipefail
 
 PY=/usr/bin/python3
@@ -32,6 +33,8 @@ then
   [ -x "$PY" ] || missing+=(python3)
 fi
 [ -f "$FONT" ] || missing+=(fonts-dejavu-core)
+# Dashboard tests drive Debian's Chromium with playwright-core (never a downloaded browser).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
