@@ -1,5 +1,5 @@
 export * from './types.ts';
 export * from './errors.ts';
 export * from './duration.ts';
-export { loadConfig, parseConfig, MAX_FRAMES_PER_WINDOW } from './load.ts';
+export { loadConfig, parseConfig, MAX_FRAMES_PER_WINDOW, TEMPLATE_FIELDS, templatePlaceholders } from './load.ts';
 export { configJsonSchema, ModelProfiles } from './schema.ts';

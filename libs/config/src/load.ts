@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.ts';
@@ -87,6 +88,22 @@ function crossCheck(c: RawConfig, lineOf: (p: (string | number)[]) => number | u
       }
     }
   });
+  const webhookIds = new Set<string>();
+  c.alerts.webhooks.forEach((w, i) => {
+    if (webhookIds.has(w.id)) at(['alerts', 'webhooks', i, 'id'], `duplicate webhook id "${w.id}"`);
+    webhookIds.add(w.id);
+    w.queries?.forEach((qid, j) => {
+      if (!queryIds.has(qid)) at(['alerts', 'webhooks', i, 'queries', j], `unknown query "${qid}" (known: ${[...queryIds].join(', ')})`);
+    });
+    for (const name of templatePlaceholders(w.template)) {
+      if (!TEMPLATE_FIELDS.includes(name)) at(['alerts', 'webhooks', i, 'template'], `unknown placeholder {{${name}}} (known: ${TEMPLATE_FIELDS.join(', ')})`);
+    }
+  });
+  const tokens = new Set<string>();
+  c.alerts.tokens.forEach((t, i) => {
+    if (tokens.has(t.token)) at(['alerts', 'tokens', i, 'token'], 'the same token is listed twice');
+    tokens.add(t.token);
+  });
   if (parseDuration(c.infer.buffer) < Math.max(0, ...c.queries.map((q) => parseDuration(q.window)))) {
     at(['infer', 'buffer'], 'must be at least as long as the longest query window');
   }
@@ -129,8 +146,46 @@ function normalize(c: RawConfig): VigilConfig {
       everyMs: parseDuration(q.every),
       alertWhen: new RegExp(q.alert_when, 'i'),
       severity: q.severity,
+      cooldownMs: parseDuration(q.cooldown),
     })),
+    alerts: {
+      offlineGraceMs: parseDuration(c.alerts.offline_grace),
+      evidence: {
+        dir: c.alerts.evidence.dir ?? join(c.data_dir, 'evidence'),
+        maxAgeMs: parseDuration(c.alerts.evidence.max_age),
+        maxBytes: parseSize(c.alerts.evidence.max_size),
+        keyFrames: c.alerts.evidence.key_frames,
+        clip: c.alerts.evidence.clip,
+      },
+      tokens: c.alerts.tokens,
+      webhooks: c.alerts.webhooks.map((w) => ({
+        id: w.id,
+        url: w.url,
+        token: w.token,
+        queries: w.queries,
+        events: w.events,
+        template: w.template,
+        maxAttempts: w.max_attempts,
+        backoffMs: parseDuration(w.backoff),
+      })),
+    },
   };
+}
+
+/** Fields a webhook template may name as {{field}}. */
+export const TEMPLATE_FIELDS = ['id', 'event', 'kind', 'camera', 'camera_name', 'site', 'query', 'question', 'answer', 'reasoning', 'severity', 'state', 'started_at', 'ended_at', 'url'];
+
+/** Every {{name}} in the string values of a JSON template. */
+export function templatePlaceholders(t: unknown): string[] {
+  if (typeof t === 'string') return [...t.matchAll(/\{\{\s*([a-z_]+)\s*\}\}/g)].map((m) => m[1]!);
+  if (Array.isArray(t)) return t.flatMap(templatePlaceholders);
+  if (t && typeof t === 'object') return Object.values(t).flatMap(templatePlaceholders);
+  return [];
+}
+
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)$/i.exec(s.trim())!;
+  return Math.round(Number(m[1]) * 1024 ** ['B', 'KB', 'MB', 'GB', 'TB'].indexOf(m[2]!.toUpperCase()));
 }
 
 /** Line (1-based) of the deepest node along `path` that exists in the document. */

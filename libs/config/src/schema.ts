@@ -45,6 +45,44 @@ export const QuerySchema = z.strictObject({
   every: duration,
   alert_when: z.string().default('^\\s*yes'),
   severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
+  /** Positive answers this close together belong to one incident; this long quiet closes it. */
+  cooldown: duration.default('60s'),
+});
+
+// Sizes like "500MB", "10GB" (powers of 1024).
+const size = z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB)$/i, { error: 'expected a size like "500MB" or "10GB"' });
+
+export const WebhookSchema = z.strictObject({
+  id,
+  url: z.string().regex(/^https?:\/\/\S+$/, { error: 'expected an http(s) URL' }),
+  /** Sent as `Authorization: Bearer <token>`; never logged or shown by the API. */
+  token: z.string().min(1).optional(),
+  /** Query ids this webhook fires for; absent means every query (a global webhook). */
+  queries: z.array(z.string()).optional(),
+  events: z.array(z.enum(['open', 'update', 'close', 'camera-offline'])).min(1).default(['open']),
+  /** JSON body; string values may hold {{camera}}, {{query}}, {{answer}}, {{started_at}}… Absent: the incident. */
+  template: z.json().optional(),
+  max_attempts: z.number().int().min(1).max(100).default(8),
+  /** First retry delay; doubles per attempt up to 5 minutes. */
+  backoff: duration.default('1s'),
+});
+
+export const AlertsSchema = z.strictObject({
+  /** A camera offline this long becomes an incident of its own. */
+  offline_grace: duration.default('60s'),
+  evidence: z
+    .strictObject({
+      /** Folder for key frames and clips; default <data_dir>/evidence. Share it between alerts replicas. */
+      dir: z.string().min(1).optional(),
+      max_age: duration.default('720h'),
+      max_size: size.default('10GB'),
+      key_frames: z.number().int().min(1).max(32).default(3),
+      clip: z.boolean().default(true),
+    })
+    .default({ max_age: '720h', max_size: '10GB', key_frames: 3, clip: true }),
+  /** API tokens; when any is set, REST and Socket.IO require one. */
+  tokens: z.array(z.strictObject({ name: id, token: z.string().min(16, { error: 'use at least 16 characters' }), role: z.enum(['read', 'admin']) })).default([]),
+  webhooks: z.array(WebhookSchema).default([]),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -66,6 +104,12 @@ export const ConfigSchema = z.strictObject({
     .default({ metrics_port: 9102, buffer: '30s', concurrency: 4 }),
   cameras: z.array(CameraSchema).min(1, { error: 'configure at least one camera' }),
   queries: z.array(QuerySchema).default([]),
+  alerts: AlertsSchema.default({
+    offline_grace: '60s',
+    evidence: { max_age: '720h', max_size: '10GB', key_frames: 3, clip: true },
+    tokens: [],
+    webhooks: [],
+  }),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;

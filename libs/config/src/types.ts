@@ -25,6 +25,30 @@ export interface VigilConfig {
   infer: { metricsPort: number; bufferMs: number; concurrency: number };
   cameras: CameraConfig[];
   queries: QueryConfig[];
+  alerts: AlertsConfig;
+}
+
+/** What alerts does beyond storing incidents: offline grace, evidence, API tokens, webhooks. */
+export interface AlertsConfig {
+  offlineGraceMs: number;
+  evidence: { dir: string; maxAgeMs: number; maxBytes: number; keyFrames: number; clip: boolean };
+  /** Secrets: never log them. */
+  tokens: { name: string; token: string; role: 'read' | 'admin' }[];
+  webhooks: WebhookConfig[];
+}
+
+export interface WebhookConfig {
+  id: string;
+  /** May hold credentials: show it through `redactUrl`. */
+  url: string;
+  /** Secret: never log it. */
+  token?: string;
+  /** Absent: every query. */
+  queries?: string[];
+  events: ('open' | 'update' | 'close' | 'camera-offline')[];
+  template?: unknown;
+  maxAttempts: number;
+  backoffMs: number;
 }
 
 export interface CameraConfig {
@@ -46,4 +70,6 @@ export interface QueryConfig {
   everyMs: number;
   alertWhen: RegExp;
   severity: 'low' | 'medium' | 'high' | 'critical';
+  /** Absent only in hand-built configs: 60 s. */
+  cooldownMs?: number;
 }
