@@ -1,92 +1,107 @@
-import ffmpeg from 'fluent-ffmpeg';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { JpegSplitter } from './jpeg-splitter.ts';
-import { frameFilters } from './band.ts';
-
-export interface FrameSourceOptions {
-  url: string;
-  transport: 'tcp' | 'udp';
-  fps: number;
-  width: number;
-  band: boolean;
-  ffmpegPath: string;
-  /** JPEG quality for ffmpeg's mjpeg encoder (2 best … 31 worst). */
-  quality?: number;
-}
+import { FfmpegLog, type StreamInfo } from './ffmpeg-log.ts';
 
 export interface FrameSourceEvents {
   /** A decoded, resampled, banded frame: `index` counts output frames from 0. */
   frame(jpeg: Buffer, index: number, arrivedAt: number): void;
-  /** ffmpeg ended; `reason` is its last error line (may contain the URL: redact before logging). */
-  exit(reason: string): void;
+  /** ffmpeg opened the camera and described its video stream. */
+  stream?(info: StreamInfo): void;
+  /**
+   * ffmpeg ended. `reason` is the reason given to `kill`, else ffmpeg's last error lines
+   * (may contain the URL with credentials: redact before it leaves the process), else
+   * `stream ended`. `opened`: whether ffmpeg reached the camera at all.
+   */
+  exit(reason: string, opened: boolean): void;
 }
 
 /**
- * One ffmpeg process pulling a camera and writing MJPEG frames to a pipe. It does not
- * restart itself: a supervisor owns that policy.
+ * One ffmpeg process pulling a camera and writing JPEG frames to a pipe that is always
+ * read (never paused), so a slow consumer can never stall ffmpeg. It does not restart
+ * itself: the camera supervisor owns that policy.
  */
 export class FfmpegFrameSource {
-  private command?: ffmpeg.FfmpegCommand;
-  private stopped = false;
+  private child?: ChildProcessByStdio<null, Readable, Readable>;
+  private killReason?: string;
+  private ended = false;
+  private log?: FfmpegLog;
 
   constructor(
-    private readonly opts: FrameSourceOptions,
+    private readonly ffmpegPath: string,
+    private readonly args: readonly string[],
     private readonly on: FrameSourceEvents,
   ) {}
 
+  /** The ffmpeg process id while it runs (for CPU accounting). */
+  get pid(): number | undefined {
+    return this.ended ? undefined : this.child?.pid;
+  }
+
+  /** Whether ffmpeg has reached the camera and described its input. */
+  get opened(): boolean {
+    return this.log?.opened ?? false;
+  }
+
   start(): void {
-    const o = this.opts;
-    const input: string[] = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-fflags', '+discardcorrupt'];
-    if (o.url.startsWith('rtsp')) input.push('-rtsp_transport', o.transport, '-timeout', '10000000');
-    if (o.url.startsWith('file://')) input.push('-re', '-stream_loop', '-1');
-    const url = o.url.startsWith('file://') ? o.url.slice('file://'.length) : o.url;
-    const cmd = ffmpeg(url)
-      .setFfmpegPath(o.ffmpegPath)
-      .inputOptions(input)
-      .outputOptions(['-an', '-vf', frameFilters(o.fps, o.width, { band: o.band }), '-c:v', 'mjpeg', '-q:v', String(o.quality ?? 5), '-f', 'image2pipe']);
+    const child = spawn(this.ffmpegPath, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const log = new FfmpegLog((info) => this.on.stream?.(info));
+    this.log = log;
     const splitter = new JpegSplitter();
     let index = 0;
-    let lastError = '';
-    cmd.on('stderr', (line: string) => {
-      if (line.trim()) lastError = line.trim();
-    });
-    const finish = (reason: string) => {
-      if (this.command !== cmd) return;
-      this.command = undefined;
-      this.on.exit(reason);
-    };
-    cmd.on('error', (err: Error) => finish(this.stopped ? 'stopped' : lastError || err.message));
-    cmd.on('end', () => finish(this.stopped ? 'stopped' : 'stream ended'));
-    this.command = cmd;
-    const out = cmd.pipe() as Readable;
-    out.on('data', (buf: Buffer) => {
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => log.push(text));
+    child.stdout.on('data', (buf: Buffer) => {
+      if (this.ended) return;
       let frames: Buffer[];
       try {
         frames = splitter.push(buf);
       } catch (e) {
-        lastError = (e as Error).message;
-        cmd.kill('SIGKILL');
+        this.kill((e as Error).message);
         return;
       }
       const now = Date.now();
       for (const f of frames) this.on.frame(f, index++, now);
     });
+    let spawnError: string | undefined;
+    child.once('error', (e) => {
+      spawnError = `cannot run ffmpeg (${e.message})`;
+      // 'close' follows 'error' only when the process had started; make sure exit fires once.
+      if (child.pid === undefined) this.finish(spawnError, false);
+    });
+    child.once('close', (code, signal) => {
+      const errors = log.recentErrors();
+      const why = this.killReason ?? spawnError ?? (errors.length > 0 ? errors.join('; ') : code === 0 ? 'stream ended' : `ffmpeg exited (${signal ?? `code ${code}`})`);
+      this.finish(why, log.opened);
+    });
   }
 
-  /** Ends ffmpeg (SIGTERM, then SIGKILL after a grace period). */
+  /** Ends ffmpeg now; `exit` reports `reason` (a stall, garbage output…). */
+  kill(reason: string): void {
+    if (this.ended || !this.child) return;
+    this.killReason ??= reason;
+    this.child.kill('SIGKILL');
+  }
+
+  /** Ends ffmpeg (SIGTERM, then SIGKILL after a grace period); resolves once it has exited. */
   stop(graceMs = 2000): Promise<void> {
-    this.stopped = true;
-    const cmd = this.command;
-    if (!cmd) return Promise.resolve();
+    const child = this.child;
+    this.killReason ??= 'stopped';
+    if (!child || this.ended) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => cmd.kill('SIGKILL'), graceMs);
-      const done = () => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      child.once('close', () => {
         clearTimeout(timer);
         resolve();
-      };
-      cmd.once('error', done);
-      cmd.once('end', done);
-      cmd.kill('SIGTERM');
+      });
+      child.kill('SIGTERM');
     });
+  }
+
+  private finish(reason: string, opened: boolean): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.on.exit(reason, opened);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Cuts a concatenated MJPEG byte stream (ffmpeg's image2pipe) into whole JPEG images.
- * Entropy-coded data stuffs every 0xFF with 0x00, so FF D9 only ever ends an image.
+ * Entropy-coded data stuffs every 0xFF with 0x00, so FF D9 only ever ends an image;
+ * the search for it uses Buffer.indexOf (memchr), not a byte loop in JavaScript.
  */
 export class JpegSplitter {
   private pending: Buffer[] = [];
@@ -14,12 +15,12 @@ export class JpegSplitter {
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
     let start = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i];
-      const isEnd = b === 0xd9 && (i === 0 ? this.lastWasFF : chunk[i - 1] === 0xff);
+    for (let i = chunk.indexOf(0xd9); i !== -1; i = chunk.indexOf(0xd9, i + 1)) {
+      const isEnd = i === 0 ? this.lastWasFF : chunk[i - 1] === 0xff;
       if (!isEnd) continue;
       this.pending.push(chunk.subarray(start, i + 1));
-      out.push(this.pending.length === 1 ? Buffer.from(this.pending[0]!) : Buffer.concat(this.pending));
+      const frame = this.pending.length === 1 ? Buffer.from(this.pending[0]!) : Buffer.concat(this.pending);
+      if (frame[0] === 0xff && frame[1] === 0xd8) out.push(frame);
       this.pending = [];
       this.pendingBytes = 0;
       start = i + 1;
@@ -31,10 +32,10 @@ export class JpegSplitter {
       if (this.pendingBytes > this.maxFrameBytes) {
         this.pending = [];
         this.pendingBytes = 0;
-        throw new Error(`no end of image within ${this.maxFrameBytes} bytes: output is not MJPEG`);
+        throw new Error(`output is not MJPEG (no end of image within ${this.maxFrameBytes} bytes)`);
       }
     }
     this.lastWasFF = chunk.length > 0 && chunk[chunk.length - 1] === 0xff;
-    return out.filter((f) => f[0] === 0xff && f[1] === 0xd8);
+    return out;
   }
 }

@@ -1,10 +1,13 @@
 import type { CameraConfig } from '@vigil/config';
-import type { CameraState, CameraStatus, FrameChunk } from '@vigil/contracts';
-import { CaptureClock, FfmpegFrameSource } from '@vigil/media';
-import { redactText, type Logger } from '@vigil/observability';
+import type { CameraSource, CameraState, CameraStatus, FrameChunk } from '@vigil/contracts';
+import { CaptureClock, FfmpegFrameSource, ffmpegArgs, jpegSize } from '@vigil/media';
+import type { Logger } from '@vigil/observability';
 import { Chunker } from './chunker.ts';
-import { jpegSize } from './jpeg-size.ts';
-import type { IngestMetrics } from './metrics.ts';
+import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.ts';
+import { Reasons, describeFailure } from './failure.ts';
+import { scrubberFor, sourceUrl } from './camera-url.ts';
+import { RateWindow } from './rate-window.ts';
+import { CAMERA_STATES, type IngestMetrics } from './metrics.ts';
 
 export interface CameraWorkerDeps {
   chunkMs: number;
@@ -13,120 +16,280 @@ export interface CameraWorkerDeps {
   log: Logger;
   onChunk(chunk: FrameChunk): void;
   onStatus(status: CameraStatus): void;
+  backoff?: BackoffPolicy;
+  /** Window over which delivery is compared with the target fps (default 10 s). */
+  rateWindowMs?: number;
+  /** Continue a previous worker's timeline (the camera was changed): times and seq stay monotonic. */
+  resume?: Handover;
 }
 
-const BACKOFF_MIN_MS = 1000;
-const BACKOFF_MAX_MS = 30_000;
+/** What a replacement worker needs to keep a camera's capture times and chunk seq monotonic. */
+export interface Handover {
+  lastCapturedAt: number;
+  nextSeq: number;
+}
+
+/** Below this share of the target fps a camera is degraded; back online at the second. */
+const DEGRADED_BELOW = 0.8;
+const RECOVERED_AT = 0.9;
+/** Consecutive undecodable frames before ffmpeg counts as producing garbage. */
+const MAX_BAD_FRAMES = 3;
+/** Stream time this far ahead of wall time means broken timestamps (the fps filter would emit a flood). */
+const RUNAWAY_MS = 60_000;
+
+interface Run {
+  source: FfmpegFrameSource;
+  startedAt: number;
+  firstFrameAt?: number;
+  lastFrameAt?: number;
+  onlineAt?: number;
+  badFrames: number;
+}
 
 /**
- * Supervises one camera: runs ffmpeg, restarts it with exponential backoff and jitter when
- * it ends, stamps capture times, cuts chunks, and reports state changes.
+ * Supervises one camera: runs ffmpeg, watches it (exit, stall, garbage, slow delivery),
+ * restarts it with exponential backoff and jitter, stamps capture times, cuts chunks and
+ * reports every state change. Nothing here can affect another camera: each has its own
+ * process, timers and queue, and its callbacks never throw into the others.
  */
 export class CameraWorker {
-  private source?: FfmpegFrameSource;
+  private run?: Run;
   private readonly clock = new CaptureClock();
   private readonly chunker: Chunker;
+  private readonly rate: RateWindow;
+  private readonly backoff: BackoffPolicy;
+  private readonly url?: string;
+  private readonly args: string[] = [];
+  private readonly log: Logger;
+  private readonly scrub: (text: string) => string;
+  private readonly m;
   private state: CameraState = 'starting';
+  private reason: string = Reasons.connecting;
+  private stateSince = Date.now();
   private failures = 0;
+  private restarts = 0;
+  private runs = 0;
+  private framesTotal = 0;
+  private lastFrameAt = 0;
+  private size?: { width: number; height: number };
+  private source_?: CameraSource;
   private restartTimer?: NodeJS.Timeout;
   private stopped = false;
-  private size?: { width: number; height: number };
-  private lastFrameAt = 0;
-  private readonly log: Logger;
 
   constructor(
-    readonly camera: CameraConfig,
+    public camera: CameraConfig,
     private readonly deps: CameraWorkerDeps,
   ) {
-    this.chunker = new Chunker(camera.id, camera.fps, deps.chunkMs, Date.now());
-    this.log = deps.log.child({ camera: camera.id });
+    const id = camera.id;
+    this.log = deps.log.child({ camera: id });
+    this.backoff = deps.backoff ?? DEFAULT_BACKOFF;
+    this.rate = new RateWindow(deps.rateWindowMs ?? 10_000);
+    this.chunker = new Chunker(id, camera.fps, deps.chunkMs, deps.resume?.nextSeq ?? Date.now());
+    if (deps.resume) this.clock.resumeAfter(deps.resume.lastCapturedAt);
+    this.scrub = scrubberFor(camera);
+    this.url = sourceUrl(camera);
+    if (this.url) {
+      this.args = ffmpegArgs(
+        { url: this.url, transport: camera.transport, hwaccel: camera.hwaccel, inputArgs: camera.inputArgs, timeoutMs: camera.stallTimeoutMs },
+        { fps: camera.fps, width: camera.width, band: true },
+      );
+    }
+    const { metrics } = deps;
+    this.m = {
+      frames: metrics.framesIngested.labels(id),
+      restarts: metrics.restarts.labels(id),
+      up: metrics.cameraUp.labels(id),
+      fpsIn: metrics.fpsIn.labels(id),
+      fpsOut: metrics.fpsOut.labels(id),
+      age: metrics.lastFrameAge.labels(id),
+    };
   }
 
   start(): void {
-    this.setState('starting', 'connecting');
+    this.report();
     this.spawn();
   }
 
-  async stop(): Promise<void> {
+  /** Ends ffmpeg, flushes the pending chunk and reports the camera offline with `reason`. */
+  async stop(reason: string = Reasons.stopped): Promise<Handover> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
-    await this.source?.stop();
+    await this.run?.source.stop();
     this.flush();
-    this.deps.metrics.cameraUp.set({ camera: this.camera.id }, 0);
+    this.setState('offline', reason);
+    return { lastCapturedAt: this.clock.lastStamp, nextSeq: this.chunker.nextSeq };
+  }
+
+  /** Periodic check (about once a second): stall, slow delivery, health, gauges. */
+  tick(now = Date.now()): void {
+    const fps = this.deliveredFps(now);
+    this.m.fpsOut.set(fps);
+    this.m.age.set(this.lastFrameAt ? (now - this.lastFrameAt) / 1000 : 0);
+    const run = this.run;
+    if (!run || this.stopped) return;
+    const quietFor = now - (run.lastFrameAt ?? run.startedAt);
+    if (quietFor > this.camera.stallTimeoutMs) {
+      // Never reached the camera at all: say so, rather than "no frames".
+      const why = !run.lastFrameAt && !run.source.opened ? Reasons.hostUnreachable : Reasons.noFrames(this.camera.stallTimeoutMs);
+      run.source.kill(why);
+      return;
+    }
+    if (run.onlineAt === undefined) return;
+    if (now - run.onlineAt >= this.rate.windowMs) {
+      if (this.state === 'online' && fps < DEGRADED_BELOW * this.camera.fps) this.setState('degraded', Reasons.slow(fps, this.camera.fps));
+      else if (this.state === 'degraded' && fps >= RECOVERED_AT * this.camera.fps) this.setState('online', Reasons.receiving);
+    }
+    if (now - run.onlineAt >= this.backoff.healthyMs) this.failures = 0;
+  }
+
+  /** What `/cameras` shows and the status carries. */
+  snapshot(now = Date.now()): CameraStatus & { since: number; runs: number; framesTotal: number; lastFrameAt?: number; ffmpegPid?: number } {
+    return {
+      ...this.status(now),
+      since: this.stateSince,
+      runs: this.runs,
+      framesTotal: this.framesTotal,
+      lastFrameAt: this.lastFrameAt || undefined,
+      ffmpegPid: this.run?.source.pid,
+    };
   }
 
   private spawn(): void {
-    const cam = this.camera;
+    if (this.stopped) return;
+    if (!this.url) {
+      // Retrying cannot fix the config: stay offline until it changes.
+      this.setState('offline', Reasons.invalidUrl);
+      this.log.error('camera URL cannot be parsed; the camera stays offline until the config is fixed');
+      return;
+    }
+    this.runs++;
     this.clock.reset();
-    let framesThisRun = 0;
-    this.source = new FfmpegFrameSource(
-      { url: cam.url, transport: cam.transport, fps: cam.fps, width: cam.width, band: true, ffmpegPath: this.deps.ffmpegPath },
-      {
-        frame: (jpeg, index, arrivedAt) => {
-          framesThisRun++;
-          this.onFrame(jpeg, index, arrivedAt);
-        },
-        exit: (reason) => {
-          this.flush();
-          if (this.stopped) return;
-          if (framesThisRun > 0) this.failures = 0;
-          this.failures++;
-          const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (this.failures - 1)) * (0.8 + Math.random() * 0.4);
-          const why = describeFailure(redactText(reason));
-          this.setState('offline', why);
-          this.log.warn({ reason: why, retryInMs: Math.round(delay) }, 'camera stream ended; restarting');
-          this.deps.metrics.cameraUp.set({ camera: cam.id }, 0);
-          this.restartTimer = setTimeout(() => {
-            this.deps.metrics.restarts.inc({ camera: cam.id });
-            this.spawn();
-          }, delay);
-        },
+    this.rate.clear();
+    const source: FfmpegFrameSource = new FfmpegFrameSource(this.deps.ffmpegPath, this.args, {
+      frame: (jpeg, index, arrivedAt) => {
+        if (this.run?.source === source) this.guard(() => this.onFrame(jpeg, index, arrivedAt));
       },
-    );
-    this.source.start();
+      stream: (info) => {
+        this.source_ = info;
+        this.m.fpsIn.set(info.fps ?? 0);
+      },
+      exit: (reason, opened) => {
+        if (this.run?.source === source) this.guard(() => this.onExit(reason, opened));
+      },
+    });
+    this.run = { source, startedAt: Date.now(), badFrames: 0 };
+    source.start();
   }
 
   private onFrame(jpeg: Buffer, index: number, arrivedAt: number): void {
-    const cam = this.camera;
-    this.size ??= jpegSize(jpeg);
-    if (!this.size) return;
-    const streamTime = index / cam.fps;
+    const run = this.run!;
+    const size = jpegSize(jpeg);
+    if (!size) {
+      if (++run.badFrames >= MAX_BAD_FRAMES) run.source.kill('output is not valid JPEG');
+      return;
+    }
+    run.badFrames = 0;
+    const streamTime = index / this.camera.fps;
+    run.firstFrameAt ??= arrivedAt;
+    if (streamTime * 1000 - (arrivedAt - run.firstFrameAt) > RUNAWAY_MS) {
+      run.source.kill('stream timestamps jumped ahead');
+      return;
+    }
     const capturedAt = this.clock.stamp(streamTime, arrivedAt);
-    this.lastFrameAt = arrivedAt;
-    this.deps.metrics.framesIngested.inc({ camera: cam.id });
-    this.deps.metrics.cameraUp.set({ camera: cam.id }, 1);
-    if (this.state !== 'online') this.setState('online', 'receiving frames');
-    const chunk = this.chunker.add({ capturedAt, streamTime, jpeg }, this.size.width, this.size.height);
-    if (chunk) this.deps.onChunk(chunk);
+    run.lastFrameAt = this.lastFrameAt = arrivedAt;
+    this.framesTotal++;
+    this.rate.add(arrivedAt);
+    this.m.frames.inc();
+    if (this.size && (this.size.width !== size.width || this.size.height !== size.height)) {
+      this.log.info({ from: this.size, to: size }, 'frame size changed');
+    }
+    this.size = size;
+    if (this.state === 'starting' || this.state === 'offline') {
+      run.onlineAt = arrivedAt;
+      this.setState('online', Reasons.receiving);
+    }
+    for (const chunk of this.chunker.add({ capturedAt, streamTime, jpeg }, size.width, size.height)) this.deps.onChunk(chunk);
   }
 
-  /** Seconds since the last frame, for the staleness gauge. */
-  secondsSinceLastFrame(now = Date.now()): number {
-    return this.lastFrameAt ? (now - this.lastFrameAt) / 1000 : Infinity;
+  private onExit(raw: string, opened: boolean): void {
+    const run = this.run!;
+    this.run = undefined;
+    this.flush();
+    if (this.stopped) return;
+    let why = describeFailure(this.scrub(raw));
+    if (why === 'connection timed out') why = opened || run.lastFrameAt ? Reasons.noFrames(this.camera.stallTimeoutMs) : Reasons.hostUnreachable;
+    const healthy = run.onlineAt !== undefined && Date.now() - run.onlineAt >= this.backoff.healthyMs;
+    this.failures = healthy ? 1 : this.failures + 1;
+    const delay = backoffDelay(this.failures, this.backoff);
+    const changed = this.state !== 'offline' || this.reason !== why;
+    this.setState('offline', why);
+    // Once per reason: a camera that stays down does not fill the log.
+    if (changed) this.log.warn({ reason: why, retryInMs: delay }, 'camera offline; restarting ffmpeg');
+    else this.log.debug({ reason: why, retryInMs: delay, failures: this.failures }, 'camera still offline');
+    this.restartTimer = setTimeout(() => {
+      this.restarts++;
+      this.m.restarts.inc();
+      this.spawn();
+    }, delay);
   }
 
   private flush(): void {
-    if (!this.size) return;
-    const chunk = this.chunker.flush(this.size.width, this.size.height);
+    const chunk = this.chunker.flush();
     if (chunk) this.deps.onChunk(chunk);
   }
 
-  private setState(state: CameraState, reason: string): void {
-    if (state === this.state && state !== 'starting') return;
-    this.state = state;
-    this.deps.onStatus({ v: 1, cameraId: this.camera.id, state, reason, at: Date.now(), fps: this.camera.fps });
+  private deliveredFps(now: number): number {
+    const onlineAt = this.run?.onlineAt;
+    if (onlineAt === undefined) return 0;
+    return this.rate.rate(now, onlineAt);
   }
-}
 
-/** Turns ffmpeg's last error line into a reason an operator can act on. */
-export function describeFailure(line: string): string {
-  const l = line.toLowerCase();
-  if (l.includes('401') || l.includes('unauthorized')) return '401 unauthorized';
-  if (l.includes('connection refused')) return 'connection refused';
-  if (l.includes('404') || l.includes('not found')) return 'stream not found (404)';
-  if (l.includes('timed out') || l.includes('timeout')) return 'connection timed out';
-  if (l.includes('no route') || l.includes('unreachable') || l.includes('name or service not known')) return 'host unreachable';
-  if (l.includes('does not contain any stream') || l.includes('matches no streams')) return 'stream has no video';
-  if (l.includes('invalid data')) return 'invalid data from camera';
-  return line.slice(0, 200) || 'stream ended';
+  private setState(state: CameraState, reason: string): void {
+    if (state === this.state && reason === this.reason) return;
+    // Degraded's reason (the measured rate) changes every tick: publish transitions only.
+    if (state === this.state && state !== 'offline') return;
+    const was = this.state;
+    this.state = state;
+    this.reason = reason;
+    this.stateSince = Date.now();
+    this.report();
+    if (state === 'online' && was !== 'online') this.log.info({ state, reason }, 'camera online');
+    else if (state === 'degraded') this.log.warn({ state, reason }, 'camera degraded');
+  }
+
+  private report(): void {
+    const id = this.camera.id;
+    for (const s of CAMERA_STATES) this.deps.metrics.cameraState.set({ camera: id, state: s }, s === this.state ? 1 : 0);
+    this.m.up.set(this.state === 'online' || this.state === 'degraded' ? 1 : 0);
+    this.deps.onStatus(this.status(Date.now()));
+  }
+
+  private status(now: number): CameraStatus {
+    const c = this.camera;
+    return {
+      v: 1,
+      cameraId: c.id,
+      state: this.state,
+      reason: this.reason,
+      at: now,
+      fps: c.fps,
+      fpsOut: Math.round(this.deliveredFps(now) * 100) / 100,
+      width: this.size?.width,
+      height: this.size?.height,
+      source: this.source_,
+      restarts: this.restarts,
+      name: c.name,
+      site: c.site,
+      tags: c.tags,
+    };
+  }
+
+  /** A bug in handling one camera's frame must not take the process (and every camera) down. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.log.error({ err: this.scrub((e as Error).stack ?? String(e)) }, 'error handling camera output');
+    }
+  }
 }

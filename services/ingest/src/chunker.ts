@@ -1,32 +1,47 @@
 import type { Frame, FrameChunk } from '@vigil/contracts';
 
-/** Groups a camera's frames into fixed-length chunks (by frame count at the target fps). */
+/**
+ * Groups a camera's frames into chunks of `chunkMs`: a chunk closes when it holds a
+ * chunk's worth of frames at the target fps, or when it spans `chunkMs` of capture time
+ * (so a camera delivering slowly still sends on time), or when the frame size changes.
+ * `seq` carries across reconnects, so consumers see gaps rather than repeats.
+ */
 export class Chunker {
   private frames: Frame[] = [];
-  private seq: number;
+  private width = 0;
+  private height = 0;
   private readonly framesPerChunk: number;
 
   constructor(
     private readonly cameraId: string,
     private readonly fps: number,
-    chunkMs: number,
-    firstSeq = 0,
+    private readonly chunkMs: number,
+    private seq = 0,
   ) {
     this.framesPerChunk = Math.max(1, Math.round((chunkMs / 1000) * fps));
-    this.seq = firstSeq;
   }
 
-  /** Adds a frame; returns a full chunk when one completes. */
-  add(frame: Frame, width: number, height: number): FrameChunk | undefined {
+  /** The seq the next chunk will carry. */
+  get nextSeq(): number {
+    return this.seq;
+  }
+
+  /** Adds a frame; returns the chunks it completes (the pending one on a size change, then maybe its own). */
+  add(frame: Frame, width: number, height: number): FrameChunk[] {
+    const out: FrameChunk[] = [];
+    if (this.frames.length > 0 && (width !== this.width || height !== this.height)) out.push(this.flush()!);
+    this.width = width;
+    this.height = height;
     this.frames.push(frame);
-    if (this.frames.length < this.framesPerChunk) return undefined;
-    return this.flush(width, height);
+    const span = frame.capturedAt - this.frames[0]!.capturedAt;
+    if (this.frames.length >= this.framesPerChunk || span >= this.chunkMs) out.push(this.flush()!);
+    return out;
   }
 
   /** Emits whatever is pending (e.g. when the stream ends). */
-  flush(width: number, height: number): FrameChunk | undefined {
+  flush(): FrameChunk | undefined {
     if (this.frames.length === 0) return undefined;
-    const chunk: FrameChunk = { cameraId: this.cameraId, seq: this.seq++, width, height, fps: this.fps, codec: 'jpeg', frames: this.frames };
+    const chunk: FrameChunk = { cameraId: this.cameraId, seq: this.seq++, width: this.width, height: this.height, fps: this.fps, codec: 'jpeg', frames: this.frames };
     this.frames = [];
     return chunk;
   }

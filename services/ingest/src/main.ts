@@ -1,23 +1,47 @@
-import type { VigilConfig } from '@vigil/config';
-import { Topics, type CameraStatus } from '@vigil/contracts';
+import { loadConfig, type VigilConfig } from '@vigil/config';
+import { Topics, type FrameChunk } from '@vigil/contracts';
 import type { Bus } from '@vigil/bus';
-import { createLogger, createRegistry, startOpsServer, type Logger, type OpsServer } from '@vigil/observability';
-import { CameraWorker } from './camera-worker.ts';
+import type { Control } from '@vigil/control';
+import { createLogger, createRegistry, redactText, startOpsServer, type Logger, type OpsServer } from '@vigil/observability';
+import { CameraFleet, type ApplyResult } from './fleet.ts';
 import { ChunkPublisher } from './publisher.ts';
+import { StatusOutbox } from './status-outbox.ts';
 import { createIngestMetrics } from './metrics.ts';
+import { RELOAD_SUBJECT } from './reload.ts';
+import { watchConfigFile } from './config-watch.ts';
+import { camerasHandler } from './api.ts';
+import type { Shard } from './shard.ts';
+import type { BackoffPolicy } from './backoff.ts';
 
-export interface IngestService {
-  port: number;
-  close(): Promise<void>;
-}
-
-/** Composition root of the ingest service: cameras → ffmpeg → chunks → `vigil.frames`. */
 /** What ingest needs from outside; built once per process by the caller (see @vigil/platform). */
 export interface IngestDeps {
   bus: Bus;
   logger?: Logger;
+  /** Control plane: a message on `vigil.control.reload` makes ingest re-read `configFile`. */
+  control?: Control;
+  /** The config file the config came from: watched, and re-read on change or reload message. */
+  configFile?: string;
+  /** Environment for `${NAME}` in the config file when it is re-read (default process.env). */
+  env?: Record<string, string | undefined>;
+  /** Run only this share of the cameras (see shard.ts); all of them when absent. */
+  shard?: Shard;
+  /** Called for each chunk the bus acknowledged, with the time from enqueue to ack (benchmarks). */
+  onPublished?(chunk: FrameChunk, ms: number): void;
+  /** Restart pacing and the fps window, shortened by tests. */
+  backoff?: BackoffPolicy;
+  rateWindowMs?: number;
 }
 
+export interface IngestService {
+  port: number;
+  /** Every camera this process runs, with its state (URLs never included). */
+  cameras(): ReturnType<CameraFleet['snapshots']>;
+  /** Applies `config`, or re-reads `configFile`; a bad config is reported and the running one kept. */
+  reload(config?: VigilConfig): Promise<ApplyResult | { error: string }>;
+  close(): Promise<void>;
+}
+
+/** Composition root of the ingest service: cameras → ffmpeg → chunks → `vigil.frames`. */
 export async function startIngest(config: VigilConfig, deps: IngestDeps): Promise<IngestService> {
   const log = deps.logger ?? createLogger('ingest');
   const registry = createRegistry('ingest');
@@ -27,46 +51,63 @@ export async function startIngest(config: VigilConfig, deps: IngestDeps): Promis
     { topic: Topics.frames, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024), 'retention.ms': String(6 * 3600_000) } },
     { topic: Topics.cameraStatus, partitions: 3 },
   ]);
-  const publisher = new ChunkPublisher(bus, metrics, log);
-  const publishStatus = (s: CameraStatus) => {
-    log.info({ camera: s.cameraId, state: s.state, reason: s.reason }, 'camera state');
-    bus.publish(Topics.cameraStatus, [{ key: s.cameraId, value: Buffer.from(JSON.stringify(s)), timestamp: s.at }]).catch((e: unknown) => {
-      log.warn({ camera: s.cameraId, err: (e as Error).message }, 'cannot publish camera status');
-    });
-  };
-  const workers = config.cameras.map(
-    (camera) =>
-      new CameraWorker(camera, {
-        chunkMs: config.ingest.chunkMs,
-        ffmpegPath: config.ingest.ffmpegPath,
-        metrics,
-        log,
-        onChunk: (c) => publisher.enqueue(c),
-        onStatus: publishStatus,
-      }),
-  );
-  const staleness = setInterval(() => {
-    for (const w of workers) metrics.lastFrameAge.set({ camera: w.camera.id }, Math.min(w.secondsSinceLastFrame(), 1e9));
-  }, 1000);
+  const perCamera = (c: VigilConfig) => Math.max(1, Math.ceil(c.ingest.bufferMs / c.ingest.chunkMs));
+  const publisher = new ChunkPublisher(bus, metrics, log, { maxQueuedPerCamera: perCamera(config), onPublished: deps.onPublished });
+  const statuses = new StatusOutbox(bus, log);
+  const fleet = new CameraFleet({
+    metrics,
+    log,
+    shard: deps.shard,
+    onChunk: (c) => publisher.enqueue(c),
+    onStatus: (s) => statuses.publish(s),
+    backoff: deps.backoff,
+    rateWindowMs: deps.rateWindowMs,
+  });
+  const settings = (c: VigilConfig) => ({ chunkMs: c.ingest.chunkMs, ffmpegPath: c.ingest.ffmpegPath });
+  const ticker = setInterval(() => fleet.tick(), 1000);
   const ops: OpsServer = await startOpsServer({
     port: config.ingest.metricsPort,
     registry,
-    health: { bus: () => ({ ok: true }) },
+    health: { bus: () => ({ ok: true, detail: bus.healthy() ? 'connected' : 'not connected; chunks are buffered' }) },
+    extra: camerasHandler(() => fleet.snapshots()),
   });
-  for (const w of workers) w.start();
-  log.info({ cameras: workers.length, metricsPort: ops.port }, 'ingest started');
+  const first = await fleet.apply(config.cameras, settings(config));
+  log.info({ cameras: fleet.size, otherShards: first.otherShards, shard: deps.shard, metricsPort: ops.port }, 'ingest started');
+
+  const reload = async (next?: VigilConfig): Promise<ApplyResult | { error: string }> => {
+    try {
+      if (!next && !deps.configFile) return { error: 'no config file to re-read' };
+      const c = next ?? loadConfig(deps.configFile!, deps.env);
+      if (c.ingest.metricsPort !== config.ingest.metricsPort) log.warn('ingest.metrics_port changes take effect on restart');
+      const result = await fleet.apply(c.cameras, settings(c));
+      log.info({ added: result.added, removed: result.removed, restarted: result.restarted, relabelled: result.relabelled }, 'config reloaded');
+      return result;
+    } catch (e) {
+      // ConfigError lists each problem; values it quotes may hold a URL, so redact.
+      const error = redactText((e as Error).message);
+      log.error({ err: error }, 'config reload failed; keeping the running config');
+      return { error };
+    }
+  };
+  const stopWatching = deps.configFile ? watchConfigFile(deps.configFile, () => void reload()) : undefined;
+  const unsubscribe = deps.control?.subscribe(RELOAD_SUBJECT, () => {
+    log.info({ subject: RELOAD_SUBJECT }, 'reload requested');
+    void reload();
+  });
 
   let closing: Promise<void> | undefined;
   return {
     port: ops.port,
+    cameras: () => fleet.snapshots(),
+    reload,
     close: () =>
       (closing ??= (async () => {
-        clearInterval(staleness);
-        const results = await Promise.allSettled([
-          ...workers.map((w) => w.stop()),
-        ]);
-        const after = await Promise.allSettled([publisher.close(), ops.close()]);
-        for (const r of [...results, ...after]) if (r.status === 'rejected') log.error({ err: String(r.reason) }, 'error while stopping ingest');
+        stopWatching?.();
+        unsubscribe?.();
+        clearInterval(ticker);
+        // Cameras first (their last chunks and "offline" go to the queues), then the queues.
+        const steps = [await Promise.allSettled([fleet.close()]), await Promise.allSettled([publisher.close(), statuses.close(), ops.close()])].flat();
+        for (const r of steps) if (r.status === 'rejected') log.error({ err: String(r.reason) }, 'error while stopping ingest');
         log.info('ingest stopped');
       })()),
   };

@@ -3,75 +3,140 @@ import type { Bus } from '@vigil/bus';
 import type { Logger } from '@vigil/observability';
 import type { IngestMetrics } from './metrics.ts';
 
+interface Queued {
+  chunk: FrameChunk;
+  value: Buffer;
+  at: number;
+}
+
+export interface PublisherOptions {
+  /** Chunks kept per camera while the bus is slow or down; beyond it the oldest are dropped. */
+  maxQueuedPerCamera: number;
+  /** Upper bound on one send, so a backlog after an outage goes out in pieces the broker accepts. */
+  maxBatchBytes?: number;
+  /** Pause after a failed send before the next try. */
+  retryMs?: number;
+  /** Called for each chunk the bus acknowledged, with the time from enqueue to ack. */
+  onPublished?(chunk: FrameChunk, ms: number): void;
+}
+
 /**
  * Publishes chunks without ever blocking a camera: each camera has a bounded queue; when
- * the bus is slow the oldest chunks are dropped (live video is perishable) and counted.
- * One pump sends whatever is queued, across cameras, as one batch.
+ * the bus is slow or down the oldest chunks are dropped (live video is perishable) and
+ * counted. One pump sends what is queued, taking cameras in turn so a backlog from one
+ * cannot starve the others, and keeps retrying by itself until the bus answers again.
  */
 export class ChunkPublisher {
-  private readonly queues = new Map<string, FrameChunk[]>();
+  private readonly queues = new Map<string, Queued[]>();
   private pumping?: Promise<void>;
   private closed = false;
   private failing = false;
+  private wake?: () => void;
+  private readonly maxBatchBytes: number;
+  private readonly retryMs: number;
 
   constructor(
     private readonly bus: Bus,
     private readonly metrics: IngestMetrics,
     private readonly log: Logger,
-    private readonly maxQueued = 30,
-  ) {}
+    private readonly opts: PublisherOptions,
+  ) {
+    this.maxBatchBytes = opts.maxBatchBytes ?? 4 * 1024 * 1024;
+    this.retryMs = opts.retryMs ?? 500;
+  }
 
   enqueue(chunk: FrameChunk): void {
     if (this.closed) return;
-    let q = this.queues.get(chunk.cameraId);
-    if (!q) this.queues.set(chunk.cameraId, (q = []));
-    q.push(chunk);
-    while (q.length > this.maxQueued) {
-      const dropped = q.shift()!;
-      this.metrics.chunksDropped.inc({ camera: dropped.cameraId });
-      this.metrics.framesDropped.inc({ camera: dropped.cameraId }, dropped.frames.length);
-    }
+    const id = chunk.cameraId;
+    let q = this.queues.get(id);
+    if (!q) this.queues.set(id, (q = []));
+    // Encode now: the frames' memory is then one buffer per chunk, and the pump does no CPU work.
+    q.push({ chunk, value: encodeFrameChunk(chunk), at: performance.now() });
+    this.trim(id, q);
+    this.metrics.queued.set({ camera: id }, q.length);
     this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
   }
 
-  /** Sends what is queued, then stops accepting chunks. */
-  async close(): Promise<void> {
-    if (this.pumping) await this.pumping;
+  /** Chunks waiting, all cameras together. */
+  get queuedChunks(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.length;
+    return n;
+  }
+
+  /** Tries to send what is queued within `graceMs`, then stops accepting chunks. */
+  async close(graceMs = 5000): Promise<void> {
+    const drained = this.pumping ?? Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drained, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
     this.closed = true;
+    this.wake?.();
+  }
+
+  private trim(camera: string, q: Queued[]): void {
+    while (q.length > this.opts.maxQueuedPerCamera) {
+      const dropped = q.shift()!;
+      this.metrics.chunksDropped.inc({ camera });
+      this.metrics.framesDropped.inc({ camera }, dropped.chunk.frames.length);
+    }
+  }
+
+  /** Oldest first from each camera in turn, up to the batch size. */
+  private takeBatch(): Queued[] {
+    const batch: Queued[] = [];
+    let bytes = 0;
+    for (let more = true; more; ) {
+      more = false;
+      for (const q of this.queues.values()) {
+        const next = q[0];
+        if (!next) continue;
+        if (batch.length > 0 && bytes + next.value.length > this.maxBatchBytes) return batch;
+        batch.push(q.shift()!);
+        bytes += next.value.length;
+        more = true;
+      }
+    }
+    return batch;
   }
 
   private async pump(): Promise<void> {
     while (!this.closed) {
-      const batch = [...this.queues.values()].flatMap((q) => q.splice(0));
+      const batch = this.takeBatch();
       if (batch.length === 0) return;
-      const started = performance.now();
       try {
         await this.bus.publish(
           Topics.frames,
-          batch.map((c) => ({ key: c.cameraId, value: encodeFrameChunk(c), timestamp: c.frames[0]?.capturedAt })),
+          batch.map((b) => ({ key: b.chunk.cameraId, value: b.value, timestamp: b.chunk.frames[0]?.capturedAt })),
         );
         if (this.failing) this.log.info('publishing frames again');
         this.failing = false;
-        const ms = performance.now() - started;
-        for (const c of batch) {
+        const now = performance.now();
+        for (const b of batch) {
+          const camera = b.chunk.cameraId;
+          const ms = now - b.at;
           this.metrics.publishLatency.observe(ms / 1000);
-          this.metrics.chunksPublished.inc({ camera: c.cameraId });
-          this.metrics.framesPublished.inc({ camera: c.cameraId }, c.frames.length);
+          this.metrics.chunksPublished.inc({ camera });
+          this.metrics.framesPublished.inc({ camera }, b.chunk.frames.length);
+          this.opts.onPublished?.(b.chunk, ms);
         }
       } catch (e) {
         if (!this.failing) this.log.warn({ err: (e as Error).message }, 'cannot publish frames; keeping the newest, dropping the oldest');
         this.failing = true;
-        // Put the batch back in front (bounded again by enqueue's policy) and wait a little.
-        for (const c of batch.reverse()) this.queues.get(c.cameraId)?.unshift(c);
-        for (const [camera, q] of this.queues) {
-          while (q.length > this.maxQueued) {
-            const dropped = q.shift()!;
-            this.metrics.chunksDropped.inc({ camera });
-            this.metrics.framesDropped.inc({ camera }, dropped.frames.length);
-          }
+        // Back in front, in order; the bound applies again, so the oldest go first.
+        for (const b of batch.reverse()) {
+          const id = b.chunk.cameraId;
+          let q = this.queues.get(id);
+          if (!q) this.queues.set(id, (q = []));
+          q.unshift(b);
         }
-        await new Promise((r) => setTimeout(r, 500));
+        for (const [camera, q] of this.queues) this.trim(camera, q);
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, this.retryMs);
+          this.wake = () => (clearTimeout(t), r());
+        });
       }
+      for (const [camera, q] of this.queues) this.metrics.queued.set({ camera }, q.length);
     }
   }
 }

@@ -1,0 +1,54 @@
+import { frameFilters } from './band.ts';
+
+/** Hardware decoders ffmpeg may use; `none` decodes on the CPU. */
+export type Hwaccel = 'none' | 'auto' | 'cuda' | 'vaapi';
+
+/** Where and how ffmpeg reads a camera. */
+export interface FfmpegInput {
+  /** The URL ffmpeg opens, credentials included: never log it. `file://` paths are looped in real time. */
+  url: string;
+  transport: 'tcp' | 'udp';
+  hwaccel: Hwaccel;
+  /** Extra input options from the config, placed last before `-i` so they can override ours. */
+  inputArgs: readonly string[];
+  /** Socket I/O timeout for network sources. */
+  timeoutMs: number;
+}
+
+/** What ingest wants out: frames sampled at `fps`, `width` wide, optionally banded, as JPEG. */
+export interface FfmpegOutput {
+  fps: number;
+  width: number;
+  band: boolean;
+  /** mjpeg quality scale (2 best … 31 worst). */
+  quality?: number;
+}
+
+/**
+ * The ffmpeg command line for one camera, writing concatenated JPEGs to `target`
+ * (`pipe:1` for ingest; the benchmark writes the same thing to /dev/null to measure
+ * bare ffmpeg). `-loglevel level+info` tags every stderr line with its level so errors
+ * can be told from the stream description, and prints nothing per frame.
+ */
+export function ffmpegArgs(input: FfmpegInput, output: FfmpegOutput, target = 'pipe:1'): string[] {
+  const args = ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-fflags', '+discardcorrupt'];
+  const micros = String(Math.round(input.timeoutMs * 1000));
+  let source = input.url;
+  if (/^rtsps?:/i.test(input.url)) {
+    args.push('-rtsp_transport', input.transport, '-timeout', micros);
+  } else if (/^https?:/i.test(input.url)) {
+    args.push('-rw_timeout', micros);
+  } else if (/^file:/i.test(input.url)) {
+    // Replay: read at the clip's own pace, forever, as a live camera would deliver it.
+    args.push('-re', '-stream_loop', '-1');
+    source = decodeURIComponent(input.url.slice('file://'.length));
+  }
+  if (input.hwaccel !== 'none') args.push('-hwaccel', input.hwaccel);
+  args.push(...input.inputArgs, '-i', source);
+  args.push(
+    ...['-map', '0:v:0', '-an', '-sn', '-dn'],
+    ...['-vf', frameFilters(output.fps, output.width, { band: output.band })],
+    ...['-c:v', 'mjpeg', '-q:v', String(output.quality ?? 5), '-f', 'image2pipe', '-y', target],
+  );
+  return args;
+}
