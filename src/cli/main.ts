@@ -3,13 +3,15 @@ import { writeFileSync } from 'node:fs';
 import { ConfigError, configJsonSchema, loadConfig, type VigilConfig } from '@vigil/config';
 import { createLogger } from '@vigil/observability';
 import { openPlatform } from '@vigil/platform';
-import { startIngest } from '@vigil/ingest';
+import { checkShard, parseShard, startIngest, type Shard } from '@vigil/ingest';
 import { startInfer } from '@vigil/infer';
 import { startAlerts } from '@vigil/alerts';
 
 const USAGE = `Usage:
   vigil validate <config.yaml>                 check a config; exit 0 if valid, 2 with the errors otherwise
   vigil run --config <file> [--service a,b]    run services in this process (ingest, infer, alerts; default all)
+            [--shard i/n]                      ingest only shard i of n of the cameras (or env VIGIL_SHARD_INDEX
+                                               and VIGIL_SHARD_COUNT, e.g. a StatefulSet's pod index)
   vigil schema [--out file]                    print the config's JSON Schema (for editor completion)
 `;
 
@@ -78,15 +80,16 @@ function parseServices(list: string | undefined): ServiceName[] {
 }
 
 async function run(args: string[]): Promise<number> {
-  let values: { config?: string; service?: string };
+  let values: { config?: string; service?: string; shard?: string };
   try {
-    ({ values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, service: { type: 'string', short: 's' } } }));
+    ({ values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, service: { type: 'string', short: 's' }, shard: { type: 'string' } } }));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   if (!values.config) throw new UsageError('run needs --config <file>');
   const config: VigilConfig = loadConfig(values.config);
   const services = parseServices(values.service);
+  const shard = ingestShard(values.shard, process.env);
   const log = createLogger('vigil');
   let platform: Awaited<ReturnType<typeof openPlatform>>;
   try {
@@ -109,7 +112,7 @@ async function run(args: string[]): Promise<number> {
     // Downstream first, so the first findings and frames have somewhere to go.
     if (services.includes('alerts')) started.push({ name: 'alerts', ...(await startAlerts(config, { bus, store: await platform.store(), logger: createLogger('alerts') })) });
     if (services.includes('infer')) started.push({ name: 'infer', ...(await startInfer(config, { bus, logger: createLogger('infer') })) });
-    if (services.includes('ingest')) started.push({ name: 'ingest', ...(await startIngest(config, { bus, logger: createLogger('ingest') })) });
+    if (services.includes('ingest')) started.push({ name: 'ingest', ...(await startIngest(config, { bus, control: platform.control, configFile: values.config, shard, logger: createLogger('ingest') })) });
   } catch (e) {
     log.error({ err: (e as Error).message }, 'cannot start');
     await stopAll();
@@ -128,4 +131,23 @@ async function run(args: string[]): Promise<number> {
   force.unref();
   await stopAll();
   return 0;
+}
+
+/**
+ * Ingest's share of the cameras: `--shard i/n`, else VIGIL_SHARD_INDEX and VIGIL_SHARD_COUNT
+ * (the index may be a StatefulSet pod name such as `ingest-2`: its trailing number counts).
+ */
+function ingestShard(flag: string | undefined, env: NodeJS.ProcessEnv): Shard | undefined {
+  try {
+    if (flag) return parseShard(flag);
+    const index = env.VIGIL_SHARD_INDEX?.trim();
+    const count = env.VIGIL_SHARD_COUNT?.trim();
+    if (!index && !count) return undefined;
+    if (!index || !count) throw new Error('set both VIGIL_SHARD_INDEX and VIGIL_SHARD_COUNT');
+    const ordinal = /(\d+)$/.exec(index)?.[1];
+    if (ordinal === undefined || !/^\d+$/.test(count)) throw new Error(`VIGIL_SHARD_INDEX="${index}" and VIGIL_SHARD_COUNT="${count}" must be numbers`);
+    return checkShard(Number(ordinal), Number(count));
+  } catch (e) {
+    throw new UsageError(`--shard: ${(e as Error).message}`);
+  }
 }

@@ -64,7 +64,12 @@ function crossCheck(c: RawConfig, lineOf: (p: (string | number)[]) => number | u
   c.cameras.forEach((cam, i) => {
     if (cameras.has(cam.id)) at(['cameras', i, 'id'], `duplicate camera id "${cam.id}"`);
     cameras.set(cam.id, cam);
+    if ((cam.username !== undefined || cam.password !== undefined) && cam.url.startsWith('file:')) {
+      at(['cameras', i, cam.username !== undefined ? 'username' : 'password'], 'credentials need a network URL (rtsp:// or http://), not file://');
+    }
+    if (parseDuration(cam.stall_timeout) < 1000) at(['cameras', i, 'stall_timeout'], `must be at least 1s (got "${cam.stall_timeout}")`);
   });
+  if (parseDuration(c.ingest.buffer) < parseDuration(c.ingest.chunk)) at(['ingest', 'buffer'], 'must be at least one chunk long');
   const queryIds = new Set<string>();
   c.queries.forEach((q, i) => {
     if (queryIds.has(q.id)) at(['queries', i, 'id'], `duplicate query id "${q.id}"`);
@@ -127,7 +132,12 @@ function normalize(c: RawConfig): VigilConfig {
     redis: c.redis && { url: c.redis.url, prefix: c.redis.prefix },
     nats: c.nats && { url: c.nats.url },
     http: { port: c.http.port, host: c.http.host },
-    ingest: { metricsPort: c.ingest.metrics_port, chunkMs: parseDuration(c.ingest.chunk), ffmpegPath: c.ingest.ffmpeg_path },
+    ingest: {
+      metricsPort: c.ingest.metrics_port,
+      chunkMs: parseDuration(c.ingest.chunk),
+      ffmpegPath: c.ingest.ffmpeg_path,
+      bufferMs: parseDuration(c.ingest.buffer),
+    },
     infer: { metricsPort: c.infer.metrics_port, bufferMs: parseDuration(c.infer.buffer), concurrency: c.infer.concurrency },
     cameras: c.cameras.map((cam) => ({
       id: cam.id,
@@ -137,6 +147,12 @@ function normalize(c: RawConfig): VigilConfig {
       transport: cam.transport,
       fps: cam.fps,
       width: cam.width,
+      username: cam.username,
+      password: cam.password,
+      hwaccel: cam.hwaccel,
+      inputArgs: cam.input_args,
+      stallTimeoutMs: parseDuration(cam.stall_timeout),
+      tags: cam.tags,
     })),
     queries: c.queries.map((q) => ({
       id: q.id,

@@ -35,6 +35,20 @@ export const CameraSchema = z.strictObject({
   transport: z.enum(['tcp', 'udp']).default('tcp'),
   fps: z.number().positive().max(30).default(4),
   width: z.number().int().min(64).max(3840).default(640),
+  /** Credentials, if not in the URL (they replace any there); kept out of logs and status. */
+  username: z.string().min(1).optional(),
+  password: z.string().optional(),
+  /** Hardware decoding, passed to ffmpeg as `-hwaccel`. */
+  hwaccel: z.enum(['none', 'auto', 'cuda', 'vaapi']).default('none'),
+  /** Extra ffmpeg input options, placed just before `-i` (e.g. ["-probesize", "500000"]). */
+  input_args: z
+    .array(z.string())
+    .refine((a) => !a.includes('-i'), { error: 'must not contain "-i": the URL is the input' })
+    .default([]),
+  /** No frame for this long restarts ffmpeg and marks the camera offline. */
+  stall_timeout: duration.default('10s'),
+  /** Free-form labels carried in the camera's status (zone, floor, owner…). */
+  tags: z.array(z.string().min(1)).default([]),
 });
 
 export const QuerySchema = z.strictObject({
@@ -97,8 +111,14 @@ export const ConfigSchema = z.strictObject({
   nats: z.strictObject({ url: z.string().regex(/^(nats|tls|ws|wss):\/\//, { error: 'expected a nats:// URL' }) }).optional(),
   http: z.strictObject({ port: port.default(8080), host: z.string().default('0.0.0.0') }).default({ port: 8080, host: '0.0.0.0' }),
   ingest: z
-    .strictObject({ metrics_port: port.default(9101), chunk: duration.default('1s'), ffmpeg_path: z.string().default('ffmpeg') })
-    .default({ metrics_port: 9101, chunk: '1s', ffmpeg_path: 'ffmpeg' }),
+    .strictObject({
+      metrics_port: port.default(9101),
+      chunk: duration.default('1s'),
+      ffmpeg_path: z.string().default('ffmpeg'),
+      /** Video kept per camera while Kafka is slow or down; older chunks are dropped. */
+      buffer: duration.default('10s'),
+    })
+    .default({ metrics_port: 9101, chunk: '1s', ffmpeg_path: 'ffmpeg', buffer: '10s' }),
   infer: z
     .strictObject({ metrics_port: port.default(9102), buffer: duration.default('30s'), concurrency: z.number().int().min(1).max(1024).default(4) })
     .default({ metrics_port: 9102, buffer: '30s', concurrency: 4 }),

@@ -21,7 +21,7 @@ export interface VigilConfig {
   /** Absent: control plane in-process. */
   nats?: { url: string };
   http: { port: number; host: string };
-  ingest: { metricsPort: number; chunkMs: number; ffmpegPath: string };
+  ingest: { metricsPort: number; chunkMs: number; ffmpegPath: string; bufferMs: number };
   infer: { metricsPort: number; bufferMs: number; concurrency: number };
   cameras: CameraConfig[];
   queries: QueryConfig[];
@@ -60,6 +60,13 @@ export interface CameraConfig {
   transport: 'tcp' | 'udp';
   fps: number;
   width: number;
+  username?: string;
+  /** Never log it; ingest scrubs it from anything it reports. */
+  password?: string;
+  hwaccel: 'none' | 'auto' | 'cuda' | 'vaapi';
+  inputArgs: string[];
+  stallTimeoutMs: number;
+  tags: string[];
 }
 
 export interface QueryConfig {
