@@ -4,14 +4,15 @@
 # cached under .cache/kafka/ (git-ignored).
 #
 #   scripts/kafka.sh fetch|start|stop|status|reset
-#   env: KAFKA_PORT (default 9092), KAFKA_CONTROLLER_PORT (default 9093)
+#   env: KAFKA_PORT (default 9092), KAFKA_CONTROLLER_PORT (default 9093),
+#        KAFKA_RUN_DIR (default .cache/kafka/run): a second broker (fault tests) needs its own
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KAFKA_VERSION=3.9.1
 LIBS="$ROOT/.cache/kafka/$KAFKA_VERSION/libs"
 MARKER="$LIBS/.complete"
-RUN="$ROOT/.cache/kafka/run"
+RUN="${KAFKA_RUN_DIR:-$ROOT/.cache/kafka/run}"
 DATA="$RUN/data"
 PIDFILE="$RUN/kafka.pid"
 LOG="$RUN/kafka.log"
