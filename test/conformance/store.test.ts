@@ -20,13 +20,14 @@ after(async () => {
 });
 
 const T0 = Date.parse('2026-05-01T10:00:00Z');
+const policy = { severity: 'low', cooldownMs: 60_000, webhooks: { open: [], update: [], close: [] } };
 function finding(camera: string, i: number, answer: string): Finding {
   const start = T0 + i * 2000;
   return {
     v: 1,
-    id: findingId(camera, 'q', start),
+    id: findingId(camera, `q${i}`, start),
     cameraId: camera,
-    queryId: 'q',
+    queryId: `q${i}`, // one episode per finding: this suite is about storage, test/alerts about episodes
     question: 'Is the dock door open while someone is in the loading lane?',
     windowStart: start,
     windowEnd: start + 3750,
@@ -55,12 +56,12 @@ for (const [name, open] of impls) {
 
     test('idempotent on finding id', async () => {
       const f = finding('dock-1', 0, 'Yes, a worker is in the lane with the door open.');
-      assert.ok(await store.openFromFinding(f, { severity: 'high' }));
-      assert.equal(await store.openFromFinding(f, { severity: 'high' }), undefined);
+      assert.equal((await store.recordFinding(f, policy)).outcome, 'opened');
+      assert.equal((await store.recordFinding(f, policy)).outcome, 'duplicate');
     });
 
     test('full text, filters and pagination give the same answers', async () => {
-      for (let i = 1; i <= 9; i++) await store.openFromFinding(finding(i % 3 ? 'dock-1' : 'dock-2', i, i % 2 ? 'Yes, the door is open.' : 'Yes, a pallet blocks the lane.'), { severity: 'low' });
+      for (let i = 1; i <= 9; i++) await store.recordFinding(finding(i % 3 ? 'dock-1' : 'dock-2', i, i % 2 ? 'Yes, the door is open.' : 'Yes, a pallet blocks the lane.'), policy);
       const pallets = await store.search({ q: 'pallet', limit: 50 });
       assert.equal(pallets.items.length, 4);
       assert.match(pallets.items[0]!.highlight ?? '', /<mark>pallet<\/mark>/);

@@ -3,3 +3,4 @@ export * from './finding.ts';
 export * from './incident.ts';
 export * from './topics.ts';
 export * from './camera-status.ts';
+export * from './ask.ts';

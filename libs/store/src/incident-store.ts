@@ -1,8 +1,22 @@
-import type { Finding, Incident } from '@vigil/contracts';
+import type { CameraStatus, Finding, Incident, WebhookDelivery } from '@vigil/contracts';
 import type { SqlDatabase } from './database.ts';
 import { migrate } from './migrate.ts';
-import { encodeCursor, insertIncidentSql, rowToIncident, searchSql, INCIDENT_COLUMNS } from './sql.ts';
-import type { IncidentPage, IncidentSearch, IncidentStore } from './store.ts';
+import { actTx, closeQuietTx, recordFindingTx } from './lifecycle.ts';
+import { openOfflineTx, rowToStatus, saveCameraStatusTx } from './camera-status.ts';
+import { encodeCursor, evidenceEntries, INCIDENT_COLUMNS, rowToIncident, searchSql } from './sql.ts';
+import { statsSql } from './stats.ts';
+import type {
+  ClaimedDelivery,
+  EvidenceEntry,
+  FindingOutcome,
+  FindingPolicy,
+  IncidentPage,
+  IncidentSearch,
+  IncidentStore,
+  StatsRequest,
+  StatsSeries,
+  StoredCameraStatus,
+} from './store.ts';
 
 /** The incident store over any SqlDatabase (PostgreSQL server or embedded PGlite). */
 export class SqlIncidentStore implements IncidentStore {
@@ -14,15 +28,42 @@ export class SqlIncidentStore implements IncidentStore {
     return new SqlIncidentStore(db);
   }
 
-  async openFromFinding(finding: Finding, extra: { severity: string; site?: string }): Promise<Incident | undefined> {
-    const { sql, params } = insertIncidentSql(finding, extra);
-    const res = await this.db.query(sql, params);
-    return res.rows[0] ? rowToIncident(res.rows[0]) : undefined;
+  recordFinding(finding: Finding, policy: FindingPolicy): Promise<FindingOutcome> {
+    return this.db.transaction((tx) => recordFindingTx(tx, finding, policy));
   }
 
-  async get(id: string): Promise<Incident | undefined> {
-    const res = await this.db.query(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = $1`, [id]);
-    return res.rows[0] ? rowToIncident(res.rows[0]) : undefined;
+  attachEvidence(incidentId: string, entry: EvidenceEntry): Promise<Incident | undefined> {
+    return this.db.transaction(async (tx) => {
+      const claimed = await tx.query('UPDATE incident_findings SET evidence_done = true WHERE finding_id = $1 AND evidence_done = false RETURNING 1', [entry.finding]);
+      const append = claimed.rows.length > 0 && (entry.frames.length > 0 || entry.clip !== undefined);
+      const sql = append
+        ? `UPDATE incidents SET evidence = evidence || $2::jsonb, evidence_bytes = evidence_bytes + $3, updated_at = now() WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`
+        : `SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = $1`;
+      const params = append ? [incidentId, JSON.stringify([entry]), entry.bytes] : [incidentId];
+      const row = (await tx.query(sql, params)).rows[0];
+      return row && rowToIncident(row);
+    });
+  }
+
+  closeQuiet(now: Date, closeWebhooks: (query: string) => string[]): Promise<Incident[]> {
+    return this.db.transaction((tx) => closeQuietTx(tx, now, closeWebhooks));
+  }
+
+  act(id: string, action: 'ack' | 'resolve', by: string, note: string): Promise<Incident | undefined | 'conflict'> {
+    return this.db.transaction((tx) => actTx(tx, id, action, by, note));
+  }
+
+  async get(id: string, opts: { deliveries?: boolean } = {}): Promise<Incident | undefined> {
+    const row = (await this.db.query(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = $1`, [id])).rows[0];
+    if (!row) return undefined;
+    const inc = rowToIncident(row);
+    if (opts.deliveries) inc.deliveries = await this.deliveriesOf(id);
+    return inc;
+  }
+
+  async evidenceOf(id: string): Promise<EvidenceEntry[] | undefined> {
+    const row = (await this.db.query('SELECT evidence FROM incidents WHERE id = $1', [id])).rows[0];
+    return row ? evidenceEntries(row.evidence) : undefined;
   }
 
   async search(s: IncidentSearch): Promise<IncidentPage> {
@@ -30,7 +71,102 @@ export class SqlIncidentStore implements IncidentStore {
     const rows = (await this.db.query(sql, params)).rows.map(rowToIncident);
     const more = rows.length > s.limit;
     const items = more ? rows.slice(0, s.limit) : rows;
-    return { items, next_cursor: more ? encodeCursor(items[items.length - 1]!) : null };
+    return { items, next_cursor: more ? encodeCursor(items[items.length - 1]!, s.sort ?? 'newest') : null };
+  }
+
+  async active(limit: number): Promise<Incident[]> {
+    const res = await this.db.query(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE closed_at IS NULL ORDER BY started_at DESC, id DESC LIMIT $1`, [limit]);
+    return res.rows.map(rowToIncident);
+  }
+
+  async stats(r: StatsRequest): Promise<StatsSeries[]> {
+    const { sql, params } = statsSql(r);
+    const series = new Map<string, StatsSeries>();
+    for (const row of (await this.db.query<{ t: Date | string; key: string | null; n: string | number }>(sql, params)).rows) {
+      const key = row.key ?? '';
+      const s = series.get(key) ?? { key, points: [] };
+      s.points.push({ t: new Date(row.t).toISOString(), count: Number(row.n) });
+      series.set(key, s);
+    }
+    return [...series.values()];
+  }
+
+  saveCameraStatus(s: CameraStatus): Promise<{ stored: StoredCameraStatus | undefined; closed?: Incident }> {
+    return this.db.transaction((tx) => saveCameraStatusTx(tx, s));
+  }
+
+  async cameraStatuses(): Promise<StoredCameraStatus[]> {
+    return (await this.db.query('SELECT camera, state, since, at, status FROM camera_status ORDER BY camera')).rows.map(rowToStatus);
+  }
+
+  openOfflineIncidents(now: Date, graceMs: number, policy: (camera: string) => { site?: string; webhooks: string[] }): Promise<Incident[]> {
+    return this.db.transaction((tx) => openOfflineTx(tx, now, graceMs, policy));
+  }
+
+  async evidenceToExpire(cutoff: Date, maxBytes: number, limit: number): Promise<{ id: string; evidence: EvidenceEntry[] }[]> {
+    const pick = (rows: Record<string, unknown>[]) => rows.map((r) => ({ id: String(r.id), evidence: evidenceEntries(r.evidence) }));
+    const old = await this.db.query(`SELECT id, evidence FROM incidents WHERE evidence_bytes > 0 AND ended_at < $1 ORDER BY started_at LIMIT $2`, [cutoff, limit]);
+    if (old.rows.length) return pick(old.rows);
+    let excess = (await this.evidenceBytes()) - maxBytes;
+    if (excess <= 0) return [];
+    const oldest = await this.db.query(`SELECT id, evidence, evidence_bytes FROM incidents WHERE evidence_bytes > 0 ORDER BY started_at LIMIT $1`, [limit]);
+    const take: Record<string, unknown>[] = [];
+    for (const r of oldest.rows) {
+      if (excess <= 0) break;
+      take.push(r);
+      excess -= Number(r.evidence_bytes);
+    }
+    return pick(take);
+  }
+
+  async markEvidenceDeleted(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.query(`UPDATE incidents SET evidence = '[]', evidence_bytes = 0, evidence_deleted_at = now(), updated_at = now() WHERE id = ANY($1::text[])`, [ids]);
+  }
+
+  async evidenceBytes(): Promise<number> {
+    return Number((await this.db.query<{ n: string }>('SELECT coalesce(sum(evidence_bytes), 0) AS n FROM incidents WHERE evidence_bytes > 0')).rows[0]?.n ?? 0);
+  }
+
+  async claimDeliveries(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    const res = await this.db.query<{ id: string; incident_id: string; webhook: string; event: WebhookDelivery['event']; attempts: number }>(
+      `UPDATE webhook_deliveries SET attempts = attempts + 1, next_at = now() + $2 * interval '1 millisecond'
+       WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_at <= now()
+                    ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING id, incident_id, webhook, event, attempts`,
+      [limit, leaseMs],
+    );
+    return res.rows.map((r) => ({ id: String(r.id), incidentId: r.incident_id, webhook: r.webhook, event: r.event, attempts: Number(r.attempts) }));
+  }
+
+  async finishDelivery(id: string, result: { ok: true } | { ok: false; error: string; retryAt: Date | null }): Promise<void> {
+    if (result.ok) {
+      await this.db.query(`UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), last_error = NULL WHERE id = $1`, [id]);
+    } else {
+      await this.db.query(`UPDATE webhook_deliveries SET status = $2, last_error = $3, next_at = coalesce($4, next_at) WHERE id = $1`, [
+        id,
+        result.retryAt ? 'pending' : 'failed',
+        result.error.slice(0, 500),
+        result.retryAt,
+      ]);
+    }
+  }
+
+  async deliveriesOf(incidentId: string): Promise<WebhookDelivery[]> {
+    const res = await this.db.query(
+      'SELECT webhook, event, status, attempts, last_error, delivered_at, next_at FROM webhook_deliveries WHERE incident_id = $1 ORDER BY id',
+      [incidentId],
+    );
+    const iso = (v: unknown) => (v ? new Date(v as string | Date).toISOString() : null);
+    return res.rows.map((r) => ({
+      webhook: String(r.webhook),
+      event: r.event as WebhookDelivery['event'],
+      status: r.status as WebhookDelivery['status'],
+      attempts: Number(r.attempts),
+      last_error: (r.last_error as string | null) ?? null,
+      delivered_at: iso(r.delivered_at),
+      next_attempt_at: r.status === 'pending' ? iso(r.next_at) : null,
+    }));
   }
 
   async ping(): Promise<boolean> {

@@ -1,34 +1,17 @@
-import type { Finding, Incident } from '@vigil/contracts';
-import { BadCursorError, type IncidentSearch } from './store.ts';
+import type { EvidenceFrame, Incident, OperatorAction } from '@vigil/contracts';
+import { BadCursorError, type EvidenceEntry, type IncidentSearch } from './store.ts';
 
-/** SQL shared by every store that speaks PostgreSQL. */
+/** Column list every incident query returns (rowToIncident reads these). */
 export const INCIDENT_COLUMNS =
-  'id, finding_id, camera, site, query, question, answer, reasoning, severity, state, started_at, ended_at, created_at, model, latency_ms';
+  'id, kind, finding_id, camera, site, query, question, answer, reasoning, severity, state, started_at, ended_at, created_at, updated_at, closed_at, finding_count, model, latency_ms, ack_by, ack_at, ack_note, resolved_by, resolved_at, resolve_note, evidence, evidence_bytes, evidence_deleted_at';
 
-export function insertIncidentSql(f: Finding, extra: { severity: string; site?: string }): { sql: string; params: unknown[] } {
-  return {
-    sql: `INSERT INTO incidents (id, finding_id, camera, site, query, question, answer, reasoning, severity, started_at, ended_at, model, latency_ms)
-          VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-          ON CONFLICT (finding_id) DO NOTHING
-          RETURNING ${INCIDENT_COLUMNS}`,
-    params: [
-      f.id,
-      f.cameraId,
-      extra.site ?? null,
-      f.queryId,
-      f.question,
-      f.answer,
-      f.reasoning,
-      extra.severity,
-      new Date(f.windowStart),
-      new Date(f.windowEnd),
-      f.model.id,
-      f.latencyMs,
-    ],
-  };
-}
+/** The same list qualified with a table alias. */
+export const incidentColumns = (alias: string) => INCIDENT_COLUMNS.split(', ').map((c) => `${alias}.${c}`).join(', ');
 
-/** Keyset pagination over (started_at DESC, id DESC): stable while new incidents arrive. */
+/**
+ * Keyset pagination over (started_at, id), newest or oldest first: stable while new
+ * incidents arrive. Highlights are computed on the page only (an outer query).
+ */
 export function searchSql(s: IncidentSearch): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -36,10 +19,20 @@ export function searchSql(s: IncidentSearch): { sql: string; params: unknown[] }
     params.push(v);
     return `$${params.length}`;
   };
+  const sort = s.sort ?? 'newest';
   if (s.camera) where.push(`camera = ${p(s.camera)}`);
+  if (s.site) where.push(`site = ${p(s.site)}`);
   if (s.query) where.push(`query = ${p(s.query)}`);
-  // A window overlaps [from, to) when it ends after `from` and starts before `to`.
-  if (s.from) where.push(`ended_at >= ${p(s.from)}`);
+  if (s.severity?.length) where.push(`severity IN (${s.severity.map(p).join(', ')})`);
+  if (s.state?.length) where.push(`state IN (${s.state.map(p).join(', ')})`);
+  // A window overlaps [from, to) when it ends at or after `from` and starts before `to`. The
+  // longest incident bounds how early an overlapping one can start, so the started_at index
+  // range stays narrow instead of scanning everything older than `from`.
+  if (s.from) {
+    const from = p(s.from);
+    where.push(`ended_at >= ${from}`);
+    where.push(`started_at >= ${from}::timestamptz - (SELECT coalesce(max(ended_at - started_at), interval '0') FROM incidents)`);
+  }
   if (s.to) where.push(`started_at < ${p(s.to)}`);
   let tsq = '';
   if (s.q) {
@@ -47,26 +40,27 @@ export function searchSql(s: IncidentSearch): { sql: string; params: unknown[] }
     where.push(`search @@ ${tsq}`);
   }
   if (s.cursor) {
-    const c = decodeCursor(s.cursor);
-    where.push(`(started_at, id) < (${p(new Date(c.t))}, ${p(c.id)})`);
+    const c = decodeCursor(s.cursor, sort);
+    where.push(`(started_at, id) ${sort === 'newest' ? '<' : '>'} (${p(new Date(c.t))}, ${p(c.id)})`);
   }
-  const highlight = tsq
-    ? `, ts_headline('english', answer || ' — ' || reasoning, ${tsq}, 'StartSel=<mark>,StopSel=</mark>,MaxFragments=2,MaxWords=18,MinWords=5') AS highlight`
-    : '';
-  const sql = `SELECT ${INCIDENT_COLUMNS}${highlight} FROM incidents
-    ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY started_at DESC, id DESC LIMIT ${p(s.limit + 1)}`;
+  const dir = sort === 'newest' ? 'DESC' : 'ASC';
+  const order = `ORDER BY started_at ${dir}, id ${dir}`;
+  const inner = `SELECT ${INCIDENT_COLUMNS} FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ${order} LIMIT ${p(s.limit + 1)}`;
+  if (!tsq) return { sql: inner, params };
+  const sql = `SELECT page.*, ts_headline('english', page.answer || ' — ' || page.reasoning, ${tsq},
+      'StartSel=<mark>,StopSel=</mark>,MaxFragments=2,MaxWords=18,MinWords=5') AS highlight
+    FROM (${inner}) page ${order}`;
   return { sql, params };
 }
 
-export function encodeCursor(i: Incident): string {
-  return Buffer.from(JSON.stringify({ t: i.started_at, id: i.id })).toString('base64url');
+export function encodeCursor(i: Incident, sort: 'newest' | 'oldest' = 'newest'): string {
+  return Buffer.from(JSON.stringify({ t: i.started_at, id: i.id, s: sort })).toString('base64url');
 }
 
-export function decodeCursor(c: string): { t: string; id: string } {
+export function decodeCursor(c: string, sort: 'newest' | 'oldest' = 'newest'): { t: string; id: string } {
   try {
-    const v = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as { t?: unknown; id?: unknown };
-    if (typeof v.t === 'string' && typeof v.id === 'string' && !Number.isNaN(Date.parse(v.t))) return { t: v.t, id: v.id };
+    const v = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as { t?: unknown; id?: unknown; s?: unknown };
+    if (typeof v.t === 'string' && typeof v.id === 'string' && !Number.isNaN(Date.parse(v.t)) && (v.s ?? 'newest') === sort) return { t: v.t, id: v.id };
   } catch {
     /* fall through */
   }
@@ -75,11 +69,27 @@ export function decodeCursor(c: string): { t: string; id: string } {
 
 type Row = Record<string, unknown>;
 
-/** Maps a row to the API's incident shape (ISO times). */
+const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+const isoOrNull = (v: unknown) => (v === null || v === undefined ? null : iso(v));
+
+function action(by: unknown, at: unknown, note: unknown): OperatorAction | null {
+  return at ? { by: String(by ?? ''), at: iso(at), note: String(note ?? '') } : null;
+}
+
+/** The evidence column (JSON, as pg or PGlite return it). */
+export function evidenceEntries(v: unknown): EvidenceEntry[] {
+  const parsed = typeof v === 'string' ? (JSON.parse(v) as unknown) : v;
+  return Array.isArray(parsed) ? (parsed as EvidenceEntry[]) : [];
+}
+
+/** Maps a row to the API's incident shape (ISO times, evidence as URLs). */
 export function rowToIncident(r: Row): Incident {
-  const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+  const id = String(r.id);
+  const entries = evidenceEntries(r.evidence);
+  const frames: EvidenceFrame[] = entries.flatMap((e) => e.frames).map((f, n) => ({ n, captured_at: f.captured_at, url: `/api/incidents/${id}/frames/${n}.jpg` }));
   const inc: Incident = {
-    id: String(r.id),
+    id,
+    kind: (r.kind as Incident['kind']) ?? 'finding',
     findingId: String(r.finding_id),
     camera: String(r.camera),
     query: String(r.query),
@@ -91,10 +101,21 @@ export function rowToIncident(r: Row): Incident {
     started_at: iso(r.started_at),
     ended_at: iso(r.ended_at),
     created_at: iso(r.created_at),
+    updated_at: iso(r.updated_at),
+    closed_at: isoOrNull(r.closed_at),
+    findings: Number(r.finding_count),
     model: String(r.model),
     latency_ms: Number(r.latency_ms),
+    acknowledged: action(r.ack_by, r.ack_at, r.ack_note),
+    resolved: action(r.resolved_by, r.resolved_at, r.resolve_note),
+    evidence: {
+      frames,
+      clip_url: entries.some((e) => e.clip) ? `/api/incidents/${id}/clip.mp4` : null,
+      bytes: Number(r.evidence_bytes ?? 0),
+      deleted_at: isoOrNull(r.evidence_deleted_at),
+    },
   };
-  if (r.site) (inc as Incident & { site?: string }).site = String(r.site);
+  if (r.site) inc.site = String(r.site);
   if (typeof r.highlight === 'string') inc.highlight = r.highlight;
   return inc;
 }

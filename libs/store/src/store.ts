@@ -1,14 +1,20 @@
-import type { Finding, Incident } from '@vigil/contracts';
+import type { CameraStatus, Finding, Incident, IncidentState, WebhookDelivery } from '@vigil/contracts';
+
+export type SortOrder = 'newest' | 'oldest';
 
 export interface IncidentSearch {
   camera?: string;
+  site?: string;
   query?: string;
+  severity?: string[];
+  state?: IncidentState[];
   from?: Date;
   to?: Date;
   /** Full-text over question, answer and reasoning (web-search syntax: quotes, OR, -word). */
   q?: string;
   limit: number;
   cursor?: string;
+  sort?: SortOrder;
 }
 
 export interface IncidentPage {
@@ -16,12 +22,97 @@ export interface IncidentPage {
   next_cursor: string | null;
 }
 
-/** Where incidents live (PostgreSQL in distributed mode). */
+/** What to do with a positive finding beyond storing it. */
+export interface FindingPolicy {
+  severity: string;
+  site?: string;
+  cooldownMs: number;
+  /** Webhook ids to enqueue deliveries for, per event. */
+  webhooks: { open: string[]; update: string[]; close: string[] };
+}
+
+/** What a positive finding did: opened an episode, extended the active one, or was seen before. */
+export interface FindingOutcome {
+  outcome: 'opened' | 'extended' | 'duplicate';
+  incident: Incident;
+  /** An active incident of the same episode that this finding found stale and closed. */
+  closed?: Incident;
+  /** True while this finding's evidence is not stored yet (also after a crash, on replay). */
+  evidencePending: boolean;
+}
+
+/** One finding's evidence as stored: files relative to the evidence folder. */
+export interface EvidenceEntry {
+  finding: string;
+  dir: string;
+  frames: { file: string; captured_at: string }[];
+  clip?: string;
+  bytes: number;
+}
+
+export interface StatsRequest {
+  bucket: 'minute' | 'hour' | 'day';
+  by: 'camera' | 'query' | 'severity' | 'site';
+  from: Date;
+  to: Date;
+  camera?: string;
+  query?: string;
+}
+
+export interface StatsSeries {
+  key: string;
+  points: { t: string; count: number }[];
+}
+
+export interface StoredCameraStatus {
+  camera: string;
+  state: CameraStatus['state'];
+  since: string;
+  at: string;
+  status: CameraStatus;
+}
+
+/** A delivery claimed for sending (leased: another replica retries it if this one dies). */
+export interface ClaimedDelivery {
+  id: string;
+  incidentId: string;
+  webhook: string;
+  event: WebhookDelivery['event'];
+  attempts: number;
+}
+
+/** Where incidents live (PostgreSQL in distributed mode, PGlite in standalone mode). */
 export interface IncidentStore {
-  /** Creates the incident for a positive finding; returns undefined if it already exists. */
-  openFromFinding(finding: Finding, extra: { severity: string; site?: string }): Promise<Incident | undefined>;
-  get(id: string): Promise<Incident | undefined>;
+  /** Folds a positive finding into its (camera, query) episode, idempotently, in one transaction. */
+  recordFinding(finding: Finding, policy: FindingPolicy): Promise<FindingOutcome>;
+  /** Records a finding's stored evidence on its incident (idempotent per finding). */
+  attachEvidence(incidentId: string, entry: EvidenceEntry): Promise<Incident | undefined>;
+  /** Closes active incidents whose cooldown passed before `now`; each is returned once, to one caller. */
+  closeQuiet(now: Date, closeWebhooks: (query: string) => string[]): Promise<Incident[]>;
+  /** Operator action; `conflict` when the state does not allow it (e.g. ack of a resolved incident). */
+  act(id: string, action: 'ack' | 'resolve', by: string, note: string): Promise<Incident | undefined | 'conflict'>;
+  get(id: string, opts?: { deliveries?: boolean }): Promise<Incident | undefined>;
+  evidenceOf(id: string): Promise<EvidenceEntry[] | undefined>;
   search(s: IncidentSearch): Promise<IncidentPage>;
+  /** Active incidents (not closed), newest first, for a new live connection. */
+  active(limit: number): Promise<Incident[]>;
+  stats(r: StatsRequest): Promise<StatsSeries[]>;
+
+  /** Stores a camera's status; returns the offline incident it closed when the camera is back. */
+  saveCameraStatus(s: CameraStatus): Promise<{ stored: StoredCameraStatus | undefined; closed?: Incident }>;
+  cameraStatuses(): Promise<StoredCameraStatus[]>;
+  /** Opens an incident for each camera offline since before `now - graceMs` that has none. */
+  openOfflineIncidents(now: Date, graceMs: number, policy: (camera: string) => { site?: string; webhooks: string[] }): Promise<Incident[]>;
+
+  /** Evidence to delete: older than `cutoff`, then oldest first while the total exceeds `maxBytes`. */
+  evidenceToExpire(cutoff: Date, maxBytes: number, limit: number): Promise<{ id: string; evidence: EvidenceEntry[] }[]>;
+  markEvidenceDeleted(ids: string[]): Promise<void>;
+  evidenceBytes(): Promise<number>;
+
+  claimDeliveries(limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  finishDelivery(id: string, result: { ok: true } | { ok: false; error: string; retryAt: Date | null }): Promise<void>;
+  deliveriesOf(incidentId: string): Promise<WebhookDelivery[]>;
+
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -1,46 +1,261 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { VigilConfig } from '@vigil/config';
+import { ASK_SUBJECT, type AskRequest } from '@vigil/contracts';
+import { NoResponderError, RemoteError, type Control } from '@vigil/control';
 import { BadCursorError, type IncidentStore } from '@vigil/store';
-import { BadParam, parseIncidentSearch } from './params.ts';
-import { PAGE_HTML } from './page.ts';
+import { redactUrl } from '@vigil/observability';
+import type { Authenticator, Principal, Role } from './auth.ts';
+import type { EvidenceFiles } from './evidence.ts';
+import { sendFile } from './files.ts';
+import { readJson, sendJson } from './http-util.ts';
+import type { LiveEvents } from './live.ts';
 import type { AlertsMetrics } from './metrics.ts';
+import { OPENAPI } from './openapi.ts';
+import { PAGE_HTML } from './page.ts';
+import { BadParam, parseActionBody, parseAskBody, parseIncidentSearch, parseStats } from './params.ts';
+import type { WebhookSender } from './webhooks.ts';
 
-/** REST routes of alerts. Returns false for paths it does not serve. */
-export function createApi(store: IncidentStore, metrics: AlertsMetrics) {
-  const json = (res: ServerResponse, status: number, body: unknown, route: string) => {
-    metrics.requests.inc({ route, status: String(status) });
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: Record<string, string>;
+  principal: Principal;
+}
+
+/** A REST route; `path` is written as in the OpenAPI document (`{name}` segments). */
+export interface Route {
+  method: 'GET' | 'POST';
+  path: string;
+  role: Role | 'public';
+  handle(ctx: Ctx): Promise<number>;
+}
+
+export interface ApiDeps {
+  config: VigilConfig;
+  store: IncidentStore;
+  auth: Authenticator;
+  evidence: EvidenceFiles;
+  live: LiveEvents;
+  webhooks: WebhookSender;
+  metrics: AlertsMetrics;
+  control?: Control;
+}
+
+const ID = /^[A-Za-z0-9_.-]{1,128}$/;
+
+function checkId(v: string, name = 'id'): string {
+  if (!ID.test(v)) throw new BadParam(name, 'expected letters, digits, "-", "_" or "."');
+  return v;
+}
+
+/** Every route alerts serves under /api (the OpenAPI test walks this list). */
+export function routes(d: ApiDeps): Route[] {
+  const ok = (ctx: Ctx, body: unknown, status = 200) => (sendJson(ctx.res, status, body), status);
+  const fail = (ctx: Ctx, status: number, error: string) => ok(ctx, { error }, status);
+  const cameraIds = new Set(d.config.cameras.map((c) => c.id));
+  const camera = async (id: string, statuses?: Map<string, unknown>) => {
+    const c = d.config.cameras.find((x) => x.id === id)!;
+    // Only whitelisted fields: camera config may carry credentials (URL userinfo, passwords).
+    return {
+      id: c.id,
+      name: c.name,
+      site: c.site,
+      url: redactUrl(c.url),
+      transport: c.transport,
+      fps: c.fps,
+      width: c.width,
+      queries: d.config.queries.filter((q) => q.cameras.includes(c.id)).map((q) => q.id),
+      status: statuses?.get(c.id) ?? null,
+    };
   };
+  const statusMap = async () => new Map((await d.store.cameraStatuses()).map((s) => [s.camera, { ...s.status, state: s.state, since: s.since, at: s.at }]));
+  const act = (action: 'ack' | 'resolve') => async (ctx: Ctx) => {
+    const id = checkId(ctx.params.id!);
+    const body = parseActionBody(await readJson(ctx.req));
+    // With tokens configured the actor is the token's name; otherwise whoever the body says.
+    const by = d.auth.enabled ? ctx.principal.name : (body.by ?? 'anonymous');
+    const before = await d.store.get(id);
+    const r = await d.store.act(id, action, by, body.note);
+    if (r === undefined) return fail(ctx, 404, `no incident ${id}`);
+    if (r === 'conflict') return fail(ctx, 409, `incident ${id} is ${before?.state}; cannot ${action === 'ack' ? 'acknowledge' : 'resolve'} it`);
+    d.live.incident(before && !before.closed_at && r.closed_at ? 'incident:close' : 'incident:update', r);
+    d.webhooks.kick();
+    return ok(ctx, r);
+  };
+  return [
+    { method: 'GET', path: '/api/openapi.json', role: 'public', handle: async (ctx) => ok(ctx, OPENAPI) },
+    { method: 'GET', path: '/api/incidents', role: 'read', handle: async (ctx) => ok(ctx, await d.store.search(parseIncidentSearch(ctx.url.searchParams))) },
+    {
+      method: 'GET',
+      path: '/api/incidents/{id}',
+      role: 'read',
+      handle: async (ctx) => {
+        const inc = await d.store.get(checkId(ctx.params.id!), { deliveries: true });
+        return inc ? ok(ctx, inc) : fail(ctx, 404, `no incident ${ctx.params.id}`);
+      },
+    },
+    { method: 'POST', path: '/api/incidents/{id}/ack', role: 'admin', handle: act('ack') },
+    { method: 'POST', path: '/api/incidents/{id}/resolve', role: 'admin', handle: act('resolve') },
+    {
+      method: 'GET',
+      path: '/api/incidents/{id}/frames/{n}.jpg',
+      role: 'read',
+      handle: async (ctx) => {
+        const id = checkId(ctx.params.id!);
+        if (!/^\d{1,4}$/.test(ctx.params.n!)) throw new BadParam('n', 'expected a frame number');
+        const entries = await d.store.evidenceOf(id);
+        if (!entries) return fail(ctx, 404, `no incident ${id}`);
+        const all = entries.flatMap((e) => e.frames.map((f) => ({ e, f })));
+        const hit = all[Number(ctx.params.n)];
+        const path = hit && d.evidence.path(hit.e, hit.f.file);
+        if (!path) return fail(ctx, 404, `incident ${id} has ${all.length} frames; no frame ${ctx.params.n}`);
+        return sendFile(ctx.req, ctx.res, path, 'image/jpeg');
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/incidents/{id}/clip.mp4',
+      role: 'read',
+      handle: async (ctx) => {
+        const id = checkId(ctx.params.id!);
+        const entries = await d.store.evidenceOf(id);
+        if (!entries) return fail(ctx, 404, `no incident ${id}`);
+        const e = entries.find((x) => x.clip);
+        const path = e && d.evidence.path(e, e.clip!);
+        if (!path) return fail(ctx, 404, `incident ${id} has no clip`);
+        return sendFile(ctx.req, ctx.res, path, 'video/mp4');
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/stats/incidents',
+      role: 'read',
+      handle: async (ctx) => {
+        const r = parseStats(ctx.url.searchParams);
+        return ok(ctx, { bucket: r.bucket, by: r.by, from: r.from.toISOString(), to: r.to.toISOString(), series: await d.store.stats(r) });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/cameras',
+      role: 'read',
+      handle: async (ctx) => {
+        const statuses = await statusMap();
+        return ok(ctx, await Promise.all(d.config.cameras.map((c) => camera(c.id, statuses))));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/cameras/{id}',
+      role: 'read',
+      handle: async (ctx) => {
+        const id = checkId(ctx.params.id!);
+        return cameraIds.has(id) ? ok(ctx, await camera(id, await statusMap())) : fail(ctx, 404, `no camera ${id}`);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/queries',
+      role: 'read',
+      handle: async (ctx) =>
+        ok(
+          ctx,
+          d.config.queries.map((q) => ({
+            id: q.id,
+            question: q.question,
+            cameras: q.cameras,
+            window_ms: q.windowMs,
+            every_ms: q.everyMs,
+            cooldown_ms: q.cooldownMs ?? 60_000,
+            alert_when: q.alertWhen.source,
+            severity: q.severity,
+            webhooks: d.config.alerts.webhooks.filter((w) => !w.queries || w.queries.includes(q.id)).map((w) => w.id),
+          })),
+        ),
+    },
+    {
+      method: 'POST',
+      path: '/api/ask',
+      role: 'admin',
+      handle: async (ctx) => {
+        const a = parseAskBody(await readJson(ctx.req), cameraIds);
+        if (!d.control) return fail(ctx, 503, 'no control plane: asking needs infer running with this alerts');
+        const request: AskRequest = { v: 1, cameraId: a.camera, question: a.question, windowMs: a.windowMs };
+        try {
+          return ok(ctx, await d.control.request(ASK_SUBJECT, request, d.config.model.timeoutMs + 10_000));
+        } catch (e) {
+          if (e instanceof NoResponderError) return fail(ctx, 503, `no infer service answers ${ASK_SUBJECT}`);
+          if (e instanceof RemoteError) return fail(ctx, 502, `infer could not answer: ${e.message}`);
+          if (/timeout|timed out/i.test((e as Error).message)) return fail(ctx, 504, 'infer did not answer in time');
+          throw e;
+        }
+      },
+    },
+  ];
+}
+
+/** Compiles `/api/incidents/{id}/frames/{n}.jpg` into a matcher. */
+function matcher(path: string): (p: string) => Record<string, string> | undefined {
+  const names: string[] = [];
+  const re = new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/\{(\w+)\}/g, (_m, n: string) => (names.push(n), '([^/]+)'))}$`);
+  return (p) => {
+    const m = re.exec(p);
+    if (!m) return undefined;
+    try {
+      return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** The request handler: the page, then /api routes with auth; returns false for other paths. */
+export function createApi(d: ApiDeps) {
+  const table = routes(d).map((r) => ({ ...r, match: matcher(r.path) }));
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
-    if (req.method === 'GET' && (path === '/' || path === '/index.html')) {
+    if ((req.method === 'GET' || req.method === 'HEAD') && (path === '/' || path === '/index.html')) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE_HTML);
       return true;
     }
     if (!path.startsWith('/api/')) return false;
-    if (req.method !== 'GET') {
-      json(res, 405, { error: `method ${req.method} not allowed on ${path}` }, 'other');
+    let label = 'other';
+    const count = (status: number) => d.metrics.requests.inc({ route: label, status: String(status) });
+    const candidates = table.map((r) => ({ r, params: r.match(path) })).filter((c) => c.params);
+    if (candidates.length === 0) {
+      sendJson(res, 404, { error: `no route ${path}` });
+      count(404);
       return true;
+    }
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const hit = candidates.find((c) => c.r.method === method);
+    if (!hit) {
+      const allow = candidates.map((c) => c.r.method).join(', ');
+      sendJson(res, 405, { error: `method ${req.method} not allowed on ${path} (allowed: ${allow})` }, { allow });
+      count(405);
+      return true;
+    }
+    label = hit.r.path;
+    let principal: Principal = { name: 'anonymous', role: 'admin' };
+    if (hit.r.role !== 'public') {
+      const a = d.auth.check(req.headers.authorization, hit.r.role);
+      if (!a.ok) {
+        sendJson(res, a.status, { error: a.message }, a.status === 401 ? { 'www-authenticate': 'Bearer realm="vigil"' } : {});
+        count(a.status);
+        return true;
+      }
+      principal = a.principal;
     }
     try {
-      if (path === '/api/incidents') {
-        json(res, 200, await store.search(parseIncidentSearch(url.searchParams)), 'incidents');
-        return true;
-      }
-      const m = /^\/api\/incidents\/([A-Za-z0-9_-]{1,128})$/.exec(path);
-      if (m) {
-        const inc = await store.get(m[1]!);
-        if (inc) json(res, 200, inc, 'incident');
-        else json(res, 404, { error: `no incident ${m[1]}` }, 'incident');
-        return true;
-      }
-      json(res, 404, { error: `no route ${path}` }, 'other');
-      return true;
+      count(await hit.r.handle({ req, res, url, params: hit.params!, principal }));
     } catch (e) {
-      if (e instanceof BadParam) json(res, 400, { error: e.message, param: e.param }, 'incidents');
-      else if (e instanceof BadCursorError) json(res, 400, { error: 'cursor: not a cursor this API returned', param: 'cursor' }, 'incidents');
+      if (e instanceof BadParam) sendJson(res, 400, { error: e.message, param: e.param });
+      else if (e instanceof BadCursorError) sendJson(res, 400, { error: 'cursor: not a cursor this API returned', param: 'cursor' });
       else throw e;
-      return true;
+      count(400);
     }
+    return true;
   };
 }

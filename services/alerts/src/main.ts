@@ -1,99 +1,115 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Server as SocketServer } from 'socket.io';
 import type { VigilConfig } from '@vigil/config';
-import { decodeFinding, Topics } from '@vigil/contracts';
+import { Topics } from '@vigil/contracts';
 import type { Bus, InMessage } from '@vigil/bus';
+import type { Control } from '@vigil/control';
+import { MemoryState, type SharedState } from '@vigil/state';
 import type { IncidentStore } from '@vigil/store';
 import { createLogger, createRegistry, opsHandler, type Logger } from '@vigil/observability';
 import { createApi } from './api.ts';
+import { Authenticator } from './auth.ts';
+import { EvidenceFiles } from './evidence.ts';
+import { IncidentLifecycle, type AfterWrite, type Rejected } from './incidents.ts';
+import { LiveEvents } from './live.ts';
 import { createAlertsMetrics } from './metrics.ts';
+import { AlertPolicy } from './policy.ts';
+import { WebhookSender } from './webhooks.ts';
 
 export interface AlertsService {
   port: number;
   close(): Promise<void>;
 }
 
-/** Composition root of alerts: `vigil.findings` → incidents (Postgres) → Socket.IO and REST. */
 /** What alerts needs from outside; built once per process by the caller (see @vigil/platform). */
 export interface AlertsDeps {
   bus: Bus;
   store: IncidentStore;
+  /** Tick claims across replicas (Redis in distributed mode); default in memory. */
+  state?: SharedState;
+  /** For `POST /api/ask` (infer answers on the control plane). */
+  control?: Control;
   logger?: Logger;
-  /** Consumer group on vigil.findings (default vigil-alerts). */
+  /** Consumer group on vigil.findings (default vigil-alerts); camera status uses `<group>-status`. */
   group?: string;
+  /** Period of the close / offline / retention sweep (default 1 s). */
+  tickMs?: number;
+  /** Period of the webhook outbox poll (default 500 ms). */
+  webhookPollMs?: number;
+  /** Test seam between the store write and the offset commit. */
+  afterWrite?: AfterWrite;
 }
 
+/** Composition root of alerts: findings and camera status → incidents → Socket.IO, REST, webhooks. */
 export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promise<AlertsService> {
   const log = deps.logger ?? createLogger('alerts');
   const registry = createRegistry('alerts');
   const metrics = createAlertsMetrics(registry);
   const { bus, store } = deps;
+  const ownState = deps.state ? undefined : new MemoryState();
+  const state = deps.state ?? ownState!;
   await bus.ensureTopics([
     { topic: Topics.findings, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } },
+    { topic: Topics.cameraStatus, partitions: 3 },
     { topic: Topics.deadLetter, partitions: 1 },
   ]);
 
-  const api = createApi(store, metrics);
-  const ops = opsHandler(registry, { store: async () => ({ ok: await store.ping() }) });
+  const auth = new Authenticator(config.alerts.tokens);
+  const evidence = new EvidenceFiles({ ...config.alerts.evidence, ffmpegPath: config.ingest.ffmpegPath });
+  const policy = new AlertPolicy(config);
+  const webhooks = new WebhookSender(config, store, log, metrics, deps.webhookPollMs);
+  const ops = opsHandler(registry, { store: async () => ({ ok: await store.ping() }), bus: () => ({ ok: bus.healthy() }) });
+  let api: ReturnType<typeof createApi> | undefined;
   const server = createServer((req, res) => {
     void (async () => {
       if (await ops(req, res)) return;
-      if (await api(req, res)) return;
+      if (api && (await api(req, res))) return;
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
     })().catch((e: unknown) => {
-      log.error({ err: (e as Error).message, url: req.url }, 'request failed');
+      log.error({ err: (e as Error).message, path: (req.url ?? '').split('?')[0] }, 'request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: 'internal error' }));
     });
   });
-  const io = new SocketServer(server, { serveClient: true });
-  io.on('connection', (socket) => {
-    metrics.clients.inc();
-    socket.on('disconnect', () => metrics.clients.dec());
-  });
+  const live = new LiveEvents(server, store, auth, metrics, log, config.redis);
+  api = createApi({ config, store, auth, evidence, live, webhooks, metrics, control: deps.control });
+  const lifecycle = new IncidentLifecycle(config, store, state, policy, evidence, live, webhooks, metrics, log, deps.afterWrite);
 
-  const severityOf = new Map(config.queries.map((q) => [q.id, q.severity]));
-  const siteOf = new Map(config.cameras.map((c) => [c.id, c.site]));
-  const onFinding = async (m: InMessage) => {
-    const decoded = decodeFinding(m.value);
-    if (!decoded.ok) {
-      metrics.rejected.inc();
-      log.warn({ offset: m.offset, reason: decoded.reason }, 'malformed finding sent to dead letter');
-      await bus.publish(Topics.deadLetter, [{ key: m.key, value: m.value, headers: { reason: decoded.reason, source: m.topic } }]);
-      return;
-    }
-    const f = decoded.value;
-    metrics.findings.inc({ verdict: String(f.verdict) });
-    if (!f.verdict) return;
-    // Written before the offset is committed (the bus commits after this resolves).
-    const incident = await store.openFromFinding(f, { severity: severityOf.get(f.queryId) ?? 'medium', site: siteOf.get(f.cameraId) });
-    if (!incident) {
-      metrics.duplicates.inc();
-      return;
-    }
-    metrics.incidents.inc({ camera: incident.camera, query: incident.query });
-    log.info({ id: incident.id, camera: incident.camera, query: incident.query }, 'incident opened');
-    io.emit('incident:new', incident);
+  const deadLetter = (handle: (m: InMessage) => Promise<Rejected | undefined>) => async (m: InMessage) => {
+    const rejected = await handle(m);
+    if (!rejected) return;
+    metrics.rejected.inc();
+    log.warn({ topic: m.topic, offset: m.offset, reason: rejected.reason }, 'malformed message sent to dead letter');
+    await bus.publish(Topics.deadLetter, [{ key: m.key, value: m.value, headers: { reason: rejected.reason, source: m.topic } }]);
   };
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.http.port, config.http.host, () => resolve());
   });
-  const sub = await bus.subscribe({ topic: Topics.findings, group: deps.group ?? 'vigil-alerts', handle: onFinding });
+  const group = deps.group ?? 'vigil-alerts';
+  const subs = [
+    await bus.subscribe({ topic: Topics.findings, group, handle: deadLetter((m) => lifecycle.onFinding(m)) }),
+    await bus.subscribe({ topic: Topics.cameraStatus, group: `${group}-status`, fromBeginning: true, handle: deadLetter((m) => lifecycle.onCameraStatus(m)) }),
+  ];
+  lifecycle.start(deps.tickMs ?? 1000);
+  webhooks.start();
+  webhooks.kick(); // deliveries left pending by a previous run
   const port = (server.address() as AddressInfo).port;
-  log.info({ port }, 'alerts started');
+  log.info({ port, auth: auth.enabled ? 'tokens' : 'open', replicas: config.redis ? 'redis adapter' : 'single', webhooks: config.alerts.webhooks.length }, 'alerts started');
 
   let closing: Promise<void> | undefined;
   return {
     port,
     close: () =>
       (closing ??= (async () => {
+        // Stop intake first (in-flight handlers finish and commit), then the timers, then serving.
         const steps = [
-          () => sub.close(),
-          () => new Promise<void>((r) => io.close(() => r())),
-          () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+          ...subs.map((s) => () => s.close()),
+          () => lifecycle.close(),
+          () => webhooks.close(),
+          () => (server.closeAllConnections(), live.close()),
+          async () => void (await ownState?.close()),
         ];
         for (const step of steps) await step().catch((e: unknown) => log.error({ err: String(e) }, 'error while stopping alerts'));
         log.info('alerts stopped');

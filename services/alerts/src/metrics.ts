@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type AlertsMetrics = ReturnType<typeof createAlertsMetrics>;
 
@@ -7,8 +7,15 @@ export function createAlertsMetrics(registry: Registry) {
   return {
     findings: new Counter({ name: 'vigil_alerts_findings_total', help: 'Findings consumed', labelNames: ['verdict'], registers }),
     incidents: new Counter({ name: 'vigil_alerts_incidents_total', help: 'Incidents opened', labelNames: ['camera', 'query'], registers }),
+    extended: new Counter({ name: 'vigil_alerts_incidents_extended_total', help: 'Positive findings folded into an open incident', registers }),
+    closed: new Counter({ name: 'vigil_alerts_incidents_closed_total', help: 'Incidents whose episode ended', labelNames: ['kind'], registers }),
     duplicates: new Counter({ name: 'vigil_alerts_duplicate_findings_total', help: 'Findings already stored (replays)', registers }),
-    rejected: new Counter({ name: 'vigil_alerts_findings_rejected_total', help: 'Malformed findings sent to the dead-letter topic', registers }),
+    rejected: new Counter({ name: 'vigil_alerts_findings_rejected_total', help: 'Malformed messages sent to the dead-letter topic', registers }),
+    evidenceFailures: new Counter({ name: 'vigil_alerts_evidence_failures_total', help: 'Findings whose evidence could not be stored', registers }),
+    evidenceDeleted: new Counter({ name: 'vigil_alerts_evidence_deleted_total', help: 'Incidents whose evidence retention deleted', registers }),
+    evidenceBytes: new Gauge({ name: 'vigil_alerts_evidence_bytes', help: 'Bytes of evidence stored (as of the last retention pass)', registers }),
+    webhooks: new Counter({ name: 'vigil_alerts_webhook_deliveries_total', help: 'Webhook delivery attempts', labelNames: ['webhook', 'result'], registers }),
+    writeSeconds: new Histogram({ name: 'vigil_alerts_write_seconds', help: 'Time to fold a finding into the store', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers }),
     clients: new Gauge({ name: 'vigil_alerts_socket_clients', help: 'Connected Socket.IO clients', registers }),
     requests: new Counter({ name: 'vigil_alerts_http_requests_total', help: 'REST requests', labelNames: ['route', 'status'], registers }),
   };

@@ -1,4 +1,5 @@
-import type { IncidentSearch } from '@vigil/store';
+import type { IncidentState } from '@vigil/contracts';
+import type { IncidentSearch, StatsRequest } from '@vigil/store';
 
 /** A request parameter that is wrong: becomes a 400 naming it. */
 export class BadParam extends Error {
@@ -11,31 +12,117 @@ export class BadParam extends Error {
   }
 }
 
-const KNOWN = new Set(['camera', 'query', 'from', 'to', 'q', 'limit', 'cursor']);
+/** Query parameters of `GET /api/incidents` (the OpenAPI test checks these are documented). */
+export const SEARCH_PARAMS = ['camera', 'site', 'query', 'severity', 'state', 'from', 'to', 'q', 'limit', 'cursor', 'sort'] as const;
+/** Query parameters of `GET /api/stats/incidents`. */
+export const STATS_PARAMS = ['bucket', 'by', 'from', 'to', 'camera', 'query'] as const;
 
-/** Validates `GET /api/incidents` query parameters. */
-export function parseIncidentSearch(params: URLSearchParams): IncidentSearch {
-  for (const key of params.keys()) if (!KNOWN.has(key)) throw new BadParam(key, `unknown parameter (known: ${[...KNOWN].join(', ')})`);
+const SEVERITIES = ['low', 'medium', 'high', 'critical'];
+const STATES: IncidentState[] = ['open', 'closed', 'acknowledged', 'resolved'];
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** Reads single-valued parameters, rejecting unknown and repeated ones. */
+function reader(params: URLSearchParams, known: readonly string[]) {
+  for (const key of params.keys()) if (!known.includes(key)) throw new BadParam(key, `unknown parameter (known: ${known.join(', ')})`);
   const one = (k: string) => {
     const all = params.getAll(k);
     if (all.length > 1) throw new BadParam(k, 'given more than once');
     return all[0] === '' ? undefined : all[0];
   };
+  const id = (k: string) => {
+    const v = one(k);
+    if (v !== undefined && !ID.test(v)) throw new BadParam(k, `expected an id of letters, digits, "-", "_" or ".", got ${JSON.stringify(v.slice(0, 80))}`);
+    return v;
+  };
   const time = (k: string) => {
     const v = one(k);
     if (v === undefined) return undefined;
-    if (!/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) || Number.isNaN(Date.parse(v))) {
-      throw new BadParam(k, `expected an ISO 8601 time like 2026-01-31T08:00:00Z, got ${JSON.stringify(v)}`);
+    if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) || Number.isNaN(Date.parse(v))) {
+      throw new BadParam(k, `expected an ISO 8601 time like 2026-01-31T08:00:00Z, got ${JSON.stringify(v.slice(0, 80))}`);
     }
     return new Date(v);
   };
-  const limitRaw = one('limit');
+  const oneOf = <T extends string>(k: string, allowed: readonly T[], fallback: T): T => {
+    const v = one(k) ?? fallback;
+    if (!allowed.includes(v as T)) throw new BadParam(k, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(v.slice(0, 80))}`);
+    return v as T;
+  };
+  const list = <T extends string>(k: string, allowed: readonly T[]): T[] | undefined => {
+    const v = one(k);
+    if (v === undefined) return undefined;
+    const items = v.split(',').map((s) => s.trim());
+    for (const i of items) if (!allowed.includes(i as T)) throw new BadParam(k, `expected a comma-separated list of ${allowed.join(', ')}, got ${JSON.stringify(i.slice(0, 80))}`);
+    return items as T[];
+  };
+  return { one, id, time, oneOf, list };
+}
+
+/** Validates `GET /api/incidents` query parameters. */
+export function parseIncidentSearch(params: URLSearchParams): IncidentSearch {
+  const r = reader(params, SEARCH_PARAMS);
+  const limitRaw = r.one('limit');
   const limit = limitRaw === undefined ? 50 : Number(limitRaw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new BadParam('limit', `expected an integer from 1 to 500, got ${JSON.stringify(limitRaw)}`);
-  const from = time('from');
-  const to = time('to');
+  if (!/^\d+$/.test(limitRaw ?? '50') || limit < 1 || limit > 500) throw new BadParam('limit', `expected an integer from 1 to 500, got ${JSON.stringify(limitRaw)}`);
+  const from = r.time('from');
+  const to = r.time('to');
   if (from && to && from >= to) throw new BadParam('to', 'must be after from');
-  const q = one('q');
+  const q = r.one('q');
   if (q !== undefined && q.length > 500) throw new BadParam('q', 'at most 500 characters');
-  return { camera: one('camera'), query: one('query'), from, to, q, limit, cursor: one('cursor') };
+  const cursor = r.one('cursor');
+  if (cursor !== undefined && (cursor.length > 512 || !/^[A-Za-z0-9_-]+$/.test(cursor))) throw new BadParam('cursor', 'not a cursor this API returned');
+  return {
+    camera: r.id('camera'),
+    site: r.one('site'),
+    query: r.id('query'),
+    severity: r.list('severity', SEVERITIES),
+    state: r.list('state', STATES),
+    from,
+    to,
+    q,
+    limit,
+    cursor,
+    sort: r.oneOf('sort', ['newest', 'oldest'] as const, 'newest'),
+  };
+}
+
+const BUCKET_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+const MAX_BUCKETS = 2000;
+
+/** Validates `GET /api/stats/incidents`; the default range is the last 48 buckets. */
+export function parseStats(params: URLSearchParams, now = new Date()): StatsRequest {
+  const r = reader(params, STATS_PARAMS);
+  const bucket = r.oneOf('bucket', ['minute', 'hour', 'day'] as const, 'hour');
+  const by = r.oneOf('by', ['camera', 'query', 'severity', 'site'] as const, 'camera');
+  const to = r.time('to') ?? now;
+  const from = r.time('from') ?? new Date(to.getTime() - 48 * BUCKET_MS[bucket]);
+  if (from >= to) throw new BadParam('to', 'must be after from');
+  if ((to.getTime() - from.getTime()) / BUCKET_MS[bucket] > MAX_BUCKETS) throw new BadParam('from', `the range holds more than ${MAX_BUCKETS} ${bucket} buckets; narrow it or use a larger bucket`);
+  return { bucket, by, from, to, camera: r.id('camera'), query: r.id('query') };
+}
+
+/** Body of `POST /api/incidents/:id/ack` and `/resolve`. */
+export function parseActionBody(body: unknown): { note: string; by?: string } {
+  const b = (body ?? {}) as Record<string, unknown>;
+  if (typeof b !== 'object' || Array.isArray(b)) throw new BadParam('body', 'expected a JSON object like {"note": "…"}');
+  for (const k of Object.keys(b)) if (k !== 'note' && k !== 'by') throw new BadParam(k, 'unknown field (known: note, by)');
+  if (b.note !== undefined && (typeof b.note !== 'string' || b.note.length > 2000)) throw new BadParam('note', 'expected a string of at most 2000 characters');
+  if (b.by !== undefined && (typeof b.by !== 'string' || b.by.length < 1 || b.by.length > 100)) throw new BadParam('by', 'expected a name of 1 to 100 characters');
+  return { note: (b.note as string | undefined) ?? '', by: b.by as string | undefined };
+}
+
+/** Body of `POST /api/ask`: `window` is a duration like "8s" (or milliseconds), 1 s to 60 s. */
+export function parseAskBody(body: unknown, cameras: Set<string>): { camera: string; question: string; windowMs: number } {
+  const b = (body ?? {}) as Record<string, unknown>;
+  if (typeof b !== 'object' || Array.isArray(b)) throw new BadParam('body', 'expected a JSON object like {"camera": "dock-1", "question": "…", "window": "8s"}');
+  for (const k of Object.keys(b)) if (!['camera', 'question', 'window'].includes(k)) throw new BadParam(k, 'unknown field (known: camera, question, window)');
+  if (typeof b.camera !== 'string' || !cameras.has(b.camera)) throw new BadParam('camera', `expected a configured camera id (known: ${[...cameras].join(', ')})`);
+  if (typeof b.question !== 'string' || b.question.trim().length === 0 || b.question.length > 1000) throw new BadParam('question', 'expected a question of 1 to 1000 characters');
+  let windowMs = 8000;
+  if (typeof b.window === 'number') windowMs = b.window;
+  else if (typeof b.window === 'string') {
+    const m = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(b.window);
+    windowMs = m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
+  } else if (b.window !== undefined) windowMs = NaN;
+  if (!(windowMs >= 1000 && windowMs <= 60_000)) throw new BadParam('window', 'expected a duration from "1s" to "60s"');
+  return { camera: b.camera, question: b.question, windowMs };
 }

@@ -1,0 +1,130 @@
+import type { Finding, Incident } from '@vigil/contracts';
+import type { SqlRunner } from './database.ts';
+import { INCIDENT_COLUMNS, rowToIncident } from './sql.ts';
+import type { FindingOutcome, FindingPolicy } from './store.ts';
+
+/**
+ * Serialises everything that touches one (camera, query) episode, across every replica on
+ * the same database, until the transaction ends. Together with the unique index on active
+ * episodes this is what makes "one incident per episode" hold when replicas race.
+ */
+export async function lockEpisode(tx: SqlRunner, camera: string, query: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`episode/${camera}/${query}`]);
+}
+
+/** Adds webhook deliveries to the outbox in the caller's transaction (idempotent per ref). */
+export async function enqueueDeliveries(tx: SqlRunner, incidentId: string, webhooks: string[], event: string, ref = ''): Promise<void> {
+  if (webhooks.length === 0) return;
+  await tx.query(
+    `INSERT INTO webhook_deliveries (incident_id, webhook, event, ref)
+     SELECT $1, w, $3, $4 FROM unnest($2::text[]) AS w ON CONFLICT DO NOTHING`,
+    [incidentId, webhooks, event, ref],
+  );
+}
+
+const one = async (tx: SqlRunner, sql: string, params: unknown[]): Promise<Incident | undefined> => {
+  const row = (await tx.query(sql, params)).rows[0];
+  return row ? rowToIncident(row) : undefined;
+};
+
+/** A state for an incident whose episode ends: `open` becomes `closed`, operator states stay. */
+export const CLOSE_SET = `closed_at = now(), updated_at = now(), state = CASE WHEN state = 'open' THEN 'closed' ELSE state END`;
+
+/** The body of recordFinding, run inside one transaction. */
+export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: FindingPolicy): Promise<FindingOutcome> {
+  await lockEpisode(tx, f.cameraId, f.queryId);
+  const seen = (await tx.query<{ incident_id: string; evidence_done: boolean }>('SELECT incident_id, evidence_done FROM incident_findings WHERE finding_id = $1', [f.id])).rows[0];
+  if (seen) {
+    const incident = await one(tx, `SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = $1`, [seen.incident_id]);
+    return { outcome: 'duplicate', incident: incident!, evidencePending: !seen.evidence_done };
+  }
+  const activeRow = (await tx.query(`SELECT id, started_at, close_after FROM incidents WHERE camera = $1 AND query = $2 AND closed_at IS NULL FOR UPDATE`, [f.cameraId, f.queryId])).rows[0];
+  const closeAfter = new Date(f.windowEnd + policy.cooldownMs);
+  const start = new Date(f.windowStart);
+  const end = new Date(f.windowEnd);
+  if (activeRow) {
+    const activeStart = new Date(activeRow.started_at as string | Date).getTime();
+    const activeCloseAfter = activeRow.close_after ? new Date(activeRow.close_after as string | Date).getTime() : Infinity;
+    if (f.windowStart <= activeCloseAfter && f.windowEnd >= activeStart - policy.cooldownMs) {
+      const incident = await one(
+        tx,
+        `UPDATE incidents SET
+           started_at = LEAST(started_at, $2), ended_at = GREATEST(ended_at, $3),
+           close_after = GREATEST(close_after, $4),
+           answer = CASE WHEN $3 >= ended_at THEN $5 ELSE answer END,
+           reasoning = CASE WHEN $3 >= ended_at THEN $6 ELSE reasoning END,
+           model = $7, latency_ms = $8, finding_count = finding_count + 1, updated_at = now()
+         WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`,
+        [activeRow.id, start, end, closeAfter, f.answer, f.reasoning, f.model?.id ?? '', Math.round(f.latencyMs ?? 0)],
+      );
+      await tx.query('INSERT INTO incident_findings (finding_id, incident_id) VALUES ($1, $2)', [f.id, activeRow.id]);
+      await enqueueDeliveries(tx, String(activeRow.id), policy.webhooks.update, 'update', f.id);
+      return { outcome: 'extended', incident: incident!, evidencePending: true };
+    }
+  }
+  // A new episode. The active one, if any, went quiet by capture time before the sweep saw it;
+  // a finding older than the active episode (a late replay) becomes an incident already closed.
+  const olderThanActive = activeRow !== undefined && f.windowEnd < new Date(activeRow.started_at as string | Date).getTime();
+  let closed: Incident | undefined;
+  if (activeRow && !olderThanActive) {
+    closed = await one(tx, `UPDATE incidents SET ${CLOSE_SET} WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`, [activeRow.id]);
+    await enqueueDeliveries(tx, String(activeRow.id), policy.webhooks.close, 'close');
+  }
+  const incident = await one(
+    tx,
+    `INSERT INTO incidents (id, finding_id, kind, camera, site, query, question, answer, reasoning, severity,
+       started_at, ended_at, close_after, closed_at, state, model, latency_ms)
+     VALUES ($1, $1, 'finding', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+     RETURNING ${INCIDENT_COLUMNS}`,
+    [
+      f.id,
+      f.cameraId,
+      policy.site ?? null,
+      f.queryId,
+      f.question,
+      f.answer,
+      f.reasoning,
+      policy.severity,
+      start,
+      end,
+      closeAfter,
+      olderThanActive ? new Date() : null,
+      olderThanActive ? 'closed' : 'open',
+      f.model?.id ?? '',
+      Math.round(f.latencyMs ?? 0),
+    ],
+  );
+  await tx.query('INSERT INTO incident_findings (finding_id, incident_id) VALUES ($1, $1)', [f.id]);
+  if (!olderThanActive) await enqueueDeliveries(tx, f.id, policy.webhooks.open, 'open');
+  return { outcome: 'opened', incident: incident!, closed, evidencePending: true };
+}
+
+/** Closes episodes whose cooldown passed; SKIP LOCKED hands each to exactly one replica. */
+export async function closeQuietTx(tx: SqlRunner, now: Date, closeWebhooks: (query: string) => string[]): Promise<Incident[]> {
+  const rows = (
+    await tx.query(
+      `UPDATE incidents SET ${CLOSE_SET}
+       WHERE id IN (SELECT id FROM incidents WHERE closed_at IS NULL AND close_after < $1
+                    ORDER BY close_after LIMIT 500 FOR UPDATE SKIP LOCKED)
+       RETURNING ${INCIDENT_COLUMNS}`,
+      [now],
+    )
+  ).rows.map(rowToIncident);
+  for (const i of rows) await enqueueDeliveries(tx, i.id, closeWebhooks(i.query), 'close');
+  return rows;
+}
+
+/** Acknowledge (open or closed incidents) or resolve (any not yet resolved; ends the episode). */
+export async function actTx(tx: SqlRunner, id: string, action: 'ack' | 'resolve', by: string, note: string): Promise<Incident | undefined | 'conflict'> {
+  const sql =
+    action === 'ack'
+      ? `UPDATE incidents SET state = 'acknowledged', ack_by = $2, ack_at = now(), ack_note = $3, updated_at = now()
+         WHERE id = $1 AND state IN ('open', 'closed') RETURNING ${INCIDENT_COLUMNS}`
+      : `UPDATE incidents SET state = 'resolved', resolved_by = $2, resolved_at = now(), resolve_note = $3,
+           closed_at = coalesce(closed_at, now()), updated_at = now()
+         WHERE id = $1 AND state <> 'resolved' RETURNING ${INCIDENT_COLUMNS}`;
+  const done = await one(tx, sql, [id, by, note]);
+  if (done) return done;
+  const exists = (await tx.query('SELECT 1 FROM incidents WHERE id = $1', [id])).rows.length > 0;
+  return exists ? 'conflict' : undefined;
+}

@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { VigilConfig } from '@vigil/config';
+import { decodeFinding, type CameraStatus, type Finding, type Incident } from '@vigil/contracts';
+import type { InMessage } from '@vigil/bus';
+import type { SharedState } from '@vigil/state';
+import type { FindingOutcome, IncidentStore } from '@vigil/store';
+import type { Logger } from '@vigil/observability';
+import type { EvidenceFiles } from './evidence.ts';
+import type { LiveEvents } from './live.ts';
+import type { AlertsMetrics } from './metrics.ts';
+import type { AlertPolicy } from './policy.ts';
+import type { WebhookSender } from './webhooks.ts';
+
+/** Test seam: runs after the store write and before the offset commit (the crash test kills here). */
+export type AfterWrite = (outcome: FindingOutcome, finding: Finding) => Promise<void> | void;
+
+export type Rejected = { reason: string };
+
+/**
+ * The incident lifecycle: folds positive findings into episodes, tracks camera status and
+ * offline spells, closes quiet episodes and expires old evidence, and tells Socket.IO and the
+ * webhook outbox. Every write happens before the handler resolves, so the bus commits the
+ * offset only once the incident is stored.
+ */
+export class IncidentLifecycle {
+  private readonly replica = randomUUID();
+  private timer?: NodeJS.Timeout;
+  private ticking?: Promise<void>;
+
+  constructor(
+    private readonly config: VigilConfig,
+    private readonly store: IncidentStore,
+    private readonly state: SharedState,
+    private readonly policy: AlertPolicy,
+    private readonly evidence: EvidenceFiles,
+    private readonly live: LiveEvents,
+    private readonly webhooks: WebhookSender,
+    private readonly metrics: AlertsMetrics,
+    private readonly log: Logger,
+    private readonly afterWrite?: AfterWrite,
+  ) {}
+
+  /** Handles one `vigil.findings` message; returns a reason when it is malformed (dead letter). */
+  async onFinding(m: InMessage): Promise<Rejected | undefined> {
+    const decoded = decodeFinding(m.value);
+    if (!decoded.ok) return { reason: decoded.reason };
+    const f = decoded.value;
+    this.metrics.findings.inc({ verdict: String(f.verdict) });
+    if (!f.verdict) return undefined;
+    const t0 = performance.now();
+    const r = await this.store.recordFinding(f, this.policy.forFinding(f.cameraId, f.queryId));
+    this.metrics.writeSeconds.observe((performance.now() - t0) / 1000);
+    await this.afterWrite?.(r, f);
+    if (r.closed) this.closedEpisode(r.closed);
+    let incident = r.incident;
+    if (r.evidencePending) incident = (await this.storeEvidence(f, incident, r.outcome === 'opened' || !incident.evidence.clip_url)) ?? incident;
+    if (r.outcome === 'duplicate') {
+      this.metrics.duplicates.inc();
+      // A replay whose first delivery died before finishing: clients may have missed it.
+      if (r.evidencePending) this.live.incident(incident.findingId === f.id ? 'incident:new' : 'incident:update', incident);
+      return undefined;
+    }
+    if (r.outcome === 'opened') {
+      this.metrics.incidents.inc({ camera: incident.camera, query: incident.query });
+      this.log.info({ id: incident.id, camera: incident.camera, query: incident.query }, 'incident opened');
+      this.live.incident(incident.closed_at ? 'incident:close' : 'incident:new', incident);
+    } else {
+      this.metrics.extended.inc();
+      this.live.incident('incident:update', incident);
+    }
+    this.webhooks.kick();
+    return undefined;
+  }
+
+  /** Evidence failures never lose the incident: it is stored without evidence, and counted. */
+  private async storeEvidence(f: Finding, incident: Incident, withClip: boolean): Promise<Incident | undefined> {
+    try {
+      const entry = f.evidenceFrames?.length ? await this.evidence.save(f, withClip) : { finding: f.id, dir: '', frames: [], bytes: 0 };
+      return await this.store.attachEvidence(incident.id, entry);
+    } catch (e) {
+      this.metrics.evidenceFailures.inc();
+      this.log.warn({ id: incident.id, finding: f.id, err: (e as Error).message }, 'evidence not stored');
+      return undefined;
+    }
+  }
+
+  /** Handles one `vigil.camera-status` message. */
+  async onCameraStatus(m: InMessage): Promise<Rejected | undefined> {
+    let s: CameraStatus;
+    try {
+      s = JSON.parse(m.value.toString('utf8')) as CameraStatus;
+    } catch {
+      return { reason: 'camera status is not JSON' };
+    }
+    if (s?.v !== 1 || typeof s.cameraId !== 'string' || typeof s.state !== 'string' || typeof s.at !== 'number') return { reason: 'unsupported camera status' };
+    const { stored, closed } = await this.store.saveCameraStatus(s);
+    const site = this.config.cameras.find((c) => c.id === s.cameraId)?.site;
+    if (stored) this.live.cameraStatus(stored, site);
+    if (closed) {
+      this.closedEpisode(closed);
+      this.webhooks.kick();
+    }
+    return undefined;
+  }
+
+  private closedEpisode(i: Incident): void {
+    this.metrics.closed.inc({ kind: i.kind });
+    this.live.incident('incident:close', i);
+  }
+
+  /** Periodic work: close quiet episodes, open offline incidents, expire evidence. */
+  start(tickMs: number): void {
+    this.timer = setInterval(() => {
+      if (this.ticking) return;
+      this.ticking = this.tick(tickMs)
+        .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'periodic incident work failed'))
+        .finally(() => (this.ticking = undefined));
+    }, tickMs);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.ticking;
+  }
+
+  /**
+   * One replica does each tick's work (Redis SET NX with expiry): the SQL is safe to run
+   * concurrently, but there is no point in every replica scanning for the same rows.
+   */
+  async tick(tickMs: number, now = new Date()): Promise<void> {
+    if (!(await this.state.setIfAbsent('alerts:tick', this.replica, Math.max(100, tickMs - 50)))) return;
+    for (const i of await this.store.closeQuiet(now, (q) => this.policy.webhooks('close', q))) this.closedEpisode(i);
+    for (const i of await this.store.openOfflineIncidents(now, this.config.alerts.offlineGraceMs, (c) => this.policy.forOffline(c))) {
+      this.metrics.incidents.inc({ camera: i.camera, query: i.query });
+      this.log.warn({ id: i.id, camera: i.camera }, 'camera offline past its grace: incident opened');
+      this.live.incident('incident:new', i);
+    }
+    this.webhooks.kick();
+    await this.expireEvidence(now);
+  }
+
+  /** Retention: evidence older than max_age, then the oldest while over max_size; text stays. */
+  async expireEvidence(now: Date): Promise<void> {
+    const { maxAgeMs, maxBytes } = this.config.alerts.evidence;
+    for (;;) {
+      const batch = await this.store.evidenceToExpire(new Date(now.getTime() - maxAgeMs), maxBytes, 100);
+      if (batch.length === 0) break;
+      for (const b of batch) await this.evidence.remove(b.evidence);
+      await this.store.markEvidenceDeleted(batch.map((b) => b.id));
+      this.metrics.evidenceDeleted.inc(batch.length);
+    }
+    this.metrics.evidenceBytes.set(await this.store.evidenceBytes());
+  }
+}

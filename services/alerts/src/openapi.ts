@@ -1,0 +1,143 @@
+import { SEARCH_PARAMS, STATS_PARAMS } from './params.ts';
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
+const err = (description: string) => json(ref('Error'), description);
+const AUTH = { '401': err('Missing or invalid bearer token (when tokens are configured)') };
+const ADMIN = { ...AUTH, '403': err('The token has role read; this needs admin') };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const str = { type: 'string' };
+const nstr = { type: ['string', 'null'] };
+
+const PARAM_DOCS: Record<string, { description: string; schema: object }> = {
+  camera: { description: 'Camera id', schema: str },
+  site: { description: 'Site name', schema: str },
+  query: { description: 'Standing query id (`camera-offline` for offline incidents)', schema: str },
+  severity: { description: 'Comma-separated: low, medium, high, critical', schema: str },
+  state: { description: 'Comma-separated: open, closed, acknowledged, resolved', schema: str },
+  from: { description: 'ISO 8601; incidents whose window overlaps [from, to)', schema: { type: 'string', format: 'date-time' } },
+  to: { description: 'ISO 8601 (exclusive)', schema: { type: 'string', format: 'date-time' } },
+  q: { description: 'Full text over question, answer and reasoning (web-search syntax); adds `highlight`', schema: str },
+  limit: { description: '1–500, default 50', schema: { type: 'integer', minimum: 1, maximum: 500 } },
+  cursor: { description: '`next_cursor` of the previous page', schema: str },
+  sort: { description: 'newest (default) or oldest, by start time', schema: { type: 'string', enum: ['newest', 'oldest'] } },
+  bucket: { description: 'minute, hour (default) or day (UTC)', schema: { type: 'string', enum: ['minute', 'hour', 'day'] } },
+  by: { description: 'camera (default), query, severity or site', schema: { type: 'string', enum: ['camera', 'query', 'severity', 'site'] } },
+};
+const queryParams = (names: readonly string[]) => names.map((name) => ({ name, in: 'query', required: false, ...PARAM_DOCS[name] }));
+
+const Action = { type: ['object', 'null'], properties: { by: str, at: str, note: str } };
+
+/** The OpenAPI 3.1 document served at /api/openapi.json (a test checks it against the routes). */
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: { title: 'Vigil alerts API', version: '1.0.0', description: 'Incidents from standing questions about live cameras: search, evidence, operator actions, live status.' },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token from alerts.tokens (role read or admin); required only when tokens are configured' } },
+    schemas: {
+      Error: { type: 'object', required: ['error'], properties: { error: str, param: str } },
+      Incident: {
+        type: 'object',
+        required: ['id', 'kind', 'camera', 'query', 'question', 'answer', 'reasoning', 'severity', 'state', 'started_at', 'ended_at', 'created_at', 'updated_at', 'closed_at', 'findings', 'evidence'],
+        properties: {
+          id: str, kind: { type: 'string', enum: ['finding', 'camera-offline'] }, findingId: str, camera: str, site: str, query: str,
+          question: str, answer: str, reasoning: str, severity: str, state: { type: 'string', enum: ['open', 'closed', 'acknowledged', 'resolved'] },
+          started_at: str, ended_at: str, created_at: str, updated_at: str, closed_at: nstr, findings: { type: 'integer' },
+          model: str, latency_ms: { type: 'integer' }, acknowledged: Action, resolved: Action, highlight: str,
+          evidence: {
+            type: 'object',
+            properties: {
+              frames: { type: 'array', items: { type: 'object', properties: { n: { type: 'integer' }, captured_at: str, url: str } } },
+              clip_url: nstr, bytes: { type: 'integer' }, deleted_at: nstr,
+            },
+          },
+          deliveries: {
+            type: 'array',
+            items: { type: 'object', properties: { webhook: str, event: str, status: { type: 'string', enum: ['pending', 'delivered', 'failed'] }, attempts: { type: 'integer' }, last_error: nstr, delivered_at: nstr, next_attempt_at: nstr } },
+          },
+        },
+      },
+      Page: { type: 'object', required: ['items', 'next_cursor'], properties: { items: { type: 'array', items: ref('Incident') }, next_cursor: nstr } },
+      Camera: {
+        type: 'object',
+        required: ['id', 'name', 'url', 'status'],
+        properties: { id: str, name: str, site: str, url: { type: 'string', description: 'credentials redacted' }, transport: str, fps: { type: 'number' }, width: { type: 'integer' }, queries: { type: 'array', items: str }, status: { type: ['object', 'null'] } },
+      },
+      Query: { type: 'object', required: ['id', 'question', 'cameras'], properties: { id: str, question: str, cameras: { type: 'array', items: str }, window_ms: { type: 'integer' }, every_ms: { type: 'integer' }, cooldown_ms: { type: 'integer' }, alert_when: str, severity: str, webhooks: { type: 'array', items: str } } },
+      Action: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', maxLength: 2000 }, by: { type: 'string', description: 'only used when no tokens are configured; otherwise the token name' } } },
+      Ask: { type: 'object', required: ['camera', 'question'], additionalProperties: false, properties: { camera: str, question: { type: 'string', maxLength: 1000 }, window: { type: ['string', 'integer'], description: '"1s" to "60s" (default "8s"), or milliseconds' } } },
+    },
+  },
+  security: [{ bearer: [] }, {}],
+  paths: {
+    '/api/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1') } } },
+    '/api/incidents': {
+      get: {
+        summary: 'Search incidents, newest first (stable cursor pagination)',
+        parameters: queryParams(SEARCH_PARAMS),
+        responses: { '200': json(ref('Page'), 'A page of incidents'), '400': err('A bad parameter (named in `param`)'), ...AUTH },
+      },
+    },
+    '/api/incidents/{id}': {
+      get: { summary: 'One incident with its webhook deliveries', parameters: [idParam], responses: { '200': json(ref('Incident'), 'The incident'), '400': err('Bad id'), '404': err('No such incident'), ...AUTH } },
+    },
+    '/api/incidents/{id}/ack': {
+      post: {
+        summary: 'Acknowledge an open or closed incident',
+        parameters: [idParam],
+        requestBody: { required: false, content: { 'application/json': { schema: ref('Action') } } },
+        responses: { '200': json(ref('Incident'), 'Acknowledged'), '400': err('Bad body'), '404': err('No such incident'), '409': err('Already acknowledged or resolved'), ...ADMIN },
+      },
+    },
+    '/api/incidents/{id}/resolve': {
+      post: {
+        summary: 'Resolve an incident (ends its episode)',
+        parameters: [idParam],
+        requestBody: { required: false, content: { 'application/json': { schema: ref('Action') } } },
+        responses: { '200': json(ref('Incident'), 'Resolved'), '400': err('Bad body'), '404': err('No such incident'), '409': err('Already resolved'), ...ADMIN },
+      },
+    },
+    '/api/incidents/{id}/frames/{n}.jpg': {
+      get: {
+        summary: 'Key frame n of the incident (JPEG with the timestamp band)',
+        parameters: [idParam, { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }],
+        responses: { '200': { description: 'JPEG', content: { 'image/jpeg': {} } }, '400': err('Bad frame number'), '404': err('No such incident or frame (or deleted by retention)'), ...AUTH },
+      },
+    },
+    '/api/incidents/{id}/clip.mp4': {
+      get: {
+        summary: 'H.264 clip of the window that opened the incident (Range requests supported)',
+        parameters: [idParam],
+        responses: { '200': { description: 'MP4', content: { 'video/mp4': {} } }, '206': { description: 'Partial MP4', content: { 'video/mp4': {} } }, '400': err('Bad id'), '404': err('No clip'), '416': err('Bad range'), ...AUTH },
+      },
+    },
+    '/api/stats/incidents': {
+      get: {
+        summary: 'Incident counts per time bucket (UTC) and key, for charts',
+        parameters: queryParams(STATS_PARAMS),
+        responses: {
+          '200': json({ type: 'object', properties: { bucket: str, by: str, from: str, to: str, series: { type: 'array', items: { type: 'object', properties: { key: str, points: { type: 'array', items: { type: 'object', properties: { t: str, count: { type: 'integer' } } } } } } } } }, 'Series'),
+          '400': err('A bad parameter'),
+          ...AUTH,
+        },
+      },
+    },
+    '/api/cameras': { get: { summary: 'Configured cameras with live status (no credentials)', responses: { '200': json({ type: 'array', items: ref('Camera') }, 'Cameras'), ...AUTH } } },
+    '/api/cameras/{id}': { get: { summary: 'One camera', parameters: [idParam], responses: { '200': json(ref('Camera'), 'Camera'), '400': err('Bad id'), '404': err('No such camera'), ...AUTH } } },
+    '/api/queries': { get: { summary: 'Standing queries', responses: { '200': json({ type: 'array', items: ref('Query') }, 'Queries'), ...AUTH } } },
+    '/api/ask': {
+      post: {
+        summary: 'Ask a camera a question now (answered by infer over the control plane)',
+        requestBody: { required: true, content: { 'application/json': { schema: ref('Ask') } } },
+        responses: {
+          '200': json({ type: 'object', properties: { answer: str, reasoning: str, model: str } }, "The model's answer"),
+          '400': err('A bad field'),
+          '502': err('infer failed to answer'),
+          '503': err('No infer service answers'),
+          '504': err('infer did not answer in time'),
+          ...ADMIN,
+        },
+      },
+    },
+  },
+} as const;

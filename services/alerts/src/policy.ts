@@ -1,0 +1,34 @@
+import type { VigilConfig, WebhookConfig } from '@vigil/config';
+import type { FindingPolicy } from '@vigil/store';
+
+const DEFAULT_COOLDOWN_MS = 60_000;
+
+/** What the config says to do with each query's incidents and each camera's offline spells. */
+export class AlertPolicy {
+  private readonly queries: Map<string, VigilConfig['queries'][number]>;
+  private readonly cameras: Map<string, VigilConfig['cameras'][number]>;
+
+  constructor(private readonly config: VigilConfig) {
+    this.queries = new Map(config.queries.map((q) => [q.id, q]));
+    this.cameras = new Map(config.cameras.map((c) => [c.id, c]));
+  }
+
+  /** Webhooks (ids) that fire for `event` of incidents of `query` (undefined: camera-offline). */
+  webhooks(event: WebhookConfig['events'][number], query?: string): string[] {
+    return this.config.alerts.webhooks.filter((w) => w.events.includes(event) && (!w.queries || (query !== undefined && w.queries.includes(query)))).map((w) => w.id);
+  }
+
+  forFinding(camera: string, query: string): FindingPolicy {
+    const q = this.queries.get(query);
+    return {
+      severity: q?.severity ?? 'medium',
+      site: this.cameras.get(camera)?.site,
+      cooldownMs: q?.cooldownMs ?? DEFAULT_COOLDOWN_MS,
+      webhooks: { open: this.webhooks('open', query), update: this.webhooks('update', query), close: this.webhooks('close', query) },
+    };
+  }
+
+  forOffline(camera: string): { site?: string; webhooks: string[] } {
+    return { site: this.cameras.get(camera)?.site, webhooks: this.webhooks('camera-offline') };
+  }
+}
