@@ -129,9 +129,7 @@ export class CameraWorker {
     if (!run || this.stopped) return;
     const quietFor = now - (run.lastFrameAt ?? run.startedAt);
     if (quietFor > this.camera.stallTimeoutMs) {
-      // Never reached the camera at all: say so, rather than "no frames".
-      const why = !run.lastFrameAt && !run.source.opened ? Reasons.hostUnreachable : Reasons.noFrames(this.camera.stallTimeoutMs);
-      run.source.kill(why);
+      run.source.kill(Reasons.noFrames(this.camera.stallTimeoutMs));
       return;
     }
     if (run.onlineAt === undefined) return;

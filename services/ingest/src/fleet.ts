@@ -4,7 +4,7 @@ import type { Logger } from '@vigil/observability';
 import { CameraWorker } from './camera-worker.ts';
 import type { BackoffPolicy } from './backoff.ts';
 import { Reasons } from './failure.ts';
-import { removeCameraSeries, type IngestMetrics } from './metrics.ts';
+import type { IngestMetrics } from './metrics.ts';
 import { diffCameras } from './reload.ts';
 import { inShard, type Shard } from './shard.ts';
 
@@ -20,6 +20,8 @@ export interface FleetDeps {
   shard?: Shard;
   onChunk(chunk: FrameChunk): void;
   onStatus(status: CameraStatus): void;
+  /** A camera left the config and its worker has stopped (its last chunk is queued). */
+  onRemoved?(cameraId: string): Promise<void>;
   backoff?: BackoffPolicy;
   rateWindowMs?: number;
 }
@@ -89,7 +91,7 @@ export class CameraFleet {
         const w = this.workers.get(id)!;
         this.workers.delete(id);
         await w.stop(Reasons.removed);
-        removeCameraSeries(this.deps.metrics, id);
+        await this.deps.onRemoved?.(id);
       }),
       ...restart.map(async (c) => {
         const w = this.workers.get(c.id)!;

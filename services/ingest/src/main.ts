@@ -6,7 +6,7 @@ import { createLogger, createRegistry, redactText, startOpsServer, type Logger, 
 import { CameraFleet, type ApplyResult } from './fleet.ts';
 import { ChunkPublisher } from './publisher.ts';
 import { StatusOutbox } from './status-outbox.ts';
-import { createIngestMetrics } from './metrics.ts';
+import { createIngestMetrics, removeCameraSeries } from './metrics.ts';
 import { RELOAD_SUBJECT } from './reload.ts';
 import { watchConfigFile } from './config-watch.ts';
 import { camerasHandler } from './api.ts';
@@ -19,8 +19,10 @@ export interface IngestDeps {
   logger?: Logger;
   /** Control plane: a message on `vigil.control.reload` makes ingest re-read `configFile`. */
   control?: Control;
-  /** The config file the config came from: watched, and re-read on change or reload message. */
+  /** The config file the config came from: re-read on a reload message, and on change if `watchConfig`. */
   configFile?: string;
+  /** Watch `configFile` and reload when it changes (default true). */
+  watchConfig?: boolean;
   /** Environment for `${NAME}` in the config file when it is re-read (default process.env). */
   env?: Record<string, string | undefined>;
   /** Run only this share of the cameras (see shard.ts); all of them when absent. */
@@ -60,6 +62,11 @@ export async function startIngest(config: VigilConfig, deps: IngestDeps): Promis
     shard: deps.shard,
     onChunk: (c) => publisher.enqueue(c),
     onStatus: (s) => statuses.publish(s),
+    // Forget a removed camera's series only once its last chunks are out, or they would reappear.
+    onRemoved: async (cameraId) => {
+      await publisher.drained(cameraId);
+      removeCameraSeries(metrics, cameraId);
+    },
     backoff: deps.backoff,
     rateWindowMs: deps.rateWindowMs,
   });
@@ -89,7 +96,7 @@ export async function startIngest(config: VigilConfig, deps: IngestDeps): Promis
       return { error };
     }
   };
-  const stopWatching = deps.configFile ? watchConfigFile(deps.configFile, () => void reload()) : undefined;
+  const stopWatching = deps.configFile && deps.watchConfig !== false ? watchConfigFile(deps.configFile, () => void reload()) : undefined;
   const unsubscribe = deps.control?.subscribe(RELOAD_SUBJECT, () => {
     log.info({ subject: RELOAD_SUBJECT }, 'reload requested');
     void reload();

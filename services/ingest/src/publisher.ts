@@ -28,6 +28,8 @@ export interface PublisherOptions {
  */
 export class ChunkPublisher {
   private readonly queues = new Map<string, Queued[]>();
+  /** Cameras with chunks in the send under way. */
+  private readonly inFlight = new Set<string>();
   private pumping?: Promise<void>;
   private closed = false;
   private failing = false;
@@ -62,6 +64,15 @@ export class ChunkPublisher {
     let n = 0;
     for (const q of this.queues.values()) n += q.length;
     return n;
+  }
+
+  /** Resolves once `camera`'s queued chunks are sent or dropped (at most `waitMs`), then forgets it. */
+  async drained(camera: string, waitMs = 5000): Promise<void> {
+    const until = Date.now() + waitMs;
+    while (Date.now() < until && ((this.queues.get(camera)?.length ?? 0) > 0 || this.inFlight.has(camera))) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    this.queues.delete(camera);
   }
 
   /** Tries to send what is queued within `graceMs`, then stops accepting chunks. */
@@ -104,6 +115,7 @@ export class ChunkPublisher {
     while (!this.closed) {
       const batch = this.takeBatch();
       if (batch.length === 0) return;
+      for (const b of batch) this.inFlight.add(b.chunk.cameraId);
       try {
         await this.bus.publish(
           Topics.frames,
@@ -136,6 +148,7 @@ export class ChunkPublisher {
           this.wake = () => (clearTimeout(t), r());
         });
       }
+      this.inFlight.clear();
       for (const [camera, q] of this.queues) this.metrics.queued.set({ camera }, q.length);
     }
   }

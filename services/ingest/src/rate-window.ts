@@ -18,7 +18,7 @@ export class RateWindow {
       this.head = 0;
     }
     let n = 0;
-    for (let i = this.times.length - 1; i >= this.head && this.times[i]! > from; i--) n++;
+    for (let i = this.times.length - 1; i >= this.head && this.times[i]! > from; i--) if (this.times[i]! <= now) n++;
     const span = (now - from) / 1000;
     return span > 0 ? n / span : 0;
   }
