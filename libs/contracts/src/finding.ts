@@ -20,6 +20,10 @@ export interface Finding {
   status: FindingStatus;
   /** Whether the query's `alert_when` matched the answer. */
   verdict: boolean;
+  /** The JSON verdict, when the query's `alert_when` reads one (validated against its schema). */
+  structured?: unknown;
+  /** Why a yes/no or JSON verdict could not be read from an `ok` answer (verdict is then false). */
+  verdictError?: string;
   answer: string;
   reasoning: string;
   rawAnswer: string;

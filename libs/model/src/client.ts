@@ -1,11 +1,17 @@
 import { mapMentionedTimes, parseReasoningAnswer } from './parse.ts';
 import { profileByName, type ModelProfile, type ProfileName } from './profiles.ts';
-import type { AskRequest, ChatCompletion, ModelAnswer } from './types.ts';
+import { EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
+import type { AskRequest, ChatCompletion, ModelAnswer, Sampling } from './types.ts';
 
 export interface ModelClientOptions {
-  /** Base URLs (no `/v1`), tried in order. */
-  endpoints: string[];
+  /** Base URLs (no `/v1`), or URLs with their own in-flight limit and key. */
+  endpoints: (string | { url: string; maxInFlight?: number; apiKey?: string })[];
+  /** In-flight limit of an endpoint that sets none. */
+  maxInFlight?: number;
   profile: ProfileName;
+  /** Config-wide overrides of the profile's sampling. */
+  sampling?: Sampling;
+  breaker?: EndpointPoolOptions;
   modelId?: string;
   apiKey?: string;
   timeoutMs: number;
@@ -32,35 +38,55 @@ export class ModelRequestError extends Error {
  */
 export class ModelClient {
   readonly profile: ModelProfile;
+  /** The endpoints, their in-flight slots and circuit breakers (the dispatcher reserves slots here). */
+  readonly pool: EndpointPool;
   private readonly modelIds = new Map<string, string>();
 
   constructor(private readonly opts: ModelClientOptions) {
     if (opts.endpoints.length === 0) throw new Error('ModelClient needs at least one endpoint');
     this.profile = profileByName(opts.profile);
+    this.pool = new EndpointPool(
+      opts.endpoints.map((e) => (typeof e === 'string' ? { url: e } : e)).map((e) => ({ url: e.url, apiKey: e.apiKey, maxInFlight: e.maxInFlight ?? opts.maxInFlight ?? 4 })),
+      opts.breaker,
+    );
   }
 
+  /**
+   * Asks about one window: the reserved endpoint first, failing over to the others; 5xx,
+   * 429, timeouts and connection errors are retried in rounds with backoff; other 4xx are not.
+   */
   async ask(req: AskRequest): Promise<ModelAnswer> {
     const started = performance.now();
     const errors: string[] = [];
     const attempts = this.opts.attempts ?? 3;
     for (let round = 0; round < attempts; round++) {
       if (round > 0) await sleep(250 * 2 ** (round - 1));
-      for (const endpoint of this.opts.endpoints) {
+      for (const endpoint of this.pool.order(req.endpoint)) {
+        // Skip open circuits while a closed one remains; when all are open, try anyway.
+        if (this.pool.isOpen(endpoint) && this.pool.endpoints.some((e) => !this.pool.isOpen(e))) continue;
         try {
-          return await this.askOnce(endpoint, req, started);
+          const answer = await this.askOnce(endpoint.url, req, started);
+          this.pool.succeeded(endpoint.url);
+          return answer;
         } catch (e) {
-          errors.push(`${endpoint}: ${(e as Error).message}`);
+          errors.push(`${endpoint.url}: ${(e as Error).message}`);
           if (e instanceof ModelRequestError && e.status >= 400 && e.status < 500 && e.status !== 404 && e.status !== 429) {
-            return this.failed(req, started, endpoint, errors);
+            return this.failed(req, started, endpoint.url, errors);
           }
+          this.pool.failed(endpoint.url);
         }
       }
     }
-    return this.failed(req, started, this.opts.endpoints.join(','), errors);
+    return this.failed(req, started, this.pool.endpoints.map((e) => e.url).join(','), errors);
+  }
+
+  private profileOf(req: AskRequest): ModelProfile {
+    return req.profile ? profileByName(req.profile) : this.profile;
   }
 
   private failed(req: AskRequest, started: number, endpoint: string, errors: string[]): ModelAnswer {
     return {
+      profile: this.profileOf(req).name,
       status: 'error',
       answer: '',
       reasoning: '',
@@ -77,18 +103,20 @@ export class ModelClient {
 
   private async askOnce(endpoint: string, req: AskRequest, started: number): Promise<ModelAnswer> {
     const modelId = await this.modelId(endpoint);
-    const body = this.profile.buildBody(modelId, req, req.maxTokens ?? this.opts.maxTokens);
+    const profile = this.profileOf(req);
+    const body = profile.buildBody(modelId, { ...req, sampling: { ...this.opts.sampling, ...definedOnly(req.sampling) } }, req.maxTokens ?? this.opts.maxTokens);
     const res = await this.http(endpoint, '/v1/chat/completions', { method: 'POST', body: JSON.stringify(body) });
     const completion = (await res.json()) as ChatCompletion;
     const choice = completion.choices?.[0];
     const raw = choice?.message?.content ?? '';
     const parsed = parseReasoningAnswer(raw, {
-      answerTag: this.profile.answerTag,
+      answerTag: profile.answerTag,
       finishReason: choice?.finish_reason,
       reasoningContent: choice?.message?.reasoning_content,
     });
     return {
       ...parsed,
+      profile: profile.name,
       raw,
       modelId,
       endpoint,
@@ -127,7 +155,8 @@ export class ModelClient {
 
   private async http(endpoint: string, path: string, init: RequestInit, timeoutMs = this.opts.timeoutMs): Promise<Response> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.opts.apiKey) headers.authorization = `Bearer ${this.opts.apiKey}`;
+    const key = this.pool.endpoints.find((e) => e.url === endpoint)?.apiKey ?? this.opts.apiKey;
+    if (key) headers.authorization = `Bearer ${key}`;
     let res: Response;
     try {
       res = await fetch(`${endpoint}${path}`, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
@@ -141,6 +170,10 @@ export class ModelClient {
     }
     return res;
   }
+}
+
+function definedOnly(s: Sampling | undefined): Sampling {
+  return Object.fromEntries(Object.entries(s ?? {}).filter(([, v]) => v !== undefined));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -2,3 +2,5 @@ export * from './types.ts';
 export * from './parse.ts';
 export * from './profiles.ts';
 export * from './client.ts';
+export * from './jpeg/dc-decode.ts';
+export * from './endpoints.ts';

@@ -1,17 +1,22 @@
-import type { AskRequest } from './types.ts';
+import type { AskRequest, Sampling } from './types.ts';
 
 export type ProfileName = 'cosmos-reason1' | 'cosmos-reason2' | 'openai-frames';
 
 /** Cosmos-Reason1's reasoning instruction, appended to the system prompt (model card). */
 export const REASON1_FORMAT =
   'Answer the question in the following format: <think>\nyour reasoning\n</think>\n\n<answer>\nyour answer\n</answer>.';
+/** Cosmos-Reason2's reasoning instruction, in the user prompt. */
+export const REASON2_FORMAT =
+  'Answer the question using the following format: <think> Your reasoning. </think> Write your final answer immediately after the </think> tag.';
 
 /** How one model family wants a window asked: request body and how to read the reply. */
 export interface ModelProfile {
   name: ProfileName;
-  /** Whether frames should carry the burned-in timestamp band. */
+  /** Whether the model reads a timestamp band burned into the frames. */
   band: boolean;
   answerTag: boolean;
+  /** The model card's sampling; a query or the config may override any of it. */
+  sampling: Sampling;
   buildBody(modelId: string, req: AskRequest, maxTokens: number): Record<string, unknown>;
 }
 
@@ -20,9 +25,10 @@ export function jpegVideoUrl(frames: { jpeg: Buffer }[]): string {
   return `data:video/jpeg;base64,${frames.map((f) => f.jpeg.toString('base64')).join(',')}`;
 }
 
-function timeNote(req: AskRequest): string {
+function bandNote(req: AskRequest): string {
   const first = req.frames[0]?.streamTime ?? 0;
   const last = req.frames[req.frames.length - 1]?.streamTime ?? 0;
+  // The band shows the camera's stream clock, not 0-based window time (see README): say so.
   return (
     `The video is sampled at ${req.fps} fps. A timestamp is embedded at the bottom of each frame ` +
     `(seconds on the camera's clock; this clip runs from ${first.toFixed(2)}s to ${last.toFixed(2)}s). ` +
@@ -30,34 +36,102 @@ function timeNote(req: AskRequest): string {
   );
 }
 
+function samplingFields(s: Sampling): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (s.temperature !== undefined) out.temperature = s.temperature;
+  if (s.topP !== undefined) out.top_p = s.topP;
+  if (s.topK !== undefined) out.top_k = s.topK;
+  if (s.repetitionPenalty !== undefined) out.repetition_penalty = s.repetitionPenalty;
+  return out;
+}
+
+function sampled(profile: ModelProfile, req: AskRequest): Record<string, number> {
+  const s = req.sampling ?? {};
+  const pick = <K extends keyof Sampling>(k: K) => s[k] ?? profile.sampling[k];
+  return samplingFields({ temperature: pick('temperature'), topP: pick('topP'), topK: pick('topK'), repetitionPenalty: pick('repetitionPenalty') });
+}
+
 export const cosmosReason1: ModelProfile = {
   name: 'cosmos-reason1',
   band: true,
   answerTag: true,
-  buildBody: (modelId, req, maxTokens) => ({
-    model: modelId,
-    messages: [
-      { role: 'system', content: `You are a helpful assistant. ${REASON1_FORMAT}` },
-      {
-        role: 'user',
-        content: [
-          { type: 'text', text: `${req.question}\n\n${timeNote(req)}` },
-          { type: 'video_url', video_url: { url: jpegVideoUrl(req.frames) } },
-        ],
-      },
-    ],
-    // Sampling from the model card.
-    temperature: 0.6,
-    top_p: 0.95,
-    repetition_penalty: 1.05,
-    max_tokens: maxTokens,
-  }),
+  sampling: { temperature: 0.6, topP: 0.95, repetitionPenalty: 1.05 },
+  buildBody(modelId, req, maxTokens) {
+    return {
+      model: modelId,
+      messages: [
+        // The system prompt is the same for every camera and query: the server's prefix cache reuses it.
+        { role: 'system', content: `You are a helpful assistant. ${REASON1_FORMAT}` },
+        {
+          role: 'user',
+          content: [
+            { type: 'video_url', video_url: { url: jpegVideoUrl(req.frames) } },
+            { type: 'text', text: `${req.question}\n\n${bandNote(req)}` },
+          ],
+        },
+      ],
+      ...sampled(this, req),
+      max_tokens: maxTokens,
+    };
+  },
 };
 
-export const PROFILES: Record<string, ModelProfile> = { 'cosmos-reason1': cosmosReason1 };
+export const cosmosReason2: ModelProfile = {
+  name: 'cosmos-reason2',
+  band: false,
+  answerTag: false,
+  sampling: { temperature: 0.6, topP: 0.95, topK: 20 },
+  buildBody(modelId, req, maxTokens) {
+    return {
+      model: modelId,
+      messages: [
+        { role: 'system', content: 'You are a helpful assistant.' },
+        {
+          role: 'user',
+          content: [
+            { type: 'video_url', video_url: { url: jpegVideoUrl(req.frames) } },
+            { type: 'text', text: `${req.question}\n\n${REASON2_FORMAT}` },
+          ],
+        },
+      ],
+      // Reason2 places timestamps itself from the fps: tell the processor what we sampled.
+      mm_processor_kwargs: { fps: req.fps, do_sample_frames: true },
+      ...sampled(this, req),
+      max_tokens: maxTokens,
+    };
+  },
+};
+
+/** For servers without video input (Ollama, hosted APIs): one image part per frame, its time in the text. */
+export const openaiFrames: ModelProfile = {
+  name: 'openai-frames',
+  band: false,
+  answerTag: false,
+  sampling: { temperature: 0.2 },
+  buildBody(modelId, req, maxTokens) {
+    const t0 = req.frames[0]?.capturedAt ?? 0;
+    const content: Record<string, unknown>[] = [
+      {
+        type: 'text',
+        text: `${req.question}\n\nThe ${req.frames.length} images below are consecutive frames of one camera at ${req.fps} fps; each is preceded by its time from the first frame. Answer with a short answer first.`,
+      },
+    ];
+    for (const f of req.frames) {
+      content.push({ type: 'text', text: `t=${((f.capturedAt - t0) / 1000).toFixed(2)}s` });
+      content.push({ type: 'image_url', image_url: { url: `data:image/jpeg;base64,${f.jpeg.toString('base64')}` } });
+    }
+    return { model: modelId, messages: [{ role: 'user', content }], ...sampled(this, req), max_tokens: maxTokens };
+  },
+};
+
+export const PROFILES: Record<ProfileName, ModelProfile> = {
+  'cosmos-reason1': cosmosReason1,
+  'cosmos-reason2': cosmosReason2,
+  'openai-frames': openaiFrames,
+};
 
 export function profileByName(name: ProfileName): ModelProfile {
   const p = PROFILES[name];
-  if (!p) throw new Error(`model profile "${name}" is not implemented yet`);
+  if (!p) throw new Error(`unknown model profile "${name}"`);
   return p;
 }

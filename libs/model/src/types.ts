@@ -13,11 +13,26 @@ export interface AskRequest {
   /** Names the request in errors and logs (e.g. `dock-1/red-object@2026-…`). */
   label: string;
   maxTokens?: number;
+  /** Overrides the client's profile for this request. */
+  profile?: import('./profiles.ts').ProfileName;
+  /** Overrides the profile's sampling. */
+  sampling?: Sampling;
+  /** Endpoint to try first (the one the dispatcher reserved a slot on). */
+  endpoint?: string;
+}
+
+export interface Sampling {
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  repetitionPenalty?: number;
 }
 
 export type AnswerStatus = 'ok' | 'truncated' | 'error';
 
 export interface ModelAnswer {
+  /** The profile the window was asked with. */
+  profile: string;
   status: AnswerStatus;
   answer: string;
   reasoning: string;

@@ -1,72 +1,98 @@
-import { findingId, Topics, type Finding, type Frame } from '@vigil/contracts';
-import type { Bus } from '@vigil/bus';
-import type { ModelClient } from '@vigil/model';
+import { findingId, type Finding, type Frame } from '@vigil/contracts';
+import type { QueryConfig } from '@vigil/config';
+import type { ModelClient, ModelAnswer } from '@vigil/model';
 import type { Logger } from '@vigil/observability';
 import type { InferMetrics } from './metrics.ts';
-import type { WindowPlan } from './windows.ts';
+import { judge, questionFor } from './verdict.ts';
 
+/** One window to ask about. */
 export interface AskJob {
-  plan: WindowPlan;
+  cameraId: string;
+  site?: string;
+  query: QueryConfig;
+  /** The rendered question (template filled). */
+  question: string;
+  start: number;
+  end: number;
   frames: Frame[];
   fps: number;
+  /** Tokens this window is expected to cost, for the budget. */
+  estimatedTokens: number;
 }
 
-/** Asks the model about one window and publishes the finding, whatever the outcome. */
+/** Asks the model about one window and builds the finding, whatever the outcome. */
 export class WindowAsker {
   constructor(
     private readonly model: ModelClient,
-    private readonly bus: Bus,
     private readonly metrics: InferMetrics,
     private readonly log: Logger,
   ) {}
 
-  async ask(job: AskJob): Promise<Finding> {
-    const { plan, frames } = job;
-    const q = plan.query;
+  async ask(job: AskJob, endpoint?: string): Promise<Finding> {
+    const q = job.query;
     this.metrics.windowsAsked.inc({ query: q.id });
-    this.metrics.lag.observe(Math.max(0, Date.now() - plan.end) / 1000);
+    const lagS = Math.max(0, Date.now() - job.end) / 1000;
+    this.metrics.lag.observe(lagS);
+    this.metrics.cameraLag.set({ camera: job.cameraId }, lagS);
     const answer = await this.model.ask({
-      question: q.question,
-      frames,
+      question: questionFor(job.question, q.alert),
+      frames: job.frames,
       fps: job.fps,
-      label: `${plan.cameraId}/${q.id}@${new Date(plan.start).toISOString()}`,
+      label: `${job.cameraId}/${q.id}@${new Date(job.start).toISOString()}`,
+      maxTokens: q.model.maxTokens,
+      profile: q.model.profile,
+      sampling: q.model.sampling,
+      endpoint,
     });
-    const verdict = answer.status === 'ok' && q.alertWhen.test(answer.answer);
-    const finding: Finding = {
-      v: 1,
-      id: findingId(plan.cameraId, q.id, plan.start),
-      cameraId: plan.cameraId,
-      queryId: q.id,
-      question: q.question,
-      windowStart: frames[0]?.capturedAt ?? plan.start,
-      windowEnd: frames[frames.length - 1]?.capturedAt ?? plan.end,
-      frameCount: frames.length,
-      status: answer.status,
-      verdict,
-      answer: answer.answer,
-      reasoning: answer.reasoning,
-      rawAnswer: answer.raw,
-      error: answer.error,
-      model: { id: answer.modelId, profile: this.model.profile.name, endpoint: answer.endpoint },
-      usage: { promptTokens: answer.promptTokens, completionTokens: answer.completionTokens },
-      latencyMs: Math.round(answer.latencyMs),
-      mentionedTimes: answer.mentionedTimes,
-      evidence: pickEvidence(frames).map((f) => ({ capturedAt: f.capturedAt })),
-      evidenceFrames: verdict ? frames.map((f) => ({ capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: f.jpeg.toString('base64') })) : undefined,
-      createdAt: Date.now(),
-    };
+    const finding = buildFinding(job, answer);
     this.metrics.modelLatency.observe(answer.latencyMs / 1000);
     this.metrics.promptTokens.inc(answer.promptTokens);
     this.metrics.completionTokens.inc(answer.completionTokens);
-    this.metrics.findings.inc({ query: q.id, status: answer.status, verdict: String(verdict) });
-    if (answer.status !== 'ok') this.log.warn({ camera: plan.cameraId, query: q.id, status: answer.status, error: answer.error }, 'window not answered');
-    await this.bus.publish(Topics.findings, [{ key: plan.cameraId, value: Buffer.from(JSON.stringify(finding)), timestamp: finding.windowStart }]);
+    this.metrics.findings.inc({ query: q.id, status: answer.status, verdict: String(finding.verdict) });
+    if (answer.status !== 'ok') this.log.warn({ camera: job.cameraId, query: q.id, status: answer.status, error: answer.error }, 'window not answered');
     return finding;
   }
 }
+
+export function buildFinding(job: AskJob, answer: ModelAnswer): Finding {
+  const { frames, query: q } = job;
+  const judged = answer.status === 'ok' ? judge(answer.answer, q.alert) : { verdict: false };
+  return {
+    v: 1,
+    id: findingId(job.cameraId, q.id, job.start),
+    cameraId: job.cameraId,
+    queryId: q.id,
+    question: job.question,
+    windowStart: frames[0]?.capturedAt ?? job.start,
+    windowEnd: frames[frames.length - 1]?.capturedAt ?? job.end,
+    frameCount: frames.length,
+    status: answer.status,
+    verdict: judged.verdict,
+    structured: judged.structured,
+    verdictError: judged.error,
+    answer: answer.answer,
+    reasoning: answer.reasoning,
+    rawAnswer: answer.raw,
+    error: answer.error,
+    model: { id: answer.modelId, profile: answer.profile, endpoint: answer.endpoint },
+    usage: { promptTokens: answer.promptTokens, completionTokens: answer.completionTokens },
+    latencyMs: Math.round(answer.latencyMs),
+    mentionedTimes: answer.mentionedTimes,
+    evidence: pickEvidence(frames).map((f) => ({ capturedAt: f.capturedAt })),
+    evidenceFrames: judged.verdict ? frames.map((f) => ({ capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: f.jpeg.toString('base64') })) : undefined,
+    createdAt: Date.now(),
+  };
+}
+
 
 /** First, middle and last frame: enough to show what the model saw. */
 export function pickEvidence<T>(frames: T[]): T[] {
   if (frames.length <= 3) return frames;
   return [frames[0]!, frames[Math.floor(frames.length / 2)]!, frames[frames.length - 1]!];
+}
+
+/** Prompt tokens of a video window, per the model contract: (frames / 2) × (H/28) × (W/28). */
+export function estimateTokens(frames: number, width: number, height: number, profile: string): number {
+  const perFrame = Math.ceil(height / 28) * Math.ceil(width / 28);
+  return profile === 'openai-frames' ? frames * perFrame : Math.ceil(frames / 2) * perFrame;
 }

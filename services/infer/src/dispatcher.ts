@@ -1,56 +1,129 @@
+/** Where a job runs: a reserved in-flight slot (an endpoint of the model pool, or a plain counter). */
+export interface Slots<S> {
+  acquire(): S | undefined;
+  release(slot: S): void;
+  /** Calls back when a slot may have become free outside `release` (a circuit closing). */
+  onCapacity?(fn: () => void): () => void;
+}
+
+/** A counter of `n` slots, for tests and single-endpoint use. */
+export class CounterSlots implements Slots<number> {
+  private used = 0;
+  constructor(private readonly n: number) {}
+  acquire(): number | undefined {
+    return this.used < this.n ? ++this.used : undefined;
+  }
+  release(): void {
+    this.used--;
+  }
+}
+
+export interface DispatchKey {
+  /** One pending job per key (camera × query): a newer one supersedes it. */
+  key: string;
+  /** Fairness is across cameras first, then across a camera's queries. */
+  camera: string;
+  /** Higher runs first (severity). */
+  priority: number;
+}
+
+interface Entry<T> {
+  k: DispatchKey;
+  job: T;
+}
+
 /**
- * Runs jobs with bounded concurrency, fairly across keys: one pending job per key (a newer
- * job for the same key supersedes the waiting one — live video, latest wins), and keys are
- * served round-robin so a busy camera cannot starve the others.
+ * Schedules windows of all cameras onto the model's in-flight slots:
+ * - a free slot takes the highest priority level that has work;
+ * - within a level, cameras take turns (round-robin), and each camera's queries take turns,
+ *   so a camera with many queries or a flood of windows cannot starve the others;
+ * - one waiting job per (camera, query): a newer window replaces the waiting one (live video:
+ *   latest wins) and the replaced job is reported to `onSuperseded`.
  */
-export class FairDispatcher<T> {
-  private readonly pending = new Map<string, T>();
+export class FairDispatcher<T, S = unknown> {
+  /** priority → camera → key → entry; Map order is the round-robin order. */
+  private readonly levels = new Map<number, Map<string, Map<string, Entry<T>>>>();
+  private readonly where = new Map<string, DispatchKey>();
   private inFlight = 0;
   private closed = false;
   private readonly idle: (() => void)[] = [];
+  private readonly unlisten?: () => void;
 
   constructor(
-    private readonly concurrency: number,
-    private readonly run: (job: T) => Promise<void>,
+    private readonly slots: Slots<S>,
+    private readonly run: (job: T, slot: S) => Promise<void>,
     private readonly onSuperseded: (job: T) => void = () => undefined,
-  ) {}
+  ) {
+    this.unlisten = slots.onCapacity?.(() => this.drain());
+  }
 
-  submit(key: string, job: T): void {
+  submit(k: DispatchKey, job: T): void {
     if (this.closed) return;
-    const old = this.pending.get(key);
-    if (old !== undefined) {
-      this.pending.delete(key); // re-insert at the back: round-robin order
-      this.onSuperseded(old);
+    const old = this.where.get(k.key);
+    if (old) {
+      const cam = this.levels.get(old.priority)?.get(old.camera);
+      const prev = cam?.get(k.key);
+      cam?.delete(k.key);
+      if (cam && cam.size === 0) this.levels.get(old.priority)!.delete(old.camera);
+      if (prev) this.onSuperseded(prev.job);
     }
-    this.pending.set(key, job);
+    let level = this.levels.get(k.priority);
+    if (!level) {
+      level = new Map();
+      this.levels.set(k.priority, level);
+    }
+    let cam = level.get(k.camera);
+    if (!cam) level.set(k.camera, (cam = new Map()));
+    cam.set(k.key, { k, job }); // at the back of this camera's queries
+    this.where.set(k.key, k);
     this.drain();
   }
 
   get queued(): number {
-    return this.pending.size;
+    return this.where.size;
   }
 
   get active(): number {
     return this.inFlight;
   }
 
-  /** Stops taking jobs, drops the waiting ones, and waits for those in flight. */
+  /** Stops taking jobs, drops the waiting ones (reported superseded), waits for those in flight. */
   async close(): Promise<void> {
     this.closed = true;
-    this.pending.clear();
+    this.unlisten?.();
+    for (const level of this.levels.values()) for (const cam of level.values()) for (const e of cam.values()) this.onSuperseded(e.job);
+    this.levels.clear();
+    this.where.clear();
     if (this.inFlight === 0) return;
     await new Promise<void>((r) => this.idle.push(r));
   }
 
+  private next(): Entry<T> | undefined {
+    let best: number | undefined;
+    for (const [p, level] of this.levels) if (level.size > 0 && (best === undefined || p > best)) best = p;
+    if (best === undefined) return undefined;
+    const level = this.levels.get(best)!;
+    const [camera, queries] = level.entries().next().value as [string, Map<string, Entry<T>>];
+    const [key, entry] = queries.entries().next().value as [string, Entry<T>];
+    queries.delete(key);
+    this.where.delete(key);
+    level.delete(camera); // this camera goes to the back of the turn order
+    if (queries.size > 0) level.set(camera, queries);
+    if (level.size === 0) this.levels.delete(best);
+    return entry;
+  }
+
   private drain(): void {
-    while (!this.closed && this.inFlight < this.concurrency && this.pending.size > 0) {
-      const [key, job] = this.pending.entries().next().value as [string, T];
-      this.pending.delete(key);
+    while (!this.closed && this.where.size > 0) {
+      const slot = this.slots.acquire();
+      if (slot === undefined) return;
+      const entry = this.next()!;
       this.inFlight++;
-      void this.run(job)
+      void this.run(entry.job, slot)
         .catch(() => undefined) // run() reports its own failures
         .finally(() => {
           this.inFlight--;
+          this.slots.release(slot);
           if (this.inFlight === 0) this.idle.splice(0).forEach((r) => r());
           this.drain();
         });

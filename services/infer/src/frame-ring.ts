@@ -1,24 +1,41 @@
 import type { Frame } from '@vigil/contracts';
+import type { FrameStats } from './analytics/stage.ts';
+import type { Detection } from './analytics/detector.ts';
+
+/** A frame in the ring, with what the trigger stage learnt about it (filled in when its batch ran). */
+export interface RingFrame extends Frame {
+  stats?: FrameStats;
+  detections?: Detection[];
+}
 
 /** Recent frames of one camera, ordered by capture time, bounded by age. */
 export class FrameRing {
-  private frames: Frame[] = [];
+  private frames: RingFrame[] = [];
   fps = 4;
+  width = 0;
+  height = 0;
+  /** Wall-clock time the last chunk arrived (an idle camera stops holding commits). */
+  lastArrival = 0;
 
   constructor(private readonly keepMs: number) {}
 
-  add(frames: Frame[], fps: number): void {
+  /** Adds frames newer than the newest held; returns the ones added. */
+  add(frames: Frame[], fps: number): RingFrame[] {
     this.fps = fps;
+    this.lastArrival = Date.now();
+    const added: RingFrame[] = [];
     for (const f of frames) {
       const last = this.frames[this.frames.length - 1];
       if (last && f.capturedAt <= last.capturedAt) continue; // duplicate or replayed frame
       this.frames.push(f);
+      added.push(f);
     }
     const newest = this.latest();
-    if (newest === undefined) return;
+    if (newest === undefined) return added;
     let drop = 0;
     while (drop < this.frames.length && this.frames[drop]!.capturedAt < newest - this.keepMs) drop++;
     if (drop > 0) this.frames = this.frames.slice(drop);
+    return added;
   }
 
   /** Capture time of the newest frame. */
@@ -27,8 +44,18 @@ export class FrameRing {
   }
 
   /** Frames captured in [from, to). */
-  between(from: number, to: number): Frame[] {
-    return this.frames.filter((f) => f.capturedAt >= from && f.capturedAt < to);
+  between(from: number, to: number): RingFrame[] {
+    // Binary search for the first frame: windows are asked many times a second over 200 cameras.
+    let lo = 0;
+    let hi = this.frames.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.frames[mid]!.capturedAt < from) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: RingFrame[] = [];
+    for (let i = lo; i < this.frames.length && this.frames[i]!.capturedAt < to; i++) out.push(this.frames[i]!);
+    return out;
   }
 
   get size(): number {

@@ -1,28 +1,47 @@
-import type { VigilConfig } from '@vigil/config';
-import { decodeFrameChunk, Topics } from '@vigil/contracts';
+import type { QueryConfig, VigilConfig } from '@vigil/config';
+import { decodeFrameChunk, Topics, type Finding } from '@vigil/contracts';
 import type { Bus, InMessage } from '@vigil/bus';
-import { ModelClient } from '@vigil/model';
+import type { Control } from '@vigil/control';
+import { ModelClient, type Endpoint } from '@vigil/model';
 import { createLogger, createRegistry, startOpsServer, type Logger } from '@vigil/observability';
-import { FrameRing } from './frame-ring.ts';
-import { dueWindow } from './windows.ts';
-import { FairDispatcher } from './dispatcher.ts';
+import { FairDispatcher, type Slots } from './dispatcher.ts';
 import { WindowAsker, type AskJob } from './asker.ts';
 import { createInferMetrics } from './metrics.ts';
+import { WindowPlanner, keyOf } from './planner.ts';
+import { WindowLedger } from './ledger.ts';
+import { TokenBudget } from './budget.ts';
+import { Delivery } from './delivery.ts';
+import { FindingPublisher } from './publisher.ts';
+import { serveAskNow } from './ask-now.ts';
+import { AnalyticsStage } from './analytics/stage.ts';
+import { DetectorStage } from './analytics/detector.ts';
+import { needsAnalytics } from './triggers.ts';
 
 export interface InferService {
   port: number;
   close(): Promise<void>;
 }
 
-/** Composition root of the infer service: `vigil.frames` → windows → model → `vigil.findings`. */
 /** What infer needs from outside; built once per process by the caller (see @vigil/platform). */
 export interface InferDeps {
   bus: Bus;
+  /** Serves "ask this camera now" (`vigil.ask`) when given. */
+  control?: Control;
   logger?: Logger;
-  /** Consumer group on vigil.frames (default vigil-infer). */
+  /** Consumer group on vigil.frames (default vigil-infer); the commit cursor uses `<group>.cursor`. */
   group?: string;
 }
 
+/** Height of the timestamp band ingest burns under every frame (excluded from analytics). */
+const BAND_PX = 28;
+
+interface Work {
+  job: AskJob;
+  /** Set for ask-now: the requester gets the finding instead of the bus. */
+  reply?: (f: Finding) => void;
+}
+
+/** Composition root of the infer service: `vigil.frames` → trigger stage → windows → model → `vigil.findings`. */
 export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<InferService> {
   const log = deps.logger ?? createLogger('infer');
   const registry = createRegistry('infer');
@@ -33,77 +52,173 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     { topic: Topics.findings, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } },
     { topic: Topics.deadLetter, partitions: 1 },
   ]);
-  const model = new ModelClient({
-    endpoints: config.model.endpoints,
-    profile: config.model.profile,
-    modelId: config.model.modelId,
-    apiKey: config.model.apiKey,
-    timeoutMs: config.model.timeoutMs,
-    maxTokens: config.model.maxTokens,
-  });
-  const asker = new WindowAsker(model, bus, metrics, log);
-  const dispatcher = new FairDispatcher<AskJob>(
-    config.infer.concurrency,
-    async (job) => {
-      metrics.inFlight.inc();
-      try {
-        await asker.ask(job);
-      } catch (e) {
-        log.error({ camera: job.plan.cameraId, query: job.plan.query.id, err: (e as Error).message }, 'cannot publish finding');
-      } finally {
-        metrics.inFlight.dec();
+  const endpoints = config.model.endpointSettings ?? config.model.endpoints.map((url) => ({ url }));
+  const model =
+    endpoints.length > 0
+      ? new ModelClient({
+          endpoints,
+          maxInFlight: config.infer.concurrency,
+          profile: config.model.profile,
+          modelId: config.model.modelId,
+          apiKey: config.model.apiKey,
+          timeoutMs: config.model.timeoutMs,
+          maxTokens: config.model.maxTokens,
+          sampling: config.model.sampling,
+        })
+      : undefined;
+  if (!model) log.warn('no model endpoint configured: windows are planned but not asked');
+  const profileOf = (q: QueryConfig) => q.model.profile ?? config.model.profile;
+
+  const needs = config.queries.some((q) => needsAnalytics(q.trigger));
+  const onnx = config.infer.onnx;
+  const analytics = needs ? await AnalyticsStage.open({ provider: onnx.provider, maxBatch: onnx.maxBatch, waitMs: onnx.batchWaitMs, bandPx: BAND_PX }) : undefined;
+  const detector =
+    onnx.detector && config.queries.some((q) => q.trigger.type === 'object') ? await DetectorStage.open(onnx.detector.model, { provider: onnx.provider, ...onnx.detector }) : undefined;
+
+  const ledger = new WindowLedger();
+  const budget = new TokenBudget(config.model.budget ?? {});
+  const publisher = new FindingPublisher(bus);
+  const asker = model && new WindowAsker(model, metrics, log);
+  const background = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => (background.add(p), void p.finally(() => background.delete(p)));
+  let stopping = false;
+
+  const settle = (w: Work) => ledger.settled(keyOf(w.job.cameraId, w.job.query.id), w.job.end);
+  const slots: Slots<Endpoint> = model
+    ? { acquire: () => model.pool.acquire(), release: (e) => model.pool.release(e), onCapacity: (fn) => model.pool.onCapacity(fn) }
+    : { acquire: () => undefined, release: () => undefined };
+  const dispatcher = new FairDispatcher<Work, Endpoint>(
+    slots,
+    async (w, endpoint) => {
+      const { job } = w;
+      const memory = planner.memory.get(keyOf(job.cameraId, job.query.id));
+      if (memory && !w.reply) memory.askedThrough = Math.max(memory.askedThrough ?? -Infinity, job.end);
+      const finding = await asker!.ask(job, endpoint.url);
+      budget.record(job.cameraId, job.site, finding.usage.promptTokens + finding.usage.completionTokens);
+      if (w.reply) return w.reply(finding);
+      // The slot is free as soon as the model has answered; publishing happens beside it.
+      track(
+        publisher.publish(finding).then(
+          () => settle(w),
+          (e: unknown) => {
+            metrics.publishFailures.inc();
+            log.error({ camera: job.cameraId, query: job.query.id, err: String(e) }, 'cannot publish finding; its chunk stays uncommitted');
+          },
+        ),
+      );
+    },
+    (w) => {
+      if (w.reply) return;
+      if (!stopping) {
+        metrics.superseded.inc();
+        settle(w);
       }
     },
-    () => metrics.superseded.inc(),
   );
-  const rings = new Map<string, FrameRing>();
-  const lastPlanned = new Map<string, number>();
-  const queriesByCamera = new Map(config.cameras.map((c) => [c.id, config.queries.filter((q) => q.cameras.includes(c.id))]));
 
-  const onChunk = async (m: InMessage) => {
+  const planner = new WindowPlanner({
+    config,
+    analytics,
+    detector,
+    ledger,
+    budget,
+    metrics,
+    log,
+    profileOf,
+    submit: (job, key, priority) => {
+      if (!model) {
+        metrics.windowsSkipped.inc({ query: job.query.id, reason: 'no_model' });
+        ledger.settled(key, job.end);
+        return;
+      }
+      dispatcher.submit({ key, camera: job.cameraId, priority }, { job });
+    },
+  });
+
+  const cameraOf = new WeakMap<InMessage, { camera: string; last: number } | null>();
+  const process = async (m: InMessage) => {
     const decoded = decodeFrameChunk(m.value);
     if (!decoded.ok) {
+      cameraOf.set(m, null);
       metrics.badChunks.inc();
       log.warn({ partition: m.partition, offset: m.offset, reason: decoded.reason }, 'malformed frame chunk sent to dead letter');
       await bus.publish(Topics.deadLetter, [{ key: m.key, value: m.value, headers: { reason: decoded.reason, source: m.topic } }]);
       return;
     }
     const chunk = decoded.value;
-    const queries = queriesByCamera.get(chunk.cameraId);
-    if (!queries) return; // a camera this config does not know
+    if (!planner.knows(chunk.cameraId)) return; // a camera this config does not know
     metrics.chunks.inc({ camera: chunk.cameraId });
-    let ring = rings.get(chunk.cameraId);
-    if (!ring) rings.set(chunk.cameraId, (ring = new FrameRing(config.infer.bufferMs)));
-    ring.add(chunk.frames, chunk.fps);
-    const latest = ring.latest();
-    if (latest === undefined) return;
-    for (const q of queries) {
-      const key = `${chunk.cameraId}\u0000${q.id}`;
-      const plan = dueWindow(q, chunk.cameraId, latest, lastPlanned.get(key) ?? -Infinity);
-      if (!plan) continue;
-      lastPlanned.set(key, plan.end);
-      metrics.windowsPlanned.inc({ query: q.id });
-      const frames = ring.between(plan.start, plan.end);
-      const expected = (q.windowMs / 1000) * ring.fps;
-      if (frames.length < Math.max(2, expected / 2)) {
-        metrics.windowsSkipped.inc({ query: q.id, reason: 'too_few_frames' });
-        continue;
-      }
-      dispatcher.submit(key, { plan, frames, fps: ring.fps });
-    }
+    await planner.onChunk(chunk);
     metrics.queued.set(dispatcher.queued);
   };
+  // Bounded work in progress: chunks wait here when the trigger stage falls behind.
+  let inProgress = 0;
+  const maxInProgress = Math.max(64, onnx.maxBatch);
+  const processLive = async (m: InMessage) => {
+    while (inProgress >= maxInProgress) await ledger.change(5);
+    inProgress++;
+    const p = process(m).finally(() => inProgress--);
+    // Planning order per camera is kept by the trigger stage (batches complete in order).
+    track(p.catch((e: unknown) => log.error({ err: String(e) }, 'cannot process frame chunk')));
+  };
+  const delivery = new Delivery({
+    bus,
+    topic: Topics.frames,
+    group: deps.group ?? 'vigil-infer',
+    log,
+    process: processLive,
+    settled: (m) => {
+      const decoded = decodeFrameChunk(m.value);
+      if (!decoded.ok) return true;
+      const frames = decoded.value.frames;
+      return frames.length === 0 || planner.settledThrough(decoded.value.cameraId, frames[frames.length - 1]!.capturedAt);
+    },
+    change: (ms) => ledger.change(ms),
+    onHoldExpired: () => metrics.cursorHoldExpired.inc(),
+  });
+  await delivery.start();
 
-  const sub = await bus.subscribe({ topic: Topics.frames, group: deps.group ?? 'vigil-infer', handle: onChunk });
-  const ops = await startOpsServer({ port: config.infer.metricsPort, registry, health: { bus: () => ({ ok: true }) } });
-  log.info({ queries: config.queries.length, metricsPort: ops.port, profile: config.model.profile }, 'infer started');
+  const stopAsk = deps.control && model
+    ? serveAskNow(deps.control, planner, {
+        bufferMs: config.infer.bufferMs,
+        profile: config.model.profile,
+        ask: (job, priority) => new Promise<Finding>((resolve) => dispatcher.submit({ key: `ask\u0000${Math.random()}`, camera: job.cameraId, priority }, { job, reply: resolve })),
+      })
+    : undefined;
+
+  const refreshGauges = () => {
+    for (const e of model?.pool.endpoints ?? []) {
+      metrics.endpointInFlight.set({ endpoint: e.url }, e.inFlight);
+      metrics.endpointOpen.set({ endpoint: e.url }, model!.pool.isOpen(e) ? 1 : 0);
+    }
+    metrics.queued.set(dispatcher.queued);
+    metrics.inFlight.set(dispatcher.active);
+  };
+  const gaugeTimer = setInterval(refreshGauges, 1000);
+  gaugeTimer.unref();
+
+  const ops = await startOpsServer({ port: config.infer.metricsPort, registry, health: { bus: () => ({ ok: bus.healthy() }) } });
+  log.info({ queries: config.queries.length, metricsPort: ops.port, profile: config.model.profile, analytics: !!analytics, detector: !!detector }, 'infer started');
 
   let closing: Promise<void> | undefined;
   return {
     port: ops.port,
     close: () =>
       (closing ??= (async () => {
-        const steps = [() => sub.close(), () => dispatcher.close(), () => ops.close()];
+        stopping = true;
+        clearInterval(gaugeTimer);
+        const steps = [
+          () => delivery.closeLive(),
+          async () => stopAsk?.(),
+          () => dispatcher.close(),
+          async () => void (await Promise.allSettled([...background])),
+          () => publisher.drain(),
+          () => delivery.close(),
+          async () => model?.pool.close(),
+          async () => analytics?.close(),
+          async () => detector?.close(),
+          () => ops.close(),
+        ];
         for (const step of steps) await step().catch((e: unknown) => log.error({ err: String(e) }, 'error while stopping infer'));
         log.info('infer stopped');
       })()),

@@ -1,0 +1,164 @@
+import type { CameraConfig, QueryConfig, VigilConfig } from '@vigil/config';
+import type { FrameChunk } from '@vigil/contracts';
+import type { Logger } from '@vigil/observability';
+import { FrameRing, type RingFrame } from './frame-ring.ts';
+import { dueWindow } from './windows.ts';
+import { evaluateTrigger, needsAnalytics, type TriggerMemory } from './triggers.ts';
+import { inSchedule } from './schedule.ts';
+import { renderQuestion } from './question.ts';
+import { estimateTokens, type AskJob } from './asker.ts';
+import type { AnalyticsStage, ZoneCells } from './analytics/stage.ts';
+import type { DetectorStage } from './analytics/detector.ts';
+import { zoneCells } from './analytics/grid.ts';
+import type { WindowLedger } from './ledger.ts';
+import type { TokenBudget } from './budget.ts';
+import type { InferMetrics } from './metrics.ts';
+
+export const SEVERITY_RANK = { low: 1, medium: 2, high: 3, critical: 4 } as const;
+
+interface CameraState {
+  camera: CameraConfig;
+  queries: QueryConfig[];
+  zones: ZoneCells[];
+  analytics: boolean;
+  detector: boolean;
+  ring: FrameRing;
+}
+
+export interface PlannerDeps {
+  config: VigilConfig;
+  analytics?: AnalyticsStage;
+  detector?: DetectorStage;
+  ledger: WindowLedger;
+  budget: TokenBudget;
+  metrics: InferMetrics;
+  log: Logger;
+  /** Hands a triggered window to the dispatcher. */
+  submit(job: AskJob, key: string, priority: number): void;
+  /** The profile each query is asked with (for the token estimate). */
+  profileOf(q: QueryConfig): string;
+}
+
+export const keyOf = (camera: string, query: string) => `${camera}\u0000${query}`;
+
+/**
+ * Turns chunks into windows: keeps each camera's ring, runs the trigger stage on new
+ * frames (batched across cameras), and for each standing query decides whether the due
+ * window is asked (schedule, enough frames, trigger, budget) — recording every window in
+ * the ledger so the commit cursor knows when its frames are no longer needed.
+ */
+export class WindowPlanner {
+  private readonly cameras = new Map<string, CameraState>();
+  private readonly lastPlanned = new Map<string, number>();
+  readonly memory = new Map<string, TriggerMemory>();
+
+  constructor(private readonly d: PlannerDeps) {
+    for (const camera of d.config.cameras) {
+      const queries = d.config.queries.filter((q) => q.cameras.includes(camera.id));
+      this.cameras.set(camera.id, {
+        camera,
+        queries,
+        zones: camera.zones.map((z) => ({ name: z.name, cells: zoneCells(z.polygon) })),
+        analytics: !!d.analytics && queries.some((q) => needsAnalytics(q.trigger)),
+        detector: !!d.detector && queries.some((q) => q.trigger.type === 'object'),
+        ring: new FrameRing(d.config.infer.bufferMs),
+      });
+    }
+  }
+
+  knows(cameraId: string): boolean {
+    return this.cameras.has(cameraId);
+  }
+
+  ring(cameraId: string): FrameRing | undefined {
+    return this.cameras.get(cameraId)?.ring;
+  }
+
+  camera(cameraId: string): CameraConfig | undefined {
+    return this.cameras.get(cameraId)?.camera;
+  }
+
+  /** Adds a chunk's frames and plans the windows it completes; resolves when planning is done. */
+  async onChunk(chunk: FrameChunk): Promise<void> {
+    const cam = this.cameras.get(chunk.cameraId);
+    if (!cam) return;
+    cam.ring.width = chunk.width;
+    cam.ring.height = chunk.height;
+    const added = cam.ring.add(chunk.frames, chunk.fps);
+    if (cam.analytics && added.length > 0) await this.analyse(cam, added);
+    this.plan(cam);
+  }
+
+  private async analyse(cam: CameraState, frames: RingFrame[]): Promise<void> {
+    const stats = await this.d.analytics!.analyze(cam.camera.id, frames.map((f) => f.jpeg), cam.zones);
+    this.d.metrics.analyticsFrames.inc(frames.length);
+    frames.forEach((f, i) => (f.stats = stats[i]));
+    if (cam.detector) {
+      const withStats = frames.filter((f) => f.stats);
+      const dets = await this.d.detector!.detect(withStats.map((f) => f.stats!.grid));
+      withStats.forEach((f, i) => (f.detections = dets[i]));
+    }
+  }
+
+  private plan(cam: CameraState): void {
+    const latest = cam.ring.latest();
+    if (latest === undefined) return;
+    const { metrics, ledger } = this.d;
+    for (const q of cam.queries) {
+      const key = keyOf(cam.camera.id, q.id);
+      const plan = dueWindow(q, cam.camera.id, latest, this.lastPlanned.get(key) ?? -Infinity);
+      if (!plan) continue;
+      this.lastPlanned.set(key, plan.end);
+      metrics.windowsPlanned.inc({ query: q.id });
+      ledger.planned(key, plan.end);
+      const skip = (reason: string) => {
+        metrics.windowsSkipped.inc({ query: q.id, reason });
+        ledger.settled(key, plan.end);
+      };
+      if (q.schedule && !inSchedule(q.schedule, plan.end)) {
+        skip('schedule');
+        continue;
+      }
+      const frames = cam.ring.between(plan.start, plan.end);
+      if (frames.length < Math.max(2, ((q.windowMs / 1000) * cam.ring.fps) / 2)) {
+        skip('too_few_frames');
+        continue;
+      }
+      const memory = this.memory.get(key) ?? {};
+      this.memory.set(key, memory);
+      const zone = q.trigger.zone ? cam.camera.zones.find((z) => z.name === q.trigger.zone)?.polygon : undefined;
+      const outcome = evaluateTrigger(q.trigger, frames, memory, zone, q.windowMs);
+      if (!outcome.fire) {
+        skip(outcome.reason);
+        continue;
+      }
+      metrics.windowsTriggered.inc({ query: q.id });
+      const site = cam.camera.site;
+      const estimatedTokens = estimateTokens(frames.length, cam.ring.width || 640, cam.ring.height || 388, this.d.profileOf(q));
+      const over = this.d.budget.over(cam.camera.id, site);
+      if (over) {
+        skip(`budget_${over}`);
+        continue;
+      }
+      const question = renderQuestion(q.question, { camera: cam.camera.name, site, zone: q.trigger.zone });
+      this.d.submit({ cameraId: cam.camera.id, site, query: q, question, start: plan.start, end: plan.end, frames, fps: cam.ring.fps, estimatedTokens }, key, SEVERITY_RANK[q.severity]);
+    }
+  }
+
+  /**
+   * Whether every window that uses frames up to `lastCapture` of this camera is settled
+   * (so the chunk holding them may be committed). A camera that went quiet settles at once:
+   * the frames its open windows wait for are not coming.
+   */
+  settledThrough(cameraId: string, lastCapture: number): boolean {
+    const cam = this.cameras.get(cameraId);
+    if (!cam) return true;
+    for (const q of cam.queries) {
+      const end = Math.floor((lastCapture + q.windowMs) / q.everyMs) * q.everyMs;
+      if (this.d.ledger.settledThrough(keyOf(cameraId, q.id), end)) continue;
+      if (Date.now() - cam.ring.lastArrival > q.windowMs + q.everyMs + 5000) continue;
+      return false;
+    }
+    return true;
+  }
+}

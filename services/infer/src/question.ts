@@ -1,0 +1,4 @@
+/** Fills a question template's {camera}, {site} and {zone}. */
+export function renderQuestion(template: string, vars: { camera: string; site?: string; zone?: string }): string {
+  return template.replace(/\{(camera|site|zone)\}/g, (_m, k: 'camera' | 'site' | 'zone') => vars[k] ?? '');
+}
