@@ -54,7 +54,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg fonts-dejavu-core ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 vigil \
- && useradd --system --uid 10001 --gid vigil --home-dir /app --no-create-home --shell /usr/sbin/nologin vigil
+ && useradd --system --uid 10001 --gid vigil --home-dir /app --no-create-home --shell /usr/sbin/nologin vigil \
+ && install -d -o 10001 -g 10001 /var/lib/vigil /var/lib/vigil/evidence
+# /var/lib/vigil: data_dir; alerts keeps evidence in ./evidence (mount a volume there)
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 COPY --from=build --chown=root:root /app /app

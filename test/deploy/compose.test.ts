@@ -126,6 +126,10 @@ for (const name of VIGIL) {
       const host = new URL(cam.url).hostname;
       assert.ok(services[host], `camera ${cam.id}: ${host} is a compose service`);
     }
+    if (name === 'alerts') {
+      const ev = (s.volumes as string[]).find((v) => v.split(':')[1] === config.alerts.evidence.dir);
+      assert.ok(ev && compose.volumes && ev.split(':')[0]! in compose.volumes, `alerts: a named volume at ${config.alerts.evidence.dir}`);
+    }
     const port = name === 'alerts' ? config.http.port : name === 'ingest' ? config.ingest.metricsPort : config.infer.metricsPort;
     assert.match((s.healthcheck.test as string[]).join(' '), new RegExp(`127\\.0\\.0\\.1:${port}/healthz`));
   });

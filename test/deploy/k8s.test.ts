@@ -281,6 +281,13 @@ for (const overlay of OVERLAYS) {
       assert.ok(config.kafka && config.postgres && config.redis && config.nats, `${name}: Kafka, PostgreSQL, Redis and NATS all named (no embedded stand-ins)`);
       const port = name === 'alerts' ? config.http.port : name === 'ingest' ? config.ingest.metricsPort : config.infer.metricsPort;
       assert.ok(declaresPort(c, port), `${name}: the container declares the config's port ${port}`);
+      if (name === 'alerts') {
+        const mount = c.volumeMounts.find((m: any) => m.mountPath === config.alerts.evidence.dir);
+        const vol = podSpecOf(w)!.volumes.find((v: any) => v.name === mount?.name);
+        assert.ok(vol?.persistentVolumeClaim, `alerts: evidence dir ${config.alerts.evidence.dir} is a persistent volume`);
+        const pvc = get(objs, 'PersistentVolumeClaim', vol.persistentVolumeClaim.claimName);
+        if (overlay === 'prod') assert.deepEqual(pvc.spec.accessModes, ['ReadWriteMany'], 'shared by every alerts replica');
+      }
     }
   });
 }
