@@ -63,7 +63,7 @@ export class IncidentLifecycle {
     if (r.outcome === 'opened') {
       this.metrics.incidents.inc({ camera: incident.camera, query: incident.query });
       this.log.info({ id: incident.id, camera: incident.camera, query: incident.query }, 'incident opened');
-      this.live.incident(incident.closed_at ? 'incident:close' : 'incident:new', incident);
+      this.live.incident('incident:new', incident);
     } else {
       this.metrics.extended.inc();
       this.live.incident('incident:update', incident);

@@ -1,0 +1,323 @@
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryBus } from '@vigil/bus';
+import { MemoryControl } from '@vigil/control';
+import { ASK_SUBJECT, Topics, type CameraStatus, type Incident } from '@vigil/contracts';
+import { PgDatabase, PgliteDatabase, SqlIncidentStore } from '@vigil/store';
+import { startAlerts, type AlertsService } from '@vigil/alerts';
+import { OPENAPI } from '../../services/alerts/src/openapi.ts';
+import { routes } from '../../services/alerts/src/api.ts';
+import { SEARCH_PARAMS, STATS_PARAMS } from '../../services/alerts/src/params.ts';
+import { configFromYaml, dropDatabase, freePort, freshDatabaseUrl, uid, waitFor } from '../helpers/env.ts';
+import { capturedLogger, evidenceFrames, finding, liveClient, T0 } from './helpers.ts';
+
+const READ = `read-token-${uid()}-xxxxxxxx`;
+const ADMIN = `admin-token-${uid()}-xxxxxxx`;
+const CAM_PASSWORD = `cam-secret-${uid()}`;
+
+const yaml = (port: number, dataDir: string, extra = '') => `
+site: east
+model: { endpoints: [] }
+data_dir: ${dataDir}
+http: { port: ${port}, host: 127.0.0.1 }
+cameras:
+  - { id: dock-1, name: Dock one, url: "rtsp://viewer:${CAM_PASSWORD}@10.0.0.21:554/s1" }
+  - { id: dock-2, url: "rtsp://10.0.0.22/s1", site: west }
+queries:
+  - { id: forklift, cameras: [dock-1, dock-2], question: "Is a forklift moving near a person on foot?", window: 4s, every: 2s, cooldown: 1s, severity: high }
+alerts:
+  offline_grace: 1s
+  tokens:
+    - { name: viewer, token: ${READ}, role: read }
+    - { name: ana, token: ${ADMIN}, role: admin }
+${extra}`;
+
+describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bus)', () => {
+  const dbUrl = freshDatabaseUrl();
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-alerts-'));
+  const bus = new MemoryBus();
+  const control = new MemoryControl();
+  const logs = capturedLogger('alerts');
+  let alerts: AlertsService;
+  let store: SqlIncidentStore;
+  let base: string;
+  const H = (token: string) => (token ? { authorization: `Bearer ${token}` } : {});
+  const get = async (path: string, token = READ) => {
+    const res = await fetch(base + path, { headers: H(token) });
+    const type = res.headers.get('content-type') ?? '';
+    return { status: res.status, res, body: type.includes('json') ? ((await res.json()) as any) : Buffer.from(await res.arrayBuffer()) };
+  };
+  const post = async (path: string, body: unknown, token = ADMIN) => {
+    const res = await fetch(base + path, { method: 'POST', headers: { ...H(token), 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  const publish = (f: ReturnType<typeof finding>) => bus.publish(Topics.findings, [{ key: f.cameraId, value: Buffer.from(JSON.stringify(f)) }]);
+  const status = (cameraId: string, state: CameraStatus['state'], at: number): Promise<void> =>
+    bus.publish(Topics.cameraStatus, [{ key: cameraId, value: Buffer.from(JSON.stringify({ v: 1, cameraId, state, reason: state === 'offline' ? 'connection refused' : '', at, fps: 4 })) }]);
+
+  before(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    store = await SqlIncidentStore.open(await PgDatabase.open(dbUrl));
+    alerts = await startAlerts(configFromYaml(yaml(port, dataDir)), { bus, store, control, logger: logs.logger, tickMs: 200 });
+  });
+  after(async () => {
+    if (process.env.DUMP_LOGS) console.log(logs.text());
+    await alerts.close();
+    await store.close();
+    await bus.close();
+    await dropDatabase(dbUrl);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('no token → 401, unknown token → 401, read token on an admin route → 403, each with a clear message', async () => {
+    const none = await get('/api/incidents', '');
+    assert.equal(none.status, 401);
+    assert.match(none.body.error, /missing bearer token/);
+    assert.equal(none.res.headers.get('www-authenticate'), 'Bearer realm="vigil"');
+    const bad = await get('/api/incidents', 'not-a-real-token-at-all');
+    assert.equal(bad.status, 401);
+    assert.equal(bad.body.error, 'invalid token');
+    const forbidden = await post('/api/incidents/x/ack', { note: 'n' }, READ);
+    assert.equal(forbidden.status, 403);
+    assert.match(forbidden.body.error, /role read; this needs an admin token/);
+    assert.equal((await get('/api/incidents', READ)).status, 200);
+    assert.equal((await get('/api/openapi.json', '')).status, 200, 'the API description is public');
+  });
+
+  test('the Socket.IO handshake needs a token too', async () => {
+    const anon = liveClient(Number(new URL(base).port));
+    const err = await new Promise<Error>((r) => anon.socket.once('connect_error', r));
+    assert.match(err.message, /missing bearer token/);
+    anon.socket.close();
+    const ok = liveClient(Number(new URL(base).port), { token: READ });
+    await new Promise((r) => ok.socket.once('connect', r as () => void));
+    await waitFor('snapshot', () => ok.of('snapshot').length === 1, 5000);
+    ok.socket.close();
+  });
+
+  const BAD: [string, string][] = [
+    ['/api/incidents?limit=0', 'limit'],
+    ['/api/incidents?limit=abc', 'limit'],
+    ['/api/incidents?limit=501', 'limit'],
+    ['/api/incidents?from=yesterday', 'from'],
+    ['/api/incidents?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z', 'to'],
+    ['/api/incidents?severity=urgent', 'severity'],
+    ['/api/incidents?state=open,sleeping', 'state'],
+    ['/api/incidents?sort=random', 'sort'],
+    ['/api/incidents?cursor=garbage', 'cursor'],
+    ['/api/incidents?cursor=%27%3B%20DROP%20TABLE', 'cursor'],
+    ['/api/incidents?camera=%27%20OR%201%3D1', 'camera'],
+    ['/api/incidents?colour=red', 'colour'],
+    ['/api/incidents?camera=a&camera=b', 'camera'],
+    [`/api/incidents?q=${'x'.repeat(501)}`, 'q'],
+    ['/api/stats/incidents?bucket=week', 'bucket'],
+    ['/api/stats/incidents?by=colour', 'by'],
+    ['/api/stats/incidents?bucket=minute&from=2020-01-01T00:00:00Z', 'from'],
+    ['/api/incidents/x/frames/abc.jpg', 'n'],
+    ['/api/incidents/%E0%A4%A/clip.mp4', ''],
+  ];
+  for (const [path, param] of BAD) {
+    test(`bad input ${path.slice(0, 70)} → 400 naming "${param}" (never a 500)`, async () => {
+      const r = await get(path);
+      if (!param) return assert.ok(r.status === 400 || r.status === 404, String(r.status));
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.body.param, param);
+      assert.match(r.body.error, new RegExp(`^${param}: `));
+    });
+  }
+  test('bad bodies → 400 naming the field', async () => {
+    assert.equal((await post('/api/incidents/x/ack', '{not json')).body.param, 'body');
+    assert.equal((await post('/api/incidents/x/ack', { note: 5 })).body.param, 'note');
+    assert.equal((await post('/api/incidents/x/ack', { colour: 'red' })).body.param, 'colour');
+    assert.equal((await post('/api/ask', { camera: 'dock-9', question: 'x' })).body.param, 'camera');
+    assert.equal((await post('/api/ask', { camera: 'dock-1', question: '' })).body.param, 'question');
+    assert.equal((await post('/api/ask', { camera: 'dock-1', question: 'q', window: '5m' })).body.param, 'window');
+  });
+
+  test('the OpenAPI document lists exactly the routes served, their query parameters and every status they return', async () => {
+    const table = routes({ config: configFromYaml(yaml(1, dataDir)) } as never);
+    const served = table.map((r) => `${r.method} ${r.path}`).sort();
+    const documented = Object.entries(OPENAPI.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
+    assert.deepEqual(served, documented);
+    const names = (p: string) => ((OPENAPI.paths as any)[p].get.parameters as { name: string; in: string }[]).filter((x) => x.in === 'query').map((x) => x.name).sort();
+    assert.deepEqual(names('/api/incidents'), [...SEARCH_PARAMS].sort());
+    assert.deepEqual(names('/api/stats/incidents'), [...STATS_PARAMS].sort());
+    // Call each route (good and bad) and check the status it returns is documented.
+    const calls: [string, string, unknown?][] = [
+      ['GET', '/api/openapi.json'], ['GET', '/api/incidents'], ['GET', '/api/incidents?limit=0'], ['GET', '/api/incidents/nope'],
+      ['POST', '/api/incidents/nope/ack', {}], ['POST', '/api/incidents/nope/resolve', {}], ['GET', '/api/incidents/nope/frames/0.jpg'],
+      ['GET', '/api/incidents/nope/clip.mp4'], ['GET', '/api/stats/incidents'], ['GET', '/api/stats/incidents?by=x'], ['GET', '/api/cameras'],
+      ['GET', '/api/cameras/dock-1'], ['GET', '/api/cameras/nope'], ['GET', '/api/queries'], ['POST', '/api/ask', { camera: 'dock-1', question: 'Anyone there?' }],
+    ];
+    for (const [method, path, body] of calls) {
+      const res = await fetch(base + path, { method, headers: { ...H(ADMIN), 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      await res.arrayBuffer();
+      const template = table.find((r) => r.method === method && new RegExp(`^${r.path.replace(/\./g, '\\.').replace(/\{\w+\}/g, '[^/]+')}$`).test(path.split('?')[0]!))!.path;
+      const responses = (OPENAPI.paths as any)[template][method.toLowerCase()].responses;
+      assert.ok(String(res.status) in responses, `${method} ${path} returned ${res.status}, not documented for ${template}`);
+    }
+    const unknown = await get('/api/nothing-here');
+    assert.equal(unknown.status, 404);
+    const wrongMethod = await fetch(base + '/api/incidents', { method: 'DELETE', headers: H(ADMIN) });
+    assert.equal(wrongMethod.status, 405);
+  });
+
+  test('cameras show config and live status without credentials; queries show their settings', async () => {
+    await status('dock-2', 'online', Date.now());
+    const cams = await waitFor('dock-2 status', async () => {
+      const r = (await get('/api/cameras')).body as any[];
+      return r.find((c) => c.id === 'dock-2')?.status ? r : undefined;
+    }, 5000);
+    const text = JSON.stringify(cams);
+    assert.ok(!text.includes(CAM_PASSWORD), 'no camera password in /api/cameras');
+    const dock1 = cams.find((c) => c.id === 'dock-1');
+    assert.deepEqual([dock1.name, dock1.site, dock1.queries], ['Dock one', 'east', ['forklift']]);
+    assert.equal(cams.find((c) => c.id === 'dock-2').status.state, 'online');
+    const [q] = (await get('/api/queries')).body as any[];
+    assert.deepEqual([q.id, q.cooldown_ms, q.severity, q.window_ms], ['forklift', 1000, 'high', 4000]);
+  });
+
+  test('a positive finding becomes a live incident with key frames and an H.264 clip; more within the cooldown extend it', async () => {
+    const port = Number(new URL(base).port);
+    const all = liveClient(port, { token: READ });
+    const onlyDock2 = liveClient(port, { token: READ, cameras: ['dock-2'] });
+    const westSite = liveClient(port, { token: READ, sites: ['west'] });
+    await waitFor('snapshots', () => all.of('snapshot').length && onlyDock2.of('snapshot').length && westSite.of('snapshot').length, 5000);
+    // Capture times of now: the 1 s cooldown runs from the window's end, ~4.75 s from now.
+    const start = Date.now();
+    const f0 = { ...finding('dock-1', 0, 'Yes, a forklift passes a worker.', { windowStart: start }), evidenceFrames: evidenceFrames(start) };
+    await publish(f0);
+    const created: Incident = await waitFor('incident:new', () => all.of('incident:new', (i) => i.camera === 'dock-1')[0], 20_000);
+    assert.equal(created.id, f0.id);
+    assert.equal(created.site, 'east');
+    assert.equal(created.severity, 'high');
+    assert.equal(created.evidence.frames.length, 3, 'first, middle and last frame');
+    assert.equal(created.evidence.clip_url, `/api/incidents/${f0.id}/clip.mp4`);
+    const frame = await get(created.evidence.frames[2]!.url);
+    assert.equal(frame.status, 200);
+    assert.equal(frame.res.headers.get('content-type'), 'image/jpeg');
+    assert.deepEqual([...(frame.body as Buffer).subarray(0, 2)], [0xff, 0xd8]);
+    assert.equal((await get(`/api/incidents/${f0.id}/frames/9.jpg`)).status, 404);
+    const clip = await get(created.evidence.clip_url!);
+    assert.equal(clip.status, 200);
+    const clipPath = join(dataDir, 'clip-check.mp4');
+    (await import('node:fs')).writeFileSync(clipPath, clip.body as Buffer);
+    const probe = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,nb_frames', '-of', 'csv=p=0', clipPath]).toString().trim();
+    assert.equal(probe, 'h264,8');
+    const part = await fetch(base + created.evidence.clip_url!, { headers: { ...H(READ), range: 'bytes=0-99' } });
+    assert.equal(part.status, 206);
+    assert.equal((await part.arrayBuffer()).byteLength, 100);
+
+    const f1 = { ...finding('dock-1', 1, 'Yes, still there.', { windowStart: start }), evidenceFrames: evidenceFrames(start + 2000) };
+    await publish(f1);
+    const updated: Incident = await waitFor('incident:update', () => all.of('incident:update', (i) => i.id === f0.id && i.findings === 2)[0], 10_000);
+    assert.equal(updated.answer, 'Yes, still there.');
+    assert.equal(updated.evidence.frames.length, 6);
+    // Rooms: the dock-2 and west-site followers heard nothing about dock-1 (site east).
+    assert.equal(onlyDock2.of('incident:new').length + westSite.of('incident:new').length, 0);
+    const f2 = finding('dock-2', 0, 'Yes, on dock 2.', { windowStart: start });
+    await publish(f2);
+    await waitFor('dock-2 incident on the camera room', () => onlyDock2.of('incident:new', (i) => i.id === f2.id).length === 1, 10_000);
+    await waitFor('dock-2 incident on the site room', () => westSite.of('incident:new', (i) => i.id === f2.id).length === 1, 10_000);
+    // The cooldown (1 s) passes quietly: the sweep closes both, and says so live.
+    const closed: Incident = await waitFor('incident:close', () => all.of('incident:close', (i) => i.id === f0.id)[0], 10_000);
+    assert.equal(closed.state, 'closed');
+    assert.ok(closed.closed_at);
+    for (const c of [all, onlyDock2, westSite]) c.socket.close();
+    // Search finds it by text, with a highlight.
+    const found = (await get('/api/incidents?q=forklift%20worker&camera=dock-1')).body;
+    assert.ok(found.items.some((i: Incident) => i.id === f0.id && /<mark>/.test(i.highlight ?? '')));
+  });
+
+  test('acknowledge and resolve record who (the token name), when and the note', async () => {
+    const [inc] = (await get('/api/incidents?camera=dock-1&limit=1')).body.items as Incident[];
+    const acked = await post(`/api/incidents/${inc!.id}/ack`, { note: 'on my way', by: 'ignored when tokens are on' });
+    assert.equal(acked.status, 200);
+    assert.deepEqual([acked.body.state, acked.body.acknowledged.by, acked.body.acknowledged.note], ['acknowledged', 'ana', 'on my way']);
+    assert.equal((await post(`/api/incidents/${inc!.id}/ack`, {})).status, 409);
+    const resolved = await post(`/api/incidents/${inc!.id}/resolve`, { note: 'moved the pallet' });
+    assert.deepEqual([resolved.body.state, resolved.body.resolved.note], ['resolved', 'moved the pallet']);
+    assert.equal((await post('/api/incidents/does-not-exist/resolve', {})).status, 404);
+    const resolvedOnly = (await get('/api/incidents?state=resolved')).body.items as Incident[];
+    assert.deepEqual(resolvedOnly.map((i) => i.id), [inc!.id]);
+  });
+
+  test('a camera offline beyond its grace is an incident of its own, closed when it is back; new connections get a snapshot', async () => {
+    const port = Number(new URL(base).port);
+    await status('dock-1', 'offline', Date.now());
+    const live = liveClient(port, { token: READ });
+    const off: Incident = await waitFor('offline incident', () => live.of('incident:new', (i) => i.kind === 'camera-offline' && i.camera === 'dock-1')[0], 10_000);
+    assert.match(off.answer, /connection refused/);
+    const late = liveClient(port, { token: READ });
+    const snap = await waitFor('snapshot', () => late.of('snapshot')[0], 5000);
+    assert.ok(snap.incidents.some((i: Incident) => i.id === off.id), 'active incidents in the snapshot');
+    assert.equal(snap.cameras.find((c: { camera: string }) => c.camera === 'dock-1').state, 'offline');
+    await status('dock-1', 'online', Date.now());
+    await waitFor('camera:status online', () => live.of('camera:status', (s) => s.camera === 'dock-1' && s.state === 'online').length, 5000);
+    const closed: Incident = await waitFor('offline closed', () => live.of('incident:close', (i) => i.id === off.id)[0], 5000);
+    assert.ok(closed.closed_at);
+    live.socket.close();
+    late.socket.close();
+  });
+
+  test('stats count incidents per hour and camera', async () => {
+    const r = (await get('/api/stats/incidents?bucket=hour&by=camera')).body;
+    const dock1 = r.series.find((s: { key: string }) => s.key === 'dock-1');
+    assert.ok(dock1.points.reduce((a: number, p: { count: number }) => a + p.count, 0) >= 2);
+  });
+
+  test('POST /api/ask forwards to infer over the control plane; without a responder it is a 503', async () => {
+    assert.equal((await post('/api/ask', { camera: 'dock-1', question: 'Is the door open?' })).status, 503);
+    const stop = control.respond(ASK_SUBJECT, async (req) => {
+      const r = req as { cameraId: string; question: string; windowMs: number };
+      return { v: 1, cameraId: r.cameraId, question: r.question, answer: `yes (${r.windowMs} ms)`, reasoning: '', windowStart: 0, windowEnd: 0, model: 'm', latencyMs: 1 };
+    });
+    const r = await post('/api/ask', { camera: 'dock-1', question: 'Is the door open?', window: '4s' });
+    stop();
+    assert.equal(r.status, 200);
+    assert.equal(r.body.answer, 'yes (4000 ms)');
+  });
+
+  test('no token, camera password or webhook secret ever reaches the logs', () => {
+    const text = logs.text();
+    assert.ok(text.length > 0);
+    for (const secret of [READ, ADMIN, CAM_PASSWORD]) assert.ok(!text.includes(secret), 'secret in logs');
+  });
+});
+
+test('standalone (PGlite): evidence retention by size deletes the oldest evidence first and keeps the text', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-retention-'));
+  const port = await freePort();
+  const config = configFromYaml(yaml(port, dataDir, '  evidence: { max_size: 2KB, clip: false, key_frames: 2 }'));
+  const bus = new MemoryBus();
+  const store = await SqlIncidentStore.open(await PgliteDatabase.open());
+  const alerts = await startAlerts(config, { bus, store, tickMs: 200, logger: capturedLogger('alerts').logger });
+  try {
+    const start = Date.now() - 60_000;
+    // Three episodes (30 s apart, cooldown 1 s), each with 2 key frames of ~700 bytes.
+    for (const k of [0, 15, 30]) {
+      const f = { ...finding('dock-1', k, 'Yes.', { windowStart: start }), evidenceFrames: evidenceFrames(start + k * 2000, 4) };
+      await bus.publish(Topics.findings, [{ key: 'dock-1', value: Buffer.from(JSON.stringify(f)) }]);
+    }
+    const all = await waitFor('three incidents', async () => {
+      const items = (await store.search({ camera: 'dock-1', limit: 10, sort: 'oldest' })).items;
+      return items.length === 3 && items.every((i) => i.evidence.frames.length > 0 || i.evidence.deleted_at) ? items : undefined;
+    }, 15_000);
+    const after = await waitFor('retention under the cap', async () => ((await store.evidenceBytes()) <= 2048 ? (await store.search({ camera: 'dock-1', limit: 10, sort: 'oldest' })).items : undefined), 10_000);
+    assert.ok(after[0]!.evidence.deleted_at, 'the oldest lost its evidence');
+    assert.equal(after[2]!.evidence.deleted_at, null, 'the newest kept its evidence');
+    assert.equal(after[0]!.answer, 'Yes.', 'incident text kept');
+    assert.equal(existsSync(join(dataDir, 'evidence', all[0]!.id.slice(0, 2), all[0]!.id)), false, 'files deleted');
+    assert.ok(readdirSync(join(dataDir, 'evidence')).length > 0);
+  } finally {
+    await alerts.close();
+    await store.close();
+    await bus.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
