@@ -56,20 +56,26 @@ export class IncidentLifecycle {
     if (r.evidencePending) incident = (await this.storeEvidence(f, incident, r.outcome === 'opened' || !incident.evidence.clip_url)) ?? incident;
     if (r.outcome === 'duplicate') {
       this.metrics.duplicates.inc();
-      // A replay whose first delivery died before finishing: clients may have missed it.
-      if (r.evidencePending) this.live.incident(incident.findingId === f.id ? 'incident:new' : 'incident:update', incident);
+      // A replay whose first delivery may have died before telling anyone (killed between the
+      // write and the commit), or another replica's copy racing it: announce once.
+      if (r.evidencePending && incident.findingId === f.id && (await this.firstToAnnounce(incident))) this.live.incident('incident:new', incident);
       return undefined;
     }
     if (r.outcome === 'opened') {
       this.metrics.incidents.inc({ camera: incident.camera, query: incident.query });
       this.log.info({ id: incident.id, camera: incident.camera, query: incident.query }, 'incident opened');
-      this.live.incident('incident:new', incident);
+      this.live.incident((await this.firstToAnnounce(incident)) ? 'incident:new' : 'incident:update', incident);
     } else {
       this.metrics.extended.inc();
       this.live.incident('incident:update', incident);
     }
     this.webhooks.kick();
     return undefined;
+  }
+
+  /** Redis SET NX: exactly one replica (or one delivery of a replayed finding) announces an incident. */
+  private firstToAnnounce(i: Incident): Promise<boolean> {
+    return this.state.setIfAbsent(`incident-announced:${i.id}`, this.replica, 24 * 3_600_000);
   }
 
   /** Evidence failures never lose the incident: it is stored without evidence, and counted. */
