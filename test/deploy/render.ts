@@ -32,9 +32,12 @@ export function renderWithKubectl(overlay: string): K8sObject[] {
   return parseAllDocuments(text).map((d) => d.toJS() as K8sObject).filter(Boolean);
 }
 
-/** Renders an overlay: kubectl's kustomize when available, the test's own otherwise. */
+/**
+ * Renders an overlay: kubectl's kustomize when available, the test's own otherwise
+ * (VIGIL_DEPLOY_RENDERER=lite forces the latter, to try what a machine without kubectl runs).
+ */
 export function render(overlay: string): { objects: K8sObject[]; renderer: string } {
-  const v = kubectlKustomizeVersion();
+  const v = process.env.VIGIL_DEPLOY_RENDERER === 'lite' ? undefined : kubectlKustomizeVersion();
   if (v) return { objects: renderWithKubectl(overlay), renderer: `kubectl kustomize (kustomize v${v})` };
   return { objects: kustomizeLite(join(ROOT, 'k8s/overlays', overlay)), renderer: 'kustomize-lite' };
 }
