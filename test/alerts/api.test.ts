@@ -45,7 +45,7 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
   let alerts: AlertsService;
   let store: SqlIncidentStore;
   let base: string;
-  const H = (token: string) => (token ? { authorization: `Bearer ${token}` } : {});
+  const H = (token: string): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
   const get = async (path: string, token = READ) => {
     const res = await fetch(base + path, { headers: H(token) });
     const type = res.headers.get('content-type') ?? '';
