@@ -5,7 +5,7 @@ import type { Logger } from '@vigil/observability';
 import { Chunker } from './chunker.ts';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.ts';
 import { Reasons, describeFailure } from './failure.ts';
-import { scrubberFor, sourceUrl } from './camera-url.ts';
+import { displayUrl, scrubberFor, sourceUrl } from './camera-url.ts';
 import { RateWindow } from './rate-window.ts';
 import { CAMERA_STATES, type IngestMetrics } from './metrics.ts';
 
@@ -141,9 +141,10 @@ export class CameraWorker {
   }
 
   /** What `/cameras` shows and the status carries. */
-  snapshot(now = Date.now()): CameraStatus & { since: number; runs: number; framesTotal: number; lastFrameAt?: number; ffmpegPid?: number } {
+  snapshot(now = Date.now()): CameraStatus & { url: string; since: number; runs: number; framesTotal: number; lastFrameAt?: number; ffmpegPid?: number } {
     return {
       ...this.status(now),
+      url: displayUrl(this.camera),
       since: this.stateSince,
       runs: this.runs,
       framesTotal: this.framesTotal,
