@@ -1,0 +1,1 @@
+export { LiveViewRelays, type LiveSource } from './relays.ts';
