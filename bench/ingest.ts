@@ -1,6 +1,6 @@
 /**
  * npm run bench -- ingest [--cameras 4[,8,…]] [--seconds 30] [--warmup 5] [--repeat 1]
- *                         [--brokers 127.0.0.1:9092] [--json]
+ *                         [--brokers 127.0.0.1:9092] [--kafkajs-idle-fix] [--json]
  *
  * N simulated 1080p30 H.264 cameras (one 4 Mbit/s clip, looped in real time with
  * `file://`) through ingest into Kafka, against the same N inputs through bare ffmpeg
@@ -13,6 +13,10 @@
  * in a child process that is nothing but `startIngest` with a Kafka bus, so the Node CPU
  * is ingest's own. The machine's total busy CPU is reported too: other work on it makes
  * the figures noisy, and this says how noisy.
+ *
+ * --kafkajs-idle-fix patches kafkajs 2.2.4's request queue in the ingest child only, to
+ * show what the upstream fix for its idle timer loop (a 1 ms setTimeout per broker
+ * connection, tulios/kafkajs#1556) would save; without it the figures are production's.
  *
  * The last line with --json is one object: the first N's figures plus `runs` (every N)
  * and `largest_n_holding_4fps` among the Ns tried.
@@ -123,9 +127,9 @@ interface Counters {
   latencies?: number[];
 }
 
-async function runOnce(n: number, warmup: number, seconds: number, brokers: string): Promise<RunResult> {
+async function runOnce(n: number, warmup: number, seconds: number, brokers: string, idleFix: boolean): Promise<RunResult> {
   const bare = await runBare(n, warmup, seconds);
-  const ing = await runIngest(n, warmup, seconds, brokers);
+  const ing = await runIngest(n, warmup, seconds, brokers, idleFix);
   const { m, c0, c1 } = ing;
   const perCamera = Object.keys(c1.frames).map((k) => ((c1.frames[k] ?? 0) - (c0.frames[k] ?? 0)) / ((m.to - m.from) / 1000));
   const published = c1.published - c0.published;
@@ -155,9 +159,9 @@ async function runOnce(n: number, warmup: number, seconds: number, brokers: stri
 }
 
 /** Ingest in a child process; the window's CPU, also split into Node's and ffmpeg's. */
-async function runIngest(n: number, warmup: number, seconds: number, brokers: string) {
+async function runIngest(n: number, warmup: number, seconds: number, brokers: string, idleFix: boolean) {
   const self = fileURLToPath(import.meta.url);
-  const proc = spawn(process.execPath, ['--import', 'tsx', self, '--child', JSON.stringify({ n, brokers, clip: CLIP })], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', self, '--child', JSON.stringify({ n, brokers, clip: CLIP, idleFix })], { stdio: ['pipe', 'pipe', 'inherit'] });
   const child = new IngestChild(proc);
   try {
     await child.ask({ cmd: 'online', timeoutMs: 60_000 });
@@ -201,7 +205,7 @@ export async function main(args: string[]): Promise<number> {
   for (const n of ns) {
     const tries: RunResult[] = [];
     for (let r = 0; r < repeat; r++) {
-      const res = await runOnce(n, warmup, seconds, brokers);
+      const res = await runOnce(n, warmup, seconds, brokers, flags.has('kafkajs-idle-fix'));
       tries.push(res);
       process.stdout.write(
         `cameras=${n} try=${r + 1}: ingest ${res.ingest_cpu_s} cpu-s (node ${res.ingest_node_cpu_s}, ffmpeg ${res.ingest_ffmpeg_cpu_s}) vs bare ffmpeg ${res.ffmpeg_cpu_s} cpu-s → ratio ${res.cpu_ratio_vs_ffmpeg}; ` +
@@ -215,14 +219,23 @@ export async function main(args: string[]): Promise<number> {
     runs.push({ ...chosen, holds_4fps: tries.every((t) => t.holds_4fps) });
   }
   const holding = runs.filter((r) => r.holds_4fps).map((r) => r.cameras);
-  const summary = { ...runs[0]!, repeat, runs, largest_n_holding_4fps: holding.length ? Math.max(...holding) : 0 };
+  const summary = { ...runs[0]!, repeat, kafkajs_idle_fix: flags.has('kafkajs-idle-fix'), load_average_1m: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]), runs, largest_n_holding_4fps: holding.length ? Math.max(...holding) : 0 };
   process.stdout.write(`largest N holding ${FPS} fps per camera without drops (of ${ns.join(', ')}): ${summary.largest_n_holding_4fps}\n`);
   if (flags.has('json')) process.stdout.write(`${JSON.stringify(summary)}\n`);
   return 0;
 }
 
 /** Child mode: one ingest on a Kafka bus, driven by JSON commands on stdin. */
-async function child(spec: { n: number; brokers: string; clip: string }): Promise<void> {
+async function child(spec: { n: number; brokers: string; clip: string; idleFix?: boolean }): Promise<void> {
+  if (spec.idleFix) {
+    // Only for --kafkajs-idle-fix: schedule the pending-request check only when something is pending or throttled.
+    const { createRequire } = await import('node:module');
+    const queue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as { prototype: Record<string, unknown> };
+    const schedule = queue.prototype.scheduleCheckPendingRequests as (this: { pending: unknown[]; throttledUntil: number }) => void;
+    queue.prototype.scheduleCheckPendingRequests = function (this: { pending: unknown[]; throttledUntil: number }) {
+      if (this.pending.length > 0 || this.throttledUntil > Date.now()) schedule.call(this);
+    };
+  }
   const { parseConfig } = await import('@vigil/config');
   const { KafkaBus } = await import('@vigil/bus');
   const { createLogger } = await import('@vigil/observability');
@@ -247,8 +260,8 @@ ${ids.map((id) => `  - { id: ${id}, url: "${pathToFileURL(spec.clip).href}", fps
     bus,
     logger,
     onPublished: (chunk, ms) => {
-      publishedFrames += chunk.frames.length;
-      published.push({ at: Date.now(), ms, frames: chunk.frames.length });
+      publishedFrames += chunk.frames;
+      published.push({ at: Date.now(), ms, frames: chunk.frames });
     },
   });
   const metricsUrl = `http://127.0.0.1:${ingest.port}/metrics`;
@@ -277,5 +290,5 @@ ${ids.map((id) => `  - { id: ${id}, url: "${pathToFileURL(spec.clip).href}", fps
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === '--child') {
-  await child(JSON.parse(process.argv[3]!) as { n: number; brokers: string; clip: string });
+  await child(JSON.parse(process.argv[3]!) as { n: number; brokers: string; clip: string; idleFix?: boolean });
 }

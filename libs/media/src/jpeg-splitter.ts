@@ -19,7 +19,8 @@ export class JpegSplitter {
       const isEnd = i === 0 ? this.lastWasFF : chunk[i - 1] === 0xff;
       if (!isEnd) continue;
       this.pending.push(chunk.subarray(start, i + 1));
-      const frame = this.pending.length === 1 ? Buffer.from(this.pending[0]!) : Buffer.concat(this.pending);
+      // A frame within one read is a view on it (no copy): each read is a fresh buffer.
+      const frame = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
       if (frame[0] === 0xff && frame[1] === 0xd8) out.push(frame);
       this.pending = [];
       this.pendingBytes = 0;

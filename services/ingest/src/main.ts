@@ -1,10 +1,10 @@
 import { loadConfig, type VigilConfig } from '@vigil/config';
-import { Topics, type FrameChunk } from '@vigil/contracts';
+import { Topics } from '@vigil/contracts';
 import type { Bus } from '@vigil/bus';
 import type { Control } from '@vigil/control';
 import { createLogger, createRegistry, redactText, startOpsServer, type Logger, type OpsServer } from '@vigil/observability';
 import { CameraFleet, type ApplyResult } from './fleet.ts';
-import { ChunkPublisher } from './publisher.ts';
+import { ChunkPublisher, type QueuedChunk } from './publisher.ts';
 import { StatusOutbox } from './status-outbox.ts';
 import { createIngestMetrics, removeCameraSeries } from './metrics.ts';
 import { RELOAD_SUBJECT } from './reload.ts';
@@ -28,7 +28,7 @@ export interface IngestDeps {
   /** Run only this share of the cameras (see shard.ts); all of them when absent. */
   shard?: Shard;
   /** Called for each chunk the bus acknowledged, with the time from enqueue to ack (benchmarks). */
-  onPublished?(chunk: FrameChunk, ms: number): void;
+  onPublished?(chunk: QueuedChunk, ms: number): void;
   /** Restart pacing and the fps window, shortened by tests. */
   backoff?: BackoffPolicy;
   rateWindowMs?: number;

@@ -3,8 +3,12 @@ import type { Bus } from '@vigil/bus';
 import type { Logger } from '@vigil/observability';
 import type { IngestMetrics } from './metrics.ts';
 
-interface Queued {
-  chunk: FrameChunk;
+/** A chunk waiting to be sent: its encoded bytes and what the metrics need, not the frames. */
+export interface QueuedChunk {
+  cameraId: string;
+  seq: number;
+  frames: number;
+  capturedAt?: number;
   value: Buffer;
   at: number;
 }
@@ -17,7 +21,7 @@ export interface PublisherOptions {
   /** Pause after a failed send before the next try. */
   retryMs?: number;
   /** Called for each chunk the bus acknowledged, with the time from enqueue to ack. */
-  onPublished?(chunk: FrameChunk, ms: number): void;
+  onPublished?(chunk: QueuedChunk, ms: number): void;
 }
 
 /**
@@ -27,7 +31,7 @@ export interface PublisherOptions {
  * cannot starve the others, and keeps retrying by itself until the bus answers again.
  */
 export class ChunkPublisher {
-  private readonly queues = new Map<string, Queued[]>();
+  private readonly queues = new Map<string, QueuedChunk[]>();
   /** Cameras with chunks in the send under way. */
   private readonly inFlight = new Set<string>();
   private pumping?: Promise<void>;
@@ -52,8 +56,8 @@ export class ChunkPublisher {
     const id = chunk.cameraId;
     let q = this.queues.get(id);
     if (!q) this.queues.set(id, (q = []));
-    // Encode now: the frames' memory is then one buffer per chunk, and the pump does no CPU work.
-    q.push({ chunk, value: encodeFrameChunk(chunk), at: performance.now() });
+    // Encode now and keep only the bytes: the frames (views on ffmpeg's pipe reads) are let go.
+    q.push({ cameraId: id, seq: chunk.seq, frames: chunk.frames.length, capturedAt: chunk.frames[0]?.capturedAt, value: encodeFrameChunk(chunk), at: performance.now() });
     this.trim(id, q);
     this.metrics.queued.set({ camera: id }, q.length);
     this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
@@ -85,17 +89,17 @@ export class ChunkPublisher {
     this.wake?.();
   }
 
-  private trim(camera: string, q: Queued[]): void {
+  private trim(camera: string, q: QueuedChunk[]): void {
     while (q.length > this.opts.maxQueuedPerCamera) {
       const dropped = q.shift()!;
       this.metrics.chunksDropped.inc({ camera });
-      this.metrics.framesDropped.inc({ camera }, dropped.chunk.frames.length);
+      this.metrics.framesDropped.inc({ camera }, dropped.frames);
     }
   }
 
   /** Oldest first from each camera in turn, up to the batch size. */
-  private takeBatch(): Queued[] {
-    const batch: Queued[] = [];
+  private takeBatch(): QueuedChunk[] {
+    const batch: QueuedChunk[] = [];
     let bytes = 0;
     for (let more = true; more; ) {
       more = false;
@@ -115,29 +119,29 @@ export class ChunkPublisher {
     while (!this.closed) {
       const batch = this.takeBatch();
       if (batch.length === 0) return;
-      for (const b of batch) this.inFlight.add(b.chunk.cameraId);
+      for (const b of batch) this.inFlight.add(b.cameraId);
       try {
         await this.bus.publish(
           Topics.frames,
-          batch.map((b) => ({ key: b.chunk.cameraId, value: b.value, timestamp: b.chunk.frames[0]?.capturedAt })),
+          batch.map((b) => ({ key: b.cameraId, value: b.value, timestamp: b.capturedAt })),
         );
         if (this.failing) this.log.info('publishing frames again');
         this.failing = false;
         const now = performance.now();
         for (const b of batch) {
-          const camera = b.chunk.cameraId;
+          const camera = b.cameraId;
           const ms = now - b.at;
           this.metrics.publishLatency.observe(ms / 1000);
           this.metrics.chunksPublished.inc({ camera });
-          this.metrics.framesPublished.inc({ camera }, b.chunk.frames.length);
-          this.opts.onPublished?.(b.chunk, ms);
+          this.metrics.framesPublished.inc({ camera }, b.frames);
+          this.opts.onPublished?.(b, ms);
         }
       } catch (e) {
         if (!this.failing) this.log.warn({ err: (e as Error).message }, 'cannot publish frames; keeping the newest, dropping the oldest');
         this.failing = true;
         // Back in front, in order; the bound applies again, so the oldest go first.
         for (const b of batch.reverse()) {
-          const id = b.chunk.cameraId;
+          const id = b.cameraId;
           let q = this.queues.get(id);
           if (!q) this.queues.set(id, (q = []));
           q.unshift(b);
