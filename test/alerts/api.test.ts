@@ -192,10 +192,12 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     const start = Date.now();
     const f0 = { ...finding('dock-1', 0, 'Yes, a forklift passes a worker.', { windowStart: start }), evidenceFrames: evidenceFrames(start) };
     await publish(f0);
-    const created: Incident = await waitFor('incident:new', () => all.of('incident:new', (i) => i.camera === 'dock-1')[0], 20_000);
-    assert.equal(created.id, f0.id);
-    assert.equal(created.site, 'east');
-    assert.equal(created.severity, 'high');
+    const announced: Incident = await waitFor('incident:new', () => all.of('incident:new', (i) => i.camera === 'dock-1')[0], 20_000);
+    assert.equal(announced.id, f0.id);
+    assert.equal(announced.site, 'east');
+    assert.equal(announced.severity, 'high');
+    // Announced at once; the evidence (an ffmpeg run for the clip) follows as an update.
+    const created: Incident = await waitFor('evidence', () => all.of('incident:update', (i) => i.id === f0.id && i.evidence.frames.length > 0)[0], 20_000);
     assert.equal(created.evidence.frames.length, 3, 'first, middle and last frame');
     assert.equal(created.evidence.clip_url, `/api/incidents/${f0.id}/clip.mp4`);
     const frame = await get(created.evidence.frames[2]!.url);
@@ -215,7 +217,7 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
 
     const f1 = { ...finding('dock-1', 1, 'Yes, still there.', { windowStart: start }), evidenceFrames: evidenceFrames(start + 2000) };
     await publish(f1);
-    const updated: Incident = await waitFor('incident:update', () => all.of('incident:update', (i) => i.id === f0.id && i.findings === 2)[0], 10_000);
+    const updated: Incident = await waitFor('incident:update', () => all.of('incident:update', (i) => i.id === f0.id && i.findings === 2 && i.evidence.frames.length === 6)[0], 10_000);
     assert.equal(updated.answer, 'Yes, still there.');
     assert.equal(updated.evidence.frames.length, 6);
     // Rooms: the dock-2 and west-site followers heard nothing about dock-1 (site east).

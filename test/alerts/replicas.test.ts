@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
 import { KafkaBus } from '@vigil/bus';
 import { RedisState } from '@vigil/state';
 import { Topics, type Finding, type Incident } from '@vigil/contracts';
@@ -97,6 +98,28 @@ test('two replicas that both consume every finding open one incident per episode
   }
 });
 
+/**
+ * Publishes warm-up findings on many keys until the group has committed an offset on every
+ * partition of the topic. A group with no committed offset on a partition starts at its end,
+ * so a crash before the first commit there would skip what was published meanwhile.
+ */
+async function warmUpCommitted(port: number, group: string): Promise<void> {
+  const admin = new Kafka({ brokers: [KAFKA], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    let k = 0;
+    await waitFor('an offset committed on every partition', async () => {
+      await publish(Array.from({ length: 12 }, (_, j) => finding(`warm-${id}-${(k * 12 + j) % 48}`, k, 'Yes.', { windowStart: Date.now() })));
+      k++;
+      const [t] = await admin.fetchOffsets({ groupId: group, topics: [Topics.findings] });
+      return t!.partitions.every((p) => Number(p.offset) >= 0);
+    }, 60_000, 1500);
+  } finally {
+    await admin.disconnect();
+  }
+  await warmUp([port]);
+}
+
 test('alerts killed between the store write and the offset commit loses nothing and doubles nothing after a restart', async () => {
   const port = await freePort();
   const file = join(dataDir, 'crash.yaml');
@@ -120,7 +143,7 @@ test('alerts killed between the store write and the offset commit loses nothing 
   const victim = fs[1]!;
   const first = run(victim.id);
   await first.ready;
-  await warmUp([port]);
+  await warmUpCommitted(port, group);
   const exited = new Promise<NodeJS.Signals | null>((r) => first.child.once('exit', (_c, sig) => r(sig)));
   await publish(fs);
   assert.equal(await exited, 'SIGKILL', 'killed itself right after writing the victim finding');

@@ -79,7 +79,9 @@ for (const [name, open] of impls) {
     });
 
     test('evidence is attached once per finding and expires by age, then by size, text kept', async () => {
-      const o = await store.recordFinding(finding('ev-1', 0), policy());
+      const frames = [{ capturedAt: T0, streamTime: 0, jpeg: '' }];
+      assert.equal((await store.recordFinding(finding('ev-0', 0), policy())).evidencePending, false, 'no frames: nothing pending');
+      const o = await store.recordFinding({ ...finding('ev-1', 0), evidenceFrames: frames }, policy());
       assert.equal(o.evidencePending, true);
       const entry = { finding: o.incident.findingId, dir: 'x/y', frames: [{ file: 'frame-0.jpg', captured_at: new Date(T0).toISOString() }], clip: 'clip.mp4', bytes: 1000 };
       const withEv = await store.attachEvidence(o.incident.id, entry);
@@ -87,8 +89,8 @@ for (const [name, open] of impls) {
       assert.equal(withEv?.evidence.clip_url, `/api/incidents/${o.incident.id}/clip.mp4`);
       await store.attachEvidence(o.incident.id, entry); // replay
       assert.equal((await store.get(o.incident.id))?.evidence.bytes, 1000);
-      assert.equal((await store.recordFinding(finding('ev-1', 0), policy())).evidencePending, false);
-      const second = await store.recordFinding(finding('ev-2', 100), policy());
+      assert.equal((await store.recordFinding({ ...finding('ev-1', 0), evidenceFrames: frames }, policy())).evidencePending, false);
+      const second = await store.recordFinding({ ...finding('ev-2', 100), evidenceFrames: frames }, policy());
       await store.attachEvidence(second.incident.id, { ...entry, finding: second.incident.findingId, bytes: 500 });
       // Nothing older than the cutoff and under the size cap: nothing to expire.
       assert.deepEqual(await store.evidenceToExpire(new Date(0), 10_000, 10), []);

@@ -33,6 +33,8 @@ export const CLOSE_SET = `closed_at = now(), updated_at = now(), state = CASE WH
 /** The body of recordFinding, run inside one transaction. */
 export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: FindingPolicy): Promise<FindingOutcome> {
   await lockEpisode(tx, f.cameraId, f.queryId);
+  // A finding without frames has no evidence to store: it is complete with this transaction.
+  const hasEvidence = (f.evidenceFrames?.length ?? 0) > 0;
   const seen = (await tx.query<{ incident_id: string; evidence_done: boolean }>('SELECT incident_id, evidence_done FROM incident_findings WHERE finding_id = $1', [f.id])).rows[0];
   if (seen) {
     const incident = await one(tx, `SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = $1`, [seen.incident_id]);
@@ -57,9 +59,9 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
          WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`,
         [activeRow.id, start, end, closeAfter, f.answer, f.reasoning, f.model?.id ?? '', Math.round(f.latencyMs ?? 0)],
       );
-      await tx.query('INSERT INTO incident_findings (finding_id, incident_id) VALUES ($1, $2)', [f.id, activeRow.id]);
+      await tx.query('INSERT INTO incident_findings (finding_id, incident_id, evidence_done) VALUES ($1, $2, $3)', [f.id, activeRow.id, !hasEvidence]);
       await enqueueDeliveries(tx, String(activeRow.id), policy.webhooks.update, 'update', f.id);
-      return { outcome: 'extended', incident: incident!, evidencePending: true };
+      return { outcome: 'extended', incident: incident!, evidencePending: hasEvidence };
     }
   }
   // A new episode. The active one, if any, went quiet by capture time before the sweep saw it;
@@ -94,9 +96,9 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
       Math.round(f.latencyMs ?? 0),
     ],
   );
-  await tx.query('INSERT INTO incident_findings (finding_id, incident_id) VALUES ($1, $1)', [f.id]);
+  await tx.query('INSERT INTO incident_findings (finding_id, incident_id, evidence_done) VALUES ($1, $1, $2)', [f.id, !hasEvidence]);
   if (!olderThanActive) await enqueueDeliveries(tx, f.id, policy.webhooks.open, 'open');
-  return { outcome: 'opened', incident: incident!, closed, evidencePending: true };
+  return { outcome: 'opened', incident: incident!, closed, evidencePending: hasEvidence };
 }
 
 /** Closes episodes whose cooldown passed; SKIP LOCKED hands each to exactly one replica. */

@@ -52,24 +52,28 @@ export class IncidentLifecycle {
     this.metrics.writeSeconds.observe((performance.now() - t0) / 1000);
     await this.afterWrite?.(r, f);
     if (r.closed) this.closedEpisode(r.closed);
-    let incident = r.incident;
-    if (r.evidencePending) incident = (await this.storeEvidence(f, incident, r.outcome === 'opened' || !incident.evidence.clip_url)) ?? incident;
+    const incident = r.incident;
     if (r.outcome === 'duplicate') {
       this.metrics.duplicates.inc();
       // A replay whose first delivery may have died before telling anyone (killed between the
       // write and the commit), or another replica's copy racing it: announce once.
-      if (r.evidencePending && incident.findingId === f.id && (await this.firstToAnnounce(incident))) this.live.incident('incident:new', incident);
-      return undefined;
-    }
-    if (r.outcome === 'opened') {
+      if (incident.findingId === f.id && (await this.firstToAnnounce(incident))) this.live.incident('incident:new', incident);
+    } else if (r.outcome === 'opened') {
       this.metrics.incidents.inc({ camera: incident.camera, query: incident.query });
       this.log.info({ id: incident.id, camera: incident.camera, query: incident.query }, 'incident opened');
       this.live.incident((await this.firstToAnnounce(incident)) ? 'incident:new' : 'incident:update', incident);
+      this.webhooks.kick();
     } else {
       this.metrics.extended.inc();
       this.live.incident('incident:update', incident);
+      this.webhooks.kick();
     }
-    this.webhooks.kick();
+    // Evidence after the announcement: the clip takes an ffmpeg run, operators should not wait
+    // for it. Still before the commit, so a crash here is finished by the replay.
+    if (r.evidencePending) {
+      const withEvidence = await this.storeEvidence(f, incident, r.outcome === 'opened' || !incident.evidence.clip_url);
+      if (withEvidence) this.live.incident('incident:update', withEvidence);
+    }
     return undefined;
   }
 
@@ -81,8 +85,7 @@ export class IncidentLifecycle {
   /** Evidence failures never lose the incident: it is stored without evidence, and counted. */
   private async storeEvidence(f: Finding, incident: Incident, withClip: boolean): Promise<Incident | undefined> {
     try {
-      const entry = f.evidenceFrames?.length ? await this.evidence.save(f, withClip) : { finding: f.id, dir: '', frames: [], bytes: 0 };
-      return await this.store.attachEvidence(incident.id, entry);
+      return await this.store.attachEvidence(incident.id, await this.evidence.save(f, withClip));
     } catch (e) {
       this.metrics.evidenceFailures.inc();
       this.log.warn({ id: incident.id, finding: f.id, err: (e as Error).message }, 'evidence not stored');
