@@ -177,7 +177,7 @@ function normalize(c: RawConfig): VigilConfig {
       webhooks: c.alerts.webhooks.map((w) => ({
         id: w.id,
         url: w.url,
-        token: w.token,
+        token: w.token || undefined,
         queries: w.queries,
         events: w.events,
         template: w.template,

@@ -70,7 +70,7 @@ export const WebhookSchema = z.strictObject({
   id,
   url: z.string().regex(/^https?:\/\/\S+$/, { error: 'expected an http(s) URL' }),
   /** Sent as `Authorization: Bearer <token>`; never logged or shown by the API. */
-  token: z.string().min(1).optional(),
+  token: z.string().optional(), // empty (an unset ${VAR:-}) means none
   /** Query ids this webhook fires for; absent means every query (a global webhook). */
   queries: z.array(z.string()).optional(),
   events: z.array(z.enum(['open', 'update', 'close', 'camera-offline'])).min(1).default(['open']),
