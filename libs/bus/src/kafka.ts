@@ -1,6 +1,9 @@
 import { Kafka, Partitioners, logLevel, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import type { Logger } from '@vigil/observability';
 import type { Bus, OutMessage, SubscribeOptions, Subscription, TopicSpec } from './bus.ts';
+import { applyKafkajsIdleFix } from './kafkajs-idle-fix.ts';
+
+applyKafkajsIdleFix();
 
 export interface KafkaBusOptions {
   brokers: string[];
