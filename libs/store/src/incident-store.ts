@@ -67,7 +67,9 @@ export class SqlIncidentStore implements IncidentStore {
   }
 
   async search(s: IncidentSearch): Promise<IncidentPage> {
-    const { sql, params } = searchSql(s);
+    // An index-only lookup (incidents_span_idx); it bounds the time-range scan below.
+    const span = s.from ? (await this.db.query<{ ms: number | string | null }>('SELECT extract(epoch FROM max(ended_at - started_at)) * 1000 AS ms FROM incidents')).rows[0]?.ms : 0;
+    const { sql, params } = searchSql(s, Math.ceil(Number(span ?? 0)));
     const rows = (await this.db.query(sql, params)).rows.map(rowToIncident);
     const more = rows.length > s.limit;
     const items = more ? rows.slice(0, s.limit) : rows;

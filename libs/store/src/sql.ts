@@ -12,7 +12,7 @@ export const incidentColumns = (alias: string) => INCIDENT_COLUMNS.split(', ').m
  * Keyset pagination over (started_at, id), newest or oldest first: stable while new
  * incidents arrive. Highlights are computed on the page only (an outer query).
  */
-export function searchSql(s: IncidentSearch): { sql: string; params: unknown[] } {
+export function searchSql(s: IncidentSearch, maxSpanMs = 0): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
   const p = (v: unknown) => {
@@ -25,13 +25,12 @@ export function searchSql(s: IncidentSearch): { sql: string; params: unknown[] }
   if (s.query) where.push(`query = ${p(s.query)}`);
   if (s.severity?.length) where.push(`severity IN (${s.severity.map(p).join(', ')})`);
   if (s.state?.length) where.push(`state IN (${s.state.map(p).join(', ')})`);
-  // A window overlaps [from, to) when it ends at or after `from` and starts before `to`. The
-  // longest incident bounds how early an overlapping one can start, so the started_at index
-  // range stays narrow instead of scanning everything older than `from`.
+  // An incident overlaps [from, to) when it ends at or after `from` and starts before `to`. The
+  // longest incident (`maxSpanMs`) bounds how early an overlapping one can start, so the
+  // started_at index range stays narrow, and as a plain value the planner estimates it well.
   if (s.from) {
-    const from = p(s.from);
-    where.push(`ended_at >= ${from}`);
-    where.push(`started_at >= ${from}::timestamptz - (SELECT coalesce(max(ended_at - started_at), interval '0') FROM incidents)`);
+    where.push(`ended_at >= ${p(s.from)}`);
+    where.push(`started_at >= ${p(new Date(s.from.getTime() - maxSpanMs))}`);
   }
   if (s.to) where.push(`started_at < ${p(s.to)}`);
   let tsq = '';
