@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import ffmpeg from 'fluent-ffmpeg';
 import type { Readable } from 'node:stream';
 import { JpegSplitter } from './jpeg-splitter.ts';
 import { FfmpegLog, type StreamInfo } from './ffmpeg-log.ts';
@@ -16,13 +16,21 @@ export interface FrameSourceEvents {
   exit(reason: string, opened: boolean): void;
 }
 
+/** The parts of an ffmpeg argument list (see `ffmpegArgs`): before `-i`, the input, after it. */
+export function splitArgs(args: readonly string[]): { input: string[]; source: string; output: string[] } {
+  const i = args.indexOf('-i');
+  if (i < 0 || i + 1 >= args.length) throw new Error('ffmpeg arguments have no -i <input>');
+  // The last argument is the output target; fluent-ffmpeg supplies the pipe itself.
+  return { input: args.slice(0, i), source: args[i + 1]!, output: args.slice(i + 2, -1) };
+}
+
 /**
- * One ffmpeg process pulling a camera and writing JPEG frames to a pipe that is always
- * read (never paused), so a slow consumer can never stall ffmpeg. It does not restart
- * itself: the camera supervisor owns that policy.
+ * One ffmpeg process, run by fluent-ffmpeg, pulling a camera and writing JPEG frames to a
+ * pipe that is always read (never paused), so a slow consumer can never stall ffmpeg. It
+ * does not restart itself: the camera supervisor owns that policy.
  */
 export class FfmpegFrameSource {
-  private child?: ChildProcessByStdio<null, Readable, Readable>;
+  private command?: ffmpeg.FfmpegCommand;
   private killReason?: string;
   private ended = false;
   private log?: FfmpegLog;
@@ -35,7 +43,7 @@ export class FfmpegFrameSource {
 
   /** The ffmpeg process id while it runs (for CPU accounting). */
   get pid(): number | undefined {
-    return this.ended ? undefined : this.child?.pid;
+    return this.ended ? undefined : this.process()?.pid;
   }
 
   /** Whether ffmpeg has reached the camera and described its input. */
@@ -44,15 +52,27 @@ export class FfmpegFrameSource {
   }
 
   start(): void {
-    const child = spawn(this.ffmpegPath, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
+    const { input, source, output } = splitArgs(this.args);
+    // Spread (not array) options: fluent-ffmpeg then never splits a value at its spaces.
+    const command = ffmpeg({ stdoutLines: 0 }).setFfmpegPath(this.ffmpegPath).input(source).inputOptions(...input).outputOptions(...output);
+    this.command = command;
     const log = new FfmpegLog((info) => this.on.stream?.(info));
     this.log = log;
     const splitter = new JpegSplitter();
     let index = 0;
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => log.push(text));
-    child.stdout.on('data', (buf: Buffer) => {
+    command.on('stderr', (line: string) => log.push(`${line}\n`));
+    command.on('error', (e: Error) => {
+      const errors = log.recentErrors();
+      const spawnFailed = /cannot find ffmpeg|spawn|ENOENT/i.test(e.message) && !log.opened;
+      const why = this.killReason ?? (spawnFailed ? `cannot run ffmpeg (${e.message})` : errors.length > 0 ? errors.join('; ') : `ffmpeg exited (${e.message.replace(/^ffmpeg /, '')})`);
+      this.finish(why, log.opened);
+    });
+    command.on('end', () => {
+      const errors = log.recentErrors();
+      this.finish(this.killReason ?? (errors.length > 0 ? errors.join('; ') : 'stream ended'), log.opened);
+    });
+    const out = command.pipe() as Readable;
+    out.on('data', (buf: Buffer) => {
       if (this.ended) return;
       let frames: Buffer[];
       try {
@@ -64,39 +84,36 @@ export class FfmpegFrameSource {
       const now = Date.now();
       for (const f of frames) this.on.frame(f, index++, now);
     });
-    let spawnError: string | undefined;
-    child.once('error', (e) => {
-      spawnError = `cannot run ffmpeg (${e.message})`;
-      // 'close' follows 'error' only when the process had started; make sure exit fires once.
-      if (child.pid === undefined) this.finish(spawnError, false);
-    });
-    child.once('close', (code, signal) => {
-      const errors = log.recentErrors();
-      const why = this.killReason ?? spawnError ?? (errors.length > 0 ? errors.join('; ') : code === 0 ? 'stream ended' : `ffmpeg exited (${signal ?? `code ${code}`})`);
-      this.finish(why, log.opened);
-    });
+    out.on('error', () => undefined); // ffmpeg's exit is reported through the command
   }
 
   /** Ends ffmpeg now; `exit` reports `reason` (a stall, garbage output…). */
   kill(reason: string): void {
-    if (this.ended || !this.child) return;
+    if (this.ended || !this.command) return;
     this.killReason ??= reason;
-    this.child.kill('SIGKILL');
+    this.command.kill('SIGKILL');
   }
 
   /** Ends ffmpeg (SIGTERM, then SIGKILL after a grace period); resolves once it has exited. */
   stop(graceMs = 2000): Promise<void> {
-    const child = this.child;
+    const command = this.command;
     this.killReason ??= 'stopped';
-    if (!child || this.ended) return Promise.resolve();
+    if (!command || this.ended) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      child.once('close', () => {
+      const timer = setTimeout(() => command.kill('SIGKILL'), graceMs);
+      const done = () => {
         clearTimeout(timer);
         resolve();
-      });
-      child.kill('SIGTERM');
+      };
+      command.once('error', done);
+      command.once('end', done);
+      command.kill('SIGTERM');
     });
+  }
+
+  /** The running ffmpeg process (fluent-ffmpeg keeps it once spawned). */
+  private process(): { pid?: number } | undefined {
+    return (this.command as unknown as { ffmpegProc?: { pid?: number } } | undefined)?.ffmpegProc;
   }
 
   private finish(reason: string, opened: boolean): void {
