@@ -1,7 +1,15 @@
 /** The alerts REST API as the dashboard uses it. Types mirror libs/contracts. */
 
+/** Mirrors `Incident` in libs/contracts (the dashboard bundles no server code). */
+export interface OperatorAction {
+  by: string;
+  at: string;
+  note: string;
+}
+
 export interface Incident {
   id: string;
+  kind?: 'finding' | 'camera-offline' | string;
   camera: string;
   site?: string;
   query: string;
@@ -10,39 +18,37 @@ export interface Incident {
   reasoning: string;
   severity: 'low' | 'medium' | 'high' | 'critical' | string;
   state: 'open' | 'closed' | 'acknowledged' | 'resolved' | string;
-  kind?: string;
   started_at: string;
   ended_at: string;
   created_at: string;
+  closed_at?: string | null;
+  findings?: number;
   model?: string;
   latency_ms?: number;
-  prompt_tokens?: number;
-  completion_tokens?: number;
-  frame_count?: number;
-  evidence_frames?: number;
-  has_clip?: boolean;
-  acknowledged_by?: string | null;
-  acknowledged_at?: string | null;
-  resolved_by?: string | null;
-  resolved_at?: string | null;
-  note?: string | null;
-  webhook_status?: string | null;
-  webhook?: unknown;
+  acknowledged?: OperatorAction | null;
+  resolved?: OperatorAction | null;
+  evidence?: { frames: { n: number; captured_at: string; url: string }[]; clip_url: string | null; bytes: number; deleted_at: string | null };
+  deliveries?: { webhook: string; event: string; status: string; attempts: number; last_error: string | null; delivered_at: string | null }[];
   highlight?: string;
-  [k: string]: unknown;
+}
+
+/** A camera's live state as ingest last reported it (`camera:status`, and within /api/cameras). */
+export interface CameraState {
+  state: string;
+  reason?: string;
+  fps?: number;
+  fpsOut?: number;
+  since?: string;
+  at?: string | number;
 }
 
 export interface Camera {
   id: string;
   name?: string;
   site?: string;
-  state?: string;
-  reason?: string;
   fps?: number;
-  fps_in?: number;
-  fps_out?: number;
-  last_frame_at?: string | number | null;
-  [k: string]: unknown;
+  width?: number;
+  status: CameraState | null;
 }
 
 export interface Query {

@@ -1,6 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import { useEffect, useState } from 'preact/hooks';
-import { auth, type Camera, type Incident } from './api.ts';
+import { auth, type CameraState, type Incident } from './api.ts';
 
 type Listener = (event: string, payload: unknown) => void;
 
@@ -53,25 +53,30 @@ export function useIncidentEvents(fn: (kind: 'new' | 'update' | 'close' | 'snaps
         if (event === 'incident:new') fn('new', [payload as Incident]);
         else if (event === 'incident:update') fn('update', [payload as Incident]);
         else if (event === 'incident:close') fn('close', [payload as Incident]);
-        else if (event === 'incidents:open' || event === 'incident:snapshot') fn('snapshot', payload as Incident[]);
+        else if (event === 'snapshot') fn('snapshot', (payload as { incidents?: Incident[] }).incidents ?? []);
       }),
     [],
   );
 }
 
-export function useCameraEvents(fn: (cameras: Camera[]) => void): void {
+/** Stored camera status as alerts broadcasts it. */
+interface StoredStatus {
+  camera: string;
+  state: string;
+  since: string;
+  at: string;
+  status: CameraState & { cameraId?: string };
+}
+
+/** Calls `fn` with camera states: on connect (snapshot) and at every change. */
+export function useCameraEvents(fn: (states: { id: string; status: CameraState }[]) => void): void {
   useEffect(
     () =>
       live.on((event, payload) => {
-        if (event === 'camera:status') fn([normaliseStatus(payload)]);
-        else if (event === 'cameras:status' || event === 'camera:snapshot') fn((payload as unknown[]).map(normaliseStatus));
+        const toState = (s: StoredStatus) => ({ id: s.camera, status: { ...s.status, state: s.state, since: s.since, at: s.at } });
+        if (event === 'camera:status') fn([toState(payload as StoredStatus)]);
+        else if (event === 'snapshot') fn(((payload as { cameras?: StoredStatus[] }).cameras ?? []).map(toState));
       }),
     [],
   );
-}
-
-/** camera:status may carry either the API's camera shape or the bus's CameraStatus. */
-function normaliseStatus(p: unknown): Camera {
-  const s = p as Camera & { cameraId?: string };
-  return { ...s, id: s.id ?? s.cameraId ?? '' };
 }

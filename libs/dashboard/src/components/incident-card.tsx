@@ -19,11 +19,11 @@ export function IncidentCard(props: { incident: Incident; fresh?: boolean; onCha
       setError((e as Error).message);
     }
   };
-  const hasThumb = i.evidence_frames === undefined || i.evidence_frames > 0;
+  const thumb = i.evidence?.frames[0]?.url;
   return (
     <li class={`incident sev-${i.severity}${props.fresh ? ' fresh' : ''}`} data-id={i.id} data-state={i.state} data-camera={i.camera}>
       <a href={`#/incidents/${encodeURIComponent(i.id)}`} aria-label={`Open incident on ${i.camera}`}>
-        {hasThumb ? <img class="thumb" src={mediaUrl(`/api/incidents/${encodeURIComponent(i.id)}/frames/0.jpg`)} alt="" loading="lazy" /> : <div class="thumb" />}
+        {thumb ? <img class="thumb" src={mediaUrl(thumb)} alt="" loading="lazy" /> : <div class="thumb" />}
       </a>
       <div>
         <div class="title">
@@ -34,13 +34,14 @@ export function IncidentCard(props: { incident: Incident; fresh?: boolean; onCha
         <div class="meta">
           <span title={i.started_at}>{time(i.started_at)}</span>
           {i.site && <span>{i.site}</span>}
-          {i.acknowledged_by && <span>acknowledged by {i.acknowledged_by}</span>}
-          {i.note && <span>“{i.note}”</span>}
+          {i.acknowledged && <span>acknowledged by {i.acknowledged.by}</span>}
+          {i.resolved && <span>resolved by {i.resolved.by}</span>}
+          {(i.resolved ?? i.acknowledged)?.note && <span>“{(i.resolved ?? i.acknowledged)!.note}”</span>}
         </div>
         {error && <div class="error">{error}</div>}
       </div>
       <div class="actions">
-        {i.state === 'open' && <button onClick={() => setActing('ack')}>Acknowledge</button>}
+        {(i.state === 'open' || i.state === 'closed') && <button onClick={() => setActing('ack')}>Acknowledge</button>}
         {i.state !== 'resolved' && <button onClick={() => setActing('resolve')}>Resolve</button>}
       </div>
       {acting && <NoteDialog title={`${acting === 'ack' ? 'Acknowledge' : 'Resolve'} incident on ${i.camera}`} confirm={acting === 'ack' ? 'Acknowledge' : 'Resolve'} onDone={finish} />}

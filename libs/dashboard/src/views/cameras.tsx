@@ -17,11 +17,10 @@ export function CamerasView() {
     return () => clearInterval(t);
   }, []);
   useCameraEvents((updates) =>
-    setCameras((cur) => {
-      const byId = new Map(cur.map((c) => [c.id, c]));
-      for (const u of updates) byId.set(u.id, { ...byId.get(u.id), ...u });
-      return [...byId.values()];
-    }),
+    setCameras((cur) => cur.map((c) => {
+      const u = updates.find((x) => x.id === c.id);
+      return u ? { ...c, status: u.status } : c;
+    })),
   );
 
   return (
@@ -31,8 +30,8 @@ export function CamerasView() {
       {cameras.length === 0 && !error && <p class="empty">No cameras configured.</p>}
       <div class="cameras">
         {cameras.map((c) => {
-          const state = c.state ?? 'starting';
-          const fps = c.fps_out ?? c.fps;
+          const state = c.status?.state ?? 'starting';
+          const fps = c.status?.fpsOut;
           return (
             <button class="camera" data-camera={c.id} data-state={state} onClick={() => setOpen(c)} aria-label={`${c.name ?? c.id}: ${state}. Open live view`}>
               <div class="frame">
@@ -51,10 +50,10 @@ export function CamerasView() {
                   {typeof fps === 'number' && state !== 'offline' && <span class="muted"> · {fps.toFixed(1)} fps</span>}
                 </span>
               </div>
-              {state !== 'online' && c.reason && (
+              {state !== 'online' && c.status?.reason && (
                 <div class="reason" data-reason>
-                  {c.reason}
-                  {c.last_frame_at ? ` · last frame ${ago(c.last_frame_at)}` : ''}
+                  {c.status.reason}
+                  {c.status.since ? ` · since ${ago(c.status.since)}` : ''}
                 </div>
               )}
             </button>

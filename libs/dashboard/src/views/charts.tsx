@@ -54,12 +54,8 @@ function Chart(props: { title: string; path: string; unit?: string }) {
   );
 }
 
-/** Accepts `[{bucket, key|camera|query, count|value}]`, optionally wrapped in `{items}` or `{buckets}`. */
+/** The stats endpoints answer `{series: [{key, points: [{t, count | value}]}]}`. */
 function toRows(r: unknown): Row[] {
-  const list = (Array.isArray(r) ? r : ((r as { items?: unknown[]; buckets?: unknown[]; rows?: unknown[] }).items ?? (r as { buckets?: unknown[] }).buckets ?? (r as { rows?: unknown[] }).rows ?? [])) as Record<string, unknown>[];
-  return list.map((x) => ({
-    bucket: String(x.bucket ?? x.t ?? x.time ?? ''),
-    key: String(x.key ?? x.camera ?? x.query ?? x.series ?? 'all'),
-    value: Number(x.count ?? x.value ?? 0),
-  }));
+  const series = (r as { series?: { key: string; points: { t: string; count?: number; value?: number }[] }[] }).series ?? [];
+  return series.flatMap((s) => s.points.map((p) => ({ bucket: p.t, key: s.key || '—', value: Number(p.count ?? p.value ?? 0) })));
 }

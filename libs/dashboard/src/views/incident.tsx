@@ -17,8 +17,8 @@ export function IncidentView(props: { id: string }) {
   });
   if (error) return <div class="error">{error}</div>;
   if (!i) return <p class="muted">Loading…</p>;
-  const base = `/api/incidents/${encodeURIComponent(i.id)}`;
-  const frames = i.evidence_frames ?? 3;
+  const frames = i.evidence?.frames ?? [];
+  const clip = i.evidence?.clip_url;
   return (
     <section aria-labelledby="inc-title">
       <p>
@@ -33,16 +33,21 @@ export function IncidentView(props: { id: string }) {
       <div class="detail" style="margin-top:1rem">
         <div>
           <h2>Evidence</h2>
-          {i.has_clip !== false && (
-            <video controls muted playsinline preload="metadata" src={mediaUrl(`${base}/clip.mp4`)} aria-label="Clip of the window the model saw">
+          {i.evidence?.deleted_at && <p class="muted">Evidence removed by retention on {time(i.evidence.deleted_at)}; the text is kept.</p>}
+          {clip && (
+            <video controls muted playsinline preload="metadata" src={mediaUrl(clip)} aria-label="Clip of the window the model saw">
               <track kind="captions" />
             </video>
           )}
+          {frames.length === 0 && !clip && !i.evidence?.deleted_at && <p class="muted">No evidence stored for this incident.</p>}
           <div class="frames" style="margin-top:.6rem">
-            {Array.from({ length: frames }, (_, n) => (
-              <a href={mediaUrl(`${base}/frames/${n}.jpg`)} target="_blank" rel="noopener">
-                <img src={mediaUrl(`${base}/frames/${n}.jpg`)} alt={`Evidence frame ${n + 1}`} loading="lazy" />
-              </a>
+            {frames.map((f) => (
+              <figure style="margin:0">
+                <a href={mediaUrl(f.url)} target="_blank" rel="noopener">
+                  <img src={mediaUrl(f.url)} alt={`Evidence frame ${f.n + 1}, captured ${time(f.captured_at)}`} loading="lazy" />
+                </a>
+                <figcaption class="muted" style="font-size:.8rem">{time(f.captured_at)}</figcaption>
+              </figure>
             ))}
           </div>
         </div>
@@ -81,30 +86,26 @@ export function IncidentView(props: { id: string }) {
             <dd>{i.model || '—'}</dd>
             <dt>Latency</dt>
             <dd>{typeof i.latency_ms === 'number' ? `${i.latency_ms} ms` : '—'}</dd>
-            <dt>Tokens</dt>
-            <dd>{typeof i.prompt_tokens === 'number' ? `${i.prompt_tokens} in · ${i.completion_tokens ?? 0} out` : '—'}</dd>
+            <dt>Positive windows</dt>
+            <dd>{i.findings ?? 1}</dd>
             <dt>Webhook</dt>
             <dd data-field="webhook">{webhookText(i)}</dd>
-            {i.acknowledged_by && (
+            {i.acknowledged && (
               <>
                 <dt>Acknowledged</dt>
                 <dd>
-                  {i.acknowledged_by} at {time(i.acknowledged_at)}
+                  {i.acknowledged.by} at {time(i.acknowledged.at)}
+                  {i.acknowledged.note && ` — “${i.acknowledged.note}”`}
                 </dd>
               </>
             )}
-            {i.resolved_by && (
+            {i.resolved && (
               <>
                 <dt>Resolved</dt>
                 <dd>
-                  {i.resolved_by} at {time(i.resolved_at)}
+                  {i.resolved.by} at {time(i.resolved.at)}
+                  {i.resolved.note && ` — “${i.resolved.note}”`}
                 </dd>
-              </>
-            )}
-            {i.note && (
-              <>
-                <dt>Note</dt>
-                <dd>{i.note}</dd>
               </>
             )}
           </dl>
@@ -115,8 +116,8 @@ export function IncidentView(props: { id: string }) {
 }
 
 function webhookText(i: Incident): string {
-  if (typeof i.webhook_status === 'string') return i.webhook_status;
-  const w = i.webhook as { status?: string; attempts?: number; last_error?: string } | undefined | null;
-  if (!w) return 'none configured';
-  return [w.status, w.attempts ? `${w.attempts} attempt(s)` : '', w.last_error ?? ''].filter(Boolean).join(' · ');
+  if (!i.deliveries || i.deliveries.length === 0) return 'none';
+  return i.deliveries
+    .map((d) => `${d.webhook} (${d.event}): ${d.status}${d.attempts > 1 ? ` after ${d.attempts} attempts` : ''}${d.last_error && d.status !== 'delivered' ? ` — ${d.last_error}` : ''}`)
+    .join('; ');
 }
