@@ -45,7 +45,7 @@ export const PAGE_HTML = `<!doctype html>
    li.append(bar);
    if (fresh) list.prepend(li);
  }
- api('/api/incidents?limit=50&sort=oldest').then(p => (p.items || []).forEach(show));
+ api('/api/incidents?limit=50').then(p => (p.items || []).reverse().forEach(show)); // oldest first: each is prepended
  const socket = io({ auth: { token } });
  socket.on('connect', () => document.getElementById('status').textContent = 'live');
  socket.on('connect_error', e => document.getElementById('status').textContent = 'not connected: ' + e.message);
