@@ -1,3 +1,5 @@
+import type { Finding } from './finding.ts';
+
 /** Control-plane subject on which infer answers ad-hoc questions about a camera. */
 export const ASK_SUBJECT = 'vigil.ask';
 
@@ -21,4 +23,6 @@ export interface AskReply {
   windowEnd: number;
   model: string;
   latencyMs: number;
+  /** The whole finding (status, verdict, usage…); queryId "ask", not published on vigil.findings. */
+  finding?: Finding;
 }

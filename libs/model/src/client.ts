@@ -1,6 +1,7 @@
 import { mapMentionedTimes, parseReasoningAnswer } from './parse.ts';
 import { profileByName, type ModelProfile, type ProfileName } from './profiles.ts';
 import { EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
+import { send, serializeBody, type Splice, type WireResponse } from './wire.ts';
 import type { AskRequest, ChatCompletion, ModelAnswer, Sampling } from './types.ts';
 
 export interface ModelClientOptions {
@@ -104,9 +105,10 @@ export class ModelClient {
   private async askOnce(endpoint: string, req: AskRequest, started: number): Promise<ModelAnswer> {
     const modelId = await this.modelId(endpoint);
     const profile = this.profileOf(req);
-    const body = profile.buildBody(modelId, { ...req, sampling: { ...this.opts.sampling, ...definedOnly(req.sampling) } }, req.maxTokens ?? this.opts.maxTokens);
-    const res = await this.http(endpoint, '/v1/chat/completions', { method: 'POST', body: JSON.stringify(body) });
-    const completion = (await res.json()) as ChatCompletion;
+    const splices: Splice[] = [];
+    const body = profile.buildBody(modelId, { ...req, sampling: { ...this.opts.sampling, ...definedOnly(req.sampling) } }, req.maxTokens ?? this.opts.maxTokens, splices);
+    const res = await this.http(endpoint, '/v1/chat/completions', 'POST', serializeBody(body, splices));
+    const completion = parseJson(res.text) as ChatCompletion;
     const choice = completion.choices?.[0];
     const raw = choice?.message?.content ?? '';
     const parsed = parseReasoningAnswer(raw, {
@@ -132,8 +134,8 @@ export class ModelClient {
     if (this.opts.modelId) return this.opts.modelId;
     const known = this.modelIds.get(endpoint);
     if (known) return known;
-    const res = await this.http(endpoint, '/v1/models', { method: 'GET' });
-    const list = (await res.json()) as { data?: { id?: string }[] };
+    const res = await this.http(endpoint, '/v1/models', 'GET');
+    const list = parseJson(res.text) as { data?: { id?: string }[] };
     const id = list.data?.[0]?.id;
     if (!id) throw new Error('GET /v1/models listed no model');
     this.modelIds.set(endpoint, id);
@@ -144,7 +146,7 @@ export class ModelClient {
   async ready(endpoint: string): Promise<boolean> {
     for (const path of ['/v1/health/ready', '/health']) {
       try {
-        await this.http(endpoint, path, { method: 'GET' }, 5000);
+        await this.http(endpoint, path, 'GET', undefined, 5000);
         return true;
       } catch {
         /* try the next convention */
@@ -153,22 +155,26 @@ export class ModelClient {
     return false;
   }
 
-  private async http(endpoint: string, path: string, init: RequestInit, timeoutMs = this.opts.timeoutMs): Promise<Response> {
+  private async http(endpoint: string, path: string, method: string, body?: Buffer[], timeoutMs = this.opts.timeoutMs): Promise<WireResponse> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     const key = this.pool.endpoints.find((e) => e.url === endpoint)?.apiKey ?? this.opts.apiKey;
     if (key) headers.authorization = `Bearer ${key}`;
-    let res: Response;
+    let res: WireResponse;
     try {
-      res = await fetch(`${endpoint}${path}`, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
+      res = await send(`${endpoint}${path}`, method, headers, body, timeoutMs);
     } catch (e) {
-      const err = e as Error;
-      throw new Error(err.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : (err.cause as Error | undefined)?.message ?? err.message);
+      throw new Error((e as Error).message);
     }
-    if (!res.ok) {
-      const text = (await res.text().catch(() => '')).slice(0, 300);
-      throw new ModelRequestError(`${init.method} ${path} answered ${res.status} ${text}`, res.status);
-    }
+    if (res.status < 200 || res.status >= 300) throw new ModelRequestError(`${method} ${path} answered ${res.status} ${res.text.slice(0, 300)}`, res.status);
     return res;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`the server answered with invalid JSON: ${text.slice(0, 100)}`);
   }
 }
 

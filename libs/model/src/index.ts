@@ -4,3 +4,4 @@ export * from './profiles.ts';
 export * from './client.ts';
 export * from './jpeg/dc-decode.ts';
 export * from './endpoints.ts';
+export * from './wire.ts';

@@ -1,4 +1,5 @@
 import type { AskRequest, Sampling } from './types.ts';
+import { frameSplice, type Splice } from './wire.ts';
 
 export type ProfileName = 'cosmos-reason1' | 'cosmos-reason2' | 'openai-frames';
 
@@ -17,7 +18,15 @@ export interface ModelProfile {
   answerTag: boolean;
   /** The model card's sampling; a query or the config may override any of it. */
   sampling: Sampling;
-  buildBody(modelId: string, req: AskRequest, maxTokens: number): Record<string, unknown>;
+  /** The request body; frame data goes in as splice tokens (see wire.ts), listed in `splices`. */
+  buildBody(modelId: string, req: AskRequest, maxTokens: number, splices: Splice[]): Record<string, unknown>;
+}
+
+/** Registers a frames placeholder and returns its token. */
+function spliced(splices: Splice[], prefix: string, frames: { jpeg: Buffer }[]): string {
+  const s = frameSplice(prefix, frames);
+  splices.push(s);
+  return s.token;
 }
 
 /** Frames sent as one pre-sampled video: no encode on the client, no process per window. */
@@ -56,7 +65,7 @@ export const cosmosReason1: ModelProfile = {
   band: true,
   answerTag: true,
   sampling: { temperature: 0.6, topP: 0.95, repetitionPenalty: 1.05 },
-  buildBody(modelId, req, maxTokens) {
+  buildBody(modelId, req, maxTokens, splices) {
     return {
       model: modelId,
       messages: [
@@ -65,7 +74,7 @@ export const cosmosReason1: ModelProfile = {
         {
           role: 'user',
           content: [
-            { type: 'video_url', video_url: { url: jpegVideoUrl(req.frames) } },
+            { type: 'video_url', video_url: { url: spliced(splices, 'data:video/jpeg;base64,', req.frames) } },
             { type: 'text', text: `${req.question}\n\n${bandNote(req)}` },
           ],
         },
@@ -81,7 +90,7 @@ export const cosmosReason2: ModelProfile = {
   band: false,
   answerTag: false,
   sampling: { temperature: 0.6, topP: 0.95, topK: 20 },
-  buildBody(modelId, req, maxTokens) {
+  buildBody(modelId, req, maxTokens, splices) {
     return {
       model: modelId,
       messages: [
@@ -89,7 +98,7 @@ export const cosmosReason2: ModelProfile = {
         {
           role: 'user',
           content: [
-            { type: 'video_url', video_url: { url: jpegVideoUrl(req.frames) } },
+            { type: 'video_url', video_url: { url: spliced(splices, 'data:video/jpeg;base64,', req.frames) } },
             { type: 'text', text: `${req.question}\n\n${REASON2_FORMAT}` },
           ],
         },
@@ -108,7 +117,7 @@ export const openaiFrames: ModelProfile = {
   band: false,
   answerTag: false,
   sampling: { temperature: 0.2 },
-  buildBody(modelId, req, maxTokens) {
+  buildBody(modelId, req, maxTokens, splices) {
     const t0 = req.frames[0]?.capturedAt ?? 0;
     const content: Record<string, unknown>[] = [
       {
@@ -118,7 +127,7 @@ export const openaiFrames: ModelProfile = {
     ];
     for (const f of req.frames) {
       content.push({ type: 'text', text: `t=${((f.capturedAt - t0) / 1000).toFixed(2)}s` });
-      content.push({ type: 'image_url', image_url: { url: `data:image/jpeg;base64,${f.jpeg.toString('base64')}` } });
+      content.push({ type: 'image_url', image_url: { url: spliced(splices, 'data:image/jpeg;base64,', [f]) } });
     }
     return { model: modelId, messages: [{ role: 'user', content }], ...sampled(this, req), max_tokens: maxTokens };
   },

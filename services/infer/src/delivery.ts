@@ -23,8 +23,8 @@ export interface DeliveryOptions {
   topic: string;
   group: string;
   log: Logger;
-  /** Processes a chunk; resolves once its windows are planned. */
-  process(m: InMessage): Promise<void>;
+  /** Processes a chunk (`replay`: redelivered after a restart, owed answers); resolves once its windows are planned. */
+  process(m: InMessage, replay: boolean): Promise<void>;
   /** Whether every window that uses this chunk's frames is settled. */
   settled(m: InMessage): boolean;
   /** Resolves at the next change in settlement (or after the given ms). */
@@ -40,7 +40,6 @@ export class Delivery {
   private readonly high = new Map<number, bigint>();
   private readonly liveFirst = new Map<number, bigint>();
   private readonly cursorFirst = new Map<number, bigint>();
-  private liveWaiting = 0;
   private closing = false;
   private subs: Subscription[] = [];
   private inProcess = new Map<number, Promise<void>>();
@@ -65,14 +64,14 @@ export class Delivery {
     await this.subs[0]?.close().catch((e: unknown) => this.o.log.error({ err: String(e) }, 'cannot close the frames cursor'));
   }
 
-  private async runOnce(m: InMessage): Promise<void> {
+  private async runOnce(m: InMessage, replay: boolean): Promise<void> {
     const offset = BigInt(m.offset);
     // Both consumers go through here in offset order per partition; chain per partition.
     const prev = this.inProcess.get(m.partition) ?? Promise.resolve();
     const next = prev.then(async () => {
       if (offset <= (this.high.get(m.partition) ?? -1n)) return;
       this.high.set(m.partition, offset);
-      await this.o.process(m);
+      await this.o.process(m, replay);
     });
     this.inProcess.set(m.partition, next.catch(() => undefined));
     await next;
@@ -84,28 +83,25 @@ export class Delivery {
       this.liveFirst.set(m.partition, offset);
       await this.waitForReplay(m.partition, offset);
     }
-    await this.runOnce(m);
+    await this.runOnce(m, false);
   }
 
   private async waitForReplay(partition: number, offset: bigint): Promise<void> {
-    this.liveWaiting++;
-    try {
-      const deadline = Date.now() + (this.o.maxReplayWaitMs ?? 15_000);
-      while (!this.closing && Date.now() < deadline) {
-        const first = this.cursorFirst.get(partition);
-        if (first !== undefined && (first >= offset || (this.high.get(partition) ?? -1n) >= offset - 1n)) return;
-        await sleep(20);
-      }
-      if (!this.closing) this.o.log.warn({ partition }, 'replay did not reach the live position in time; going on');
-    } finally {
-      this.liveWaiting--;
+    // Bounded: the cursor may be holding a chunk of another partition whose windows need
+      // this consumer to go on (both consumers take partitions one at a time).
+    const deadline = Date.now() + (this.o.maxReplayWaitMs ?? 3000);
+    while (!this.closing && Date.now() < deadline) {
+      const first = this.cursorFirst.get(partition);
+      if (first !== undefined && (first >= offset || (this.high.get(partition) ?? -1n) >= offset - 1n)) return;
+      await sleep(20);
     }
+    if (!this.closing) this.o.log.warn({ partition }, 'replay did not reach the live position in time; going on');
   }
 
   private async onCursor(m: InMessage): Promise<void> {
     const offset = BigInt(m.offset);
     if (!this.cursorFirst.has(m.partition)) this.cursorFirst.set(m.partition, offset);
-    await this.runOnce(m);
+    await this.runOnce(m, true);
     const live = this.liveFirst.get(m.partition);
     // Replayed chunks (before the live consumer's start) are not held: holding would wait
     // on windows whose later chunks only this consumer can deliver.
@@ -114,7 +110,6 @@ export class Delivery {
     while (!this.o.settled(m)) {
       // Not committed: the message comes again after a restart.
       if (this.closing) throw new Error('stopping before this chunk\'s windows were answered');
-      if (this.liveWaiting > 0) return;
       if (Date.now() >= deadline) {
         this.o.onHoldExpired?.();
         return;

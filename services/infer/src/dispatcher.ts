@@ -64,7 +64,9 @@ export class FairDispatcher<T, S = unknown> {
       const cam = this.levels.get(old.priority)?.get(old.camera);
       const prev = cam?.get(k.key);
       cam?.delete(k.key);
-      if (cam && cam.size === 0) this.levels.get(old.priority)!.delete(old.camera);
+      // The camera keeps its place in the turn order: a window that waited long enough to be
+      // superseded must not send its camera to the back of the line again.
+      if (cam && cam.size === 0 && old.priority !== k.priority) this.levels.get(old.priority)!.delete(old.camera);
       if (prev) this.onSuperseded(prev.job);
     }
     let level = this.levels.get(k.priority);
@@ -99,25 +101,37 @@ export class FairDispatcher<T, S = unknown> {
   }
 
   private next(): Entry<T> | undefined {
-    let best: number | undefined;
-    for (const [p, level] of this.levels) if (level.size > 0 && (best === undefined || p > best)) best = p;
-    if (best === undefined) return undefined;
-    const level = this.levels.get(best)!;
-    const [camera, queries] = level.entries().next().value as [string, Map<string, Entry<T>>];
-    const [key, entry] = queries.entries().next().value as [string, Entry<T>];
-    queries.delete(key);
-    this.where.delete(key);
-    level.delete(camera); // this camera goes to the back of the turn order
-    if (queries.size > 0) level.set(camera, queries);
-    if (level.size === 0) this.levels.delete(best);
-    return entry;
+    for (;;) {
+      let best: number | undefined;
+      for (const [p, level] of this.levels) if (level.size > 0 && (best === undefined || p > best)) best = p;
+      if (best === undefined) return undefined;
+      const level = this.levels.get(best)!;
+      const [camera, queries] = level.entries().next().value as [string, Map<string, Entry<T>>];
+      level.delete(camera); // this camera goes to the back of the turn order
+      if (level.size === 0) this.levels.delete(best);
+      const first = queries.entries().next().value as [string, Entry<T>] | undefined;
+      if (!first) continue; // a camera left without waiting work
+      const [key, entry] = first;
+      queries.delete(key);
+      this.where.delete(key);
+      if (queries.size > 0) {
+        if (!this.levels.has(best)) this.levels.set(best, level);
+        level.set(camera, queries);
+      }
+      return entry;
+    }
   }
 
   private drain(): void {
     while (!this.closed && this.where.size > 0) {
       const slot = this.slots.acquire();
       if (slot === undefined) return;
-      const entry = this.next()!;
+      const entry = this.next();
+      if (!entry) {
+        this.where.clear(); // nothing waits in any level: no key is pending
+        this.slots.release(slot);
+        return;
+      }
       this.inFlight++;
       void this.run(entry.job, slot)
         .catch(() => undefined) // run() reports its own failures

@@ -93,7 +93,15 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
       const { job } = w;
       const memory = planner.memory.get(keyOf(job.cameraId, job.query.id));
       if (memory && !w.reply) memory.askedThrough = Math.max(memory.askedThrough ?? -Infinity, job.end);
-      const finding = await asker!.ask(job, endpoint.url);
+      let finding: Finding;
+      try {
+        finding = await asker!.ask(job, endpoint.url);
+      } catch (e) {
+        // ModelClient turns model failures into findings; reaching here is a bug: say so once.
+        log.error({ camera: job.cameraId, query: job.query.id, err: String(e) }, 'cannot ask the model');
+        settle(w);
+        return;
+      }
       budget.record(job.cameraId, job.site, finding.usage.promptTokens + finding.usage.completionTokens);
       if (w.reply) return w.reply(finding);
       // The slot is free as soon as the model has answered; publishing happens beside it.
@@ -125,21 +133,22 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     metrics,
     log,
     profileOf,
-    submit: (job, key, priority) => {
+    submit: (job, key, priority, replay) => {
       if (!model) {
         metrics.windowsSkipped.inc({ query: job.query.id, reason: 'no_model' });
         ledger.settled(key, job.end);
         return;
       }
-      dispatcher.submit({ key, camera: job.cameraId, priority }, { job });
+      // Live video: a newer window replaces a waiting one. Replayed windows after a restart
+      // are owed answers: each gets its own key, so none replaces another.
+      dispatcher.submit({ key: replay ? `${key}@${job.end}` : key, camera: job.cameraId, priority }, { job });
     },
   });
 
   const cameraOf = new WeakMap<InMessage, { camera: string; last: number } | null>();
-  const process = async (m: InMessage) => {
+  const processChunk = async (m: InMessage, replay: boolean) => {
     const decoded = decodeFrameChunk(m.value);
     if (!decoded.ok) {
-      cameraOf.set(m, null);
       metrics.badChunks.inc();
       log.warn({ partition: m.partition, offset: m.offset, reason: decoded.reason }, 'malformed frame chunk sent to dead letter');
       await bus.publish(Topics.deadLetter, [{ key: m.key, value: m.value, headers: { reason: decoded.reason, source: m.topic } }]);
@@ -148,16 +157,16 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     const chunk = decoded.value;
     if (!planner.knows(chunk.cameraId)) return; // a camera this config does not know
     metrics.chunks.inc({ camera: chunk.cameraId });
-    await planner.onChunk(chunk);
+    await planner.onChunk(chunk, replay);
     metrics.queued.set(dispatcher.queued);
   };
   // Bounded work in progress: chunks wait here when the trigger stage falls behind.
   let inProgress = 0;
   const maxInProgress = Math.max(64, onnx.maxBatch);
-  const processLive = async (m: InMessage) => {
+  const processLive = async (m: InMessage, replay: boolean) => {
     while (inProgress >= maxInProgress) await ledger.change(5);
     inProgress++;
-    const p = process(m).finally(() => inProgress--);
+    const p = processChunk(m, replay).finally(() => inProgress--);
     // Planning order per camera is kept by the trigger stage (batches complete in order).
     track(p.catch((e: unknown) => log.error({ err: String(e) }, 'cannot process frame chunk')));
   };
@@ -168,10 +177,15 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     log,
     process: processLive,
     settled: (m) => {
-      const decoded = decodeFrameChunk(m.value);
-      if (!decoded.ok) return true;
-      const frames = decoded.value.frames;
-      return frames.length === 0 || planner.settledThrough(decoded.value.cameraId, frames[frames.length - 1]!.capturedAt);
+      // Asked again at every ledger change while the cursor holds this message: decode once.
+      let seen = cameraOf.get(m);
+      if (seen === undefined) {
+        const decoded = decodeFrameChunk(m.value);
+        const frames = decoded.ok ? decoded.value.frames : [];
+        seen = decoded.ok && frames.length > 0 ? { camera: decoded.value.cameraId, last: frames[frames.length - 1]!.capturedAt } : null;
+        cameraOf.set(m, seen);
+      }
+      return seen === null || planner.settledThrough(seen.camera, seen.last);
     },
     change: (ms) => ledger.change(ms),
     onHoldExpired: () => metrics.cursorHoldExpired.inc(),

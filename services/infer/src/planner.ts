@@ -33,8 +33,8 @@ export interface PlannerDeps {
   budget: TokenBudget;
   metrics: InferMetrics;
   log: Logger;
-  /** Hands a triggered window to the dispatcher. */
-  submit(job: AskJob, key: string, priority: number): void;
+  /** Hands a triggered window to the dispatcher (`replay`: must not be superseded). */
+  submit(job: AskJob, key: string, priority: number, replay: boolean): void;
   /** The profile each query is asked with (for the token estimate). */
   profileOf(q: QueryConfig): string;
 }
@@ -79,14 +79,14 @@ export class WindowPlanner {
   }
 
   /** Adds a chunk's frames and plans the windows it completes; resolves when planning is done. */
-  async onChunk(chunk: FrameChunk): Promise<void> {
+  async onChunk(chunk: FrameChunk, replay = false): Promise<void> {
     const cam = this.cameras.get(chunk.cameraId);
     if (!cam) return;
     cam.ring.width = chunk.width;
     cam.ring.height = chunk.height;
     const added = cam.ring.add(chunk.frames, chunk.fps);
     if (cam.analytics && added.length > 0) await this.analyse(cam, added);
-    this.plan(cam);
+    this.plan(cam, replay);
   }
 
   private async analyse(cam: CameraState, frames: RingFrame[]): Promise<void> {
@@ -100,7 +100,7 @@ export class WindowPlanner {
     }
   }
 
-  private plan(cam: CameraState): void {
+  private plan(cam: CameraState, replay: boolean): void {
     const latest = cam.ring.latest();
     if (latest === undefined) return;
     const { metrics, ledger } = this.d;
@@ -141,7 +141,7 @@ export class WindowPlanner {
         continue;
       }
       const question = renderQuestion(q.question, { camera: cam.camera.name, site, zone: q.trigger.zone });
-      this.d.submit({ cameraId: cam.camera.id, site, query: q, question, start: plan.start, end: plan.end, frames, fps: cam.ring.fps, estimatedTokens }, key, SEVERITY_RANK[q.severity]);
+      this.d.submit({ cameraId: cam.camera.id, site, query: q, question, start: plan.start, end: plan.end, frames, fps: cam.ring.fps, estimatedTokens }, key, SEVERITY_RANK[q.severity], replay);
     }
   }
 

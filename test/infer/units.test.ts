@@ -1,0 +1,205 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import jpeg from 'jpeg-js';
+import { decodeDcImage } from '@vigil/model';
+import { configFromYaml } from '../helpers/env.ts';
+import { dueWindow } from '../../services/infer/src/windows.ts';
+import { FrameRing } from '../../services/infer/src/frame-ring.ts';
+import { CounterSlots, FairDispatcher } from '../../services/infer/src/dispatcher.ts';
+import { TokenBudget } from '../../services/infer/src/budget.ts';
+import { inSchedule } from '../../services/infer/src/schedule.ts';
+import { judge, questionFor, extractJson } from '../../services/infer/src/verdict.ts';
+import { renderQuestion } from '../../services/infer/src/question.ts';
+import { WindowLedger } from '../../services/infer/src/ledger.ts';
+
+const CAMS = `cameras:
+  - { id: a, url: "rtsp://x/a", site: s1, tags: [dock, north], zones: [{ name: belt, polygon: [[0,0],[0.5,0],[0.5,1],[0,1]] }] }
+  - { id: b, url: "rtsp://x/b", site: s2, tags: [dock] }
+`;
+const q = configFromYaml(`model: { endpoints: [] }\n${CAMS}queries:\n  - { id: q, cameras: [a], question: "?", window: 4s, every: 2s }\n`).queries[0]!;
+
+test('windows sit on a capture-time grid, so replays give the same windows', () => {
+  assert.deepEqual(dueWindow(q, 'a', 10_500, -Infinity), { cameraId: 'a', query: q, start: 6000, end: 10_000 });
+  assert.equal(dueWindow(q, 'a', 11_900, 10_000), undefined);
+  assert.equal(dueWindow(q, 'a', 12_000, 10_000)?.start, 8000);
+});
+
+test('the frame ring keeps frames in order, drops duplicates and old frames, and slices by capture time', () => {
+  const ring = new FrameRing(1000);
+  const f = (t: number) => ({ capturedAt: t, streamTime: t / 1000, jpeg: Buffer.alloc(0) });
+  assert.equal(ring.add([f(0), f(250), f(500)], 4).length, 3);
+  assert.equal(ring.add([f(500), f(750), f(1000), f(1250)], 4).length, 3); // 500 is a duplicate
+  assert.equal(ring.size, 5); // 0 dropped (older than 1250 - 1000)
+  assert.deepEqual(ring.between(500, 1000).map((x) => x.capturedAt), [500, 750]);
+  assert.deepEqual(ring.between(-5, 300).map((x) => x.capturedAt), [250]);
+});
+
+test('dispatcher: bounded slots, cameras take turns, a flooding camera cannot starve a quiet one', async () => {
+  const order: string[] = [];
+  let active = 0;
+  let maxActive = 0;
+  const superseded: string[] = [];
+  const d = new FairDispatcher<string, number>(
+    new CounterSlots(2),
+    async (job) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      order.push(job);
+      await new Promise((r) => setTimeout(r, 5));
+      active--;
+    },
+    (job) => superseded.push(job),
+  );
+  // "busy" has 5 queries and floods; "quiet" asks once.
+  const busy = (i: number) => d.submit({ key: `busy/q${i % 5}`, camera: 'busy', priority: 2 }, `busy#${i}`);
+  for (let i = 0; i < 10; i++) busy(i);
+  d.submit({ key: 'quiet/q', camera: 'quiet', priority: 2 }, 'quiet#0');
+  const before = order.length;
+  for (let i = 10; i < 40; i++) busy(i);
+  await new Promise((r) => setTimeout(r, 150));
+  await d.close();
+  assert.equal(maxActive, 2);
+  assert.ok(superseded.length > 0, 'waiting windows of the same query were superseded');
+  // Cameras take turns: the quiet camera waits for at most one job of the busy camera.
+  assert.ok(order.indexOf('quiet#0') - before <= 1, `quiet served late: ${order.join(' ')}`);
+});
+
+test('dispatcher: a superseded window keeps its camera\'s turn, and higher severity goes first', async () => {
+  const order: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const d = new FairDispatcher<string, number>(new CounterSlots(1), async (job) => {
+    order.push(job);
+    if (job === 'first') await gate;
+  });
+  d.submit({ key: 'x/q', camera: 'x', priority: 2 }, 'first'); // takes the only slot
+  d.submit({ key: 'a/q', camera: 'a', priority: 2 }, 'a1');
+  d.submit({ key: 'b/q', camera: 'b', priority: 2 }, 'b1');
+  d.submit({ key: 'a/q', camera: 'a', priority: 2 }, 'a2'); // supersedes a1, keeps a ahead of b
+  d.submit({ key: 'c/q', camera: 'c', priority: 4 }, 'critical');
+  release();
+  await new Promise((r) => setTimeout(r, 20));
+  await d.close();
+  assert.deepEqual(order, ['first', 'critical', 'a2', 'b1']);
+});
+
+test('DC-only decode gives the 1/8-scale luma of a full decode', () => {
+  const w = 96;
+  const h = 64;
+  const data = Buffer.alloc(w * h * 4);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(Math.round((x / w) * 200 + (y / h) * 50), (y * w + x) * 4, (y * w + x) * 4 + 3), (data[(y * w + x) * 4 + 3] = 255);
+  const enc = jpeg.encode({ width: w, height: h, data }, 90).data;
+  const full = jpeg.decode(enc, { useTArray: true });
+  const dc = decodeDcImage(enc);
+  assert.deepEqual([dc.width, dc.height], [12, 8]);
+  let err = 0;
+  for (let by = 0; by < 8; by++) {
+    for (let bx = 0; bx < 12; bx++) {
+      let s = 0;
+      for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) s += full.data[((by * 8 + y) * w + bx * 8 + x) * 4]!;
+      err = Math.max(err, Math.abs(s / 64 - dc.data[by * 12 + bx]!));
+    }
+  }
+  assert.ok(err < 3, `block means differ by up to ${err}`);
+  assert.throws(() => decodeDcImage(Buffer.from('not a jpeg')), /not a JPEG/);
+});
+
+test('token budget per camera and per site over the last hour', () => {
+  let now = 0;
+  const b = new TokenBudget({ cameraTokensPerHour: 1000, siteTokensPerHour: 1500 }, () => now);
+  b.record('a', 's1', 900);
+  assert.equal(b.over('a', 's1'), undefined);
+  b.record('a', 's1', 200);
+  assert.equal(b.over('a', 's1'), 'camera');
+  b.record('b', 's1', 500);
+  assert.equal(b.over('b', 's1'), 'site');
+  now += 61 * 60_000; // an hour later the spend has rolled off
+  assert.equal(b.over('a', 's1'), undefined);
+});
+
+test('schedules: weekdays and hours in a named time zone, ranges across midnight', () => {
+  const s = { timezone: 'Europe/Paris', days: ['mon', 'tue', 'wed', 'thu', 'fri'] as ('mon' | 'tue' | 'wed' | 'thu' | 'fri')[], hours: [[8 * 60, 18 * 60] as [number, number]] };
+  assert.equal(inSchedule(s, Date.parse('2026-11-25T08:30:00Z')), true); // Wed 09:30 in Paris
+  assert.equal(inSchedule(s, Date.parse('2026-11-25T17:30:00Z')), false); // 18:30 in Paris
+  assert.equal(inSchedule(s, Date.parse('2026-11-28T10:00:00Z')), false); // Saturday
+  const night = { timezone: 'UTC', days: ['fri'] as 'fri'[], hours: [[22 * 60, 6 * 60] as [number, number]] };
+  assert.equal(inSchedule(night, Date.parse('2026-11-28T03:00:00Z')), true); // Sat 03:00 belongs to Friday night
+  assert.equal(inSchedule(night, Date.parse('2026-11-27T03:00:00Z')), false); // Fri 03:00 belongs to Thursday night
+});
+
+test('alert_when: regex, yes/no, and a JSON verdict checked against its schema', () => {
+  assert.equal(judge('Yes, a forklift.', { kind: 'regex', pattern: /^\s*yes/i }).verdict, true);
+  assert.equal(judge('No.', { kind: 'choice', yes: false }).verdict, true);
+  assert.equal(judge('Maybe', { kind: 'choice', yes: true }).error, 'the answer is neither yes nor no');
+  const rule = {
+    kind: 'json' as const,
+    schema: { type: 'object' as const, required: ['verdict', 'confidence'], properties: { verdict: { type: 'string' as const, enum: ['yes', 'no'] }, confidence: { type: 'number' as const, minimum: 0, maximum: 1 } } },
+    when: { verdict: 'yes', confidence: { gte: 0.7 } },
+  };
+  assert.match(questionFor('Is the dock blocked?', rule), /JSON Schema: \{"type":"object"/);
+  const yes = judge('Here you go: ```json\n{"verdict": "yes", "confidence": 0.9}\n```', rule);
+  assert.deepEqual(yes, { verdict: true, structured: { verdict: 'yes', confidence: 0.9 } });
+  assert.equal(judge('{"verdict": "yes", "confidence": 0.5}', rule).verdict, false);
+  const bad = judge('{"verdict": "maybe"}', rule);
+  assert.equal(bad.verdict, false);
+  assert.match(bad.error ?? '', /\$\.confidence is required; \$\.verdict should be one of "yes", "no"/);
+  assert.equal(extractJson('no json {here'), undefined);
+});
+
+test('question templates fill camera, site and zone', () => {
+  assert.equal(renderQuestion('Is {zone} at {camera} ({site}) blocked?', { camera: 'Dock 1', site: 'east', zone: 'belt' }), 'Is belt at Dock 1 (east) blocked?');
+});
+
+test('config: camera selectors, triggers, zones, schedules and JSON verdicts are read and checked', () => {
+  const c = configFromYaml(`model:
+  endpoints: [{ url: "http://m:8000/v1", max_in_flight: 8 }, "http://n:8000"]
+  sampling: { temperature: 0.2 }
+  budget: { camera_tokens_per_hour: 100000 }
+${CAMS}queries:
+  - id: belt
+    cameras: { tags: [dock], site: s1 }
+    question: "Did {zone} stop?"
+    window: 8s
+    every: 2s
+    trigger: { type: stall, zone: belt, still_for: 3s }
+    schedule: { timezone: Europe/Paris, days: [mon, fri], hours: ["22:00-06:00"] }
+    alert_when: { json: { schema: { type: object, required: [verdict] }, when: { verdict: yes } } }
+    model: { profile: cosmos-reason2, max_tokens: 512, top_k: 10 }
+`);
+  assert.deepEqual(c.model.endpointSettings, [{ url: 'http://m:8000', maxInFlight: 8, apiKey: undefined }, { url: 'http://n:8000' }]);
+  assert.deepEqual(c.model.endpoints, ['http://m:8000', 'http://n:8000']);
+  const b = c.queries[0]!;
+  assert.deepEqual(b.cameras, ['a']);
+  assert.deepEqual(b.trigger, { type: 'stall', zone: 'belt', threshold: undefined, stillForMs: 3000, label: undefined, minScore: undefined });
+  assert.deepEqual(b.schedule?.hours, [[22 * 60, 6 * 60]]);
+  assert.equal(b.alert.kind, 'json');
+  assert.equal(b.model.profile, 'cosmos-reason2');
+  assert.equal(b.model.sampling.topK, 10);
+  const issues = (yaml: string) => {
+    try {
+      configFromYaml(yaml);
+      return '';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  const bad = issues(`model: { endpoints: [] }\n${CAMS}queries:\n  - { id: x, cameras: { tags: [none] }, question: "?", window: 4s, every: 2s }\n  - { id: y, cameras: [b], question: "?", window: 4s, every: 2s, trigger: { type: motion, zone: belt } }\n  - { id: z, cameras: [a], question: "?", window: 4s, every: 2s, schedule: { timezone: Mars/Olympus } }\n`);
+  assert.match(bad, /queries\[0\]\.cameras: the selector matches no camera/);
+  assert.match(bad, /queries\[1\]\.trigger\.zone: zone "belt" is not defined on camera b/);
+  assert.match(bad, /queries\[2\]\.schedule\.timezone: unknown time zone "Mars\/Olympus"/);
+});
+
+test('ledger: a window is open from planning until settled; the cursor asks whether all up to a time are', () => {
+  const l = new WindowLedger();
+  l.planned('a/q', 10_000);
+  assert.equal(l.settledThrough('a/q', 10_000), false);
+  l.planned('a/q', 12_000);
+  l.settled('a/q', 10_000);
+  assert.equal(l.settledThrough('a/q', 10_000), true);
+  assert.equal(l.settledThrough('a/q', 12_000), false);
+  assert.equal(l.settledThrough('a/q', 14_000), false, 'not yet planned');
+  l.settled('a/q', 12_000);
+  l.consideredThrough('a/q', 14_000);
+  assert.equal(l.settledThrough('a/q', 14_000), true);
+  assert.equal(l.openWindows, 0);
+});
