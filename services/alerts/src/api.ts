@@ -14,6 +14,7 @@ import { OPENAPI } from './openapi.ts';
 import { PAGE_HTML } from './page.ts';
 import { BadParam, parseActionBody, parseAskBody, parseIncidentSearch, parseStats } from './params.ts';
 import type { WebhookSender } from './webhooks.ts';
+import type { LatestFrames } from './latest-frames.ts';
 
 interface Ctx {
   req: IncomingMessage;
@@ -40,6 +41,8 @@ export interface ApiDeps {
   webhooks: WebhookSender;
   metrics: AlertsMetrics;
   control?: Control;
+  /** Newest frame per camera, from the frame chunks on the bus. */
+  latest?: LatestFrames;
 }
 
 const ID = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -156,6 +159,19 @@ export function routes(d: ApiDeps): Route[] {
     },
     {
       method: 'GET',
+      path: '/api/cameras/{id}/latest.jpg',
+      role: 'read',
+      handle: async (ctx) => {
+        const id = checkId(ctx.params.id!);
+        if (!cameraIds.has(id)) return fail(ctx, 404, `no camera ${id}`);
+        const f = d.latest?.get(id);
+        if (!f) return fail(ctx, 404, `no frame from camera ${id} yet`);
+        ctx.res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store', 'x-captured-at': new Date(f.capturedAt).toISOString() }).end(f.jpeg);
+        return 200;
+      },
+    },
+    {
+      method: 'GET',
       path: '/api/queries',
       role: 'read',
       handle: async (ctx) =>
@@ -171,6 +187,8 @@ export function routes(d: ApiDeps): Route[] {
             alert_when: q.alertWhen.source,
             severity: q.severity,
             webhooks: d.config.alerts.webhooks.filter((w) => !w.queries || w.queries.includes(q.id)).map((w) => w.id),
+            // Without a model endpoint the question cannot be asked yet: say so plainly.
+            status: d.config.model.endpoints.length === 0 ? 'waiting_for_model' : 'active',
           })),
         ),
     },
@@ -240,7 +258,9 @@ export function createApi(d: ApiDeps) {
     label = hit.r.path;
     let principal: Principal = { name: 'anonymous', role: 'admin' };
     if (hit.r.role !== 'public') {
-      const a = d.auth.check(req.headers.authorization, hit.r.role);
+      // <img> and <video> cannot send headers: media GETs may carry the token as access_token.
+      const token = hit.r.method === 'GET' && /\.(jpg|mp4)$/.test(hit.r.path) ? url.searchParams.get('access_token') : null;
+      const a = d.auth.check(req.headers.authorization ?? (token ? `Bearer ${token}` : undefined), hit.r.role);
       if (!a.ok) {
         sendJson(res, a.status, { error: a.message }, a.status === 401 ? { 'www-authenticate': 'Bearer realm="vigil"' } : {});
         count(a.status);

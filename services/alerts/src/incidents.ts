@@ -102,6 +102,8 @@ export class IncidentLifecycle {
       return { reason: 'camera status is not JSON' };
     }
     if (s?.v !== 1 || typeof s.cameraId !== 'string' || typeof s.state !== 'string' || typeof s.at !== 'number') return { reason: 'unsupported camera status' };
+    // A shared broker carries other deployments' cameras too: only ours become incidents.
+    if (!this.config.cameras.some((c) => c.id === s.cameraId)) return undefined;
     const { stored, closed } = await this.store.saveCameraStatus(s);
     const site = this.config.cameras.find((c) => c.id === s.cameraId)?.site;
     if (stored) this.live.cameraStatus(stored, site);

@@ -44,7 +44,8 @@ export class LiveEvents {
     private readonly log: Logger,
     redis?: { url: string; prefix: string },
   ) {
-    this.io = new SocketServer(server, { serveClient: true });
+    // destroyUpgrade off: other websocket upgrades on this port (live view) are not Socket.IO's.
+    this.io = new SocketServer(server, { serveClient: true, destroyUpgrade: false });
     if (redis) {
       const pub = new Redis(redis.url, { lazyConnect: false });
       const sub = pub.duplicate();

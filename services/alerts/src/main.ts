@@ -15,6 +15,10 @@ import { LiveEvents } from './live.ts';
 import { createAlertsMetrics } from './metrics.ts';
 import { AlertPolicy } from './policy.ts';
 import { WebhookSender } from './webhooks.ts';
+import { serveDashboard } from './dashboard.ts';
+import { LatestFrames } from './latest-frames.ts';
+import { LiveViewRelays } from '@vigil/live-view';
+import { hostname } from 'node:os';
 
 export interface AlertsService {
   port: number;
@@ -51,6 +55,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   await bus.ensureTopics([
     { topic: Topics.findings, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } },
     { topic: Topics.cameraStatus, partitions: 3 },
+    { topic: Topics.frames, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } },
     { topic: Topics.deadLetter, partitions: 1 },
   ]);
 
@@ -63,6 +68,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   const server = createServer((req, res) => {
     void (async () => {
       if (await ops(req, res)) return;
+      if (await serveDashboard(req, res)) return;
       if (api && (await api(req, res))) return;
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
     })().catch((e: unknown) => {
@@ -72,7 +78,26 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
     });
   });
   const live = new LiveEvents(server, store, auth, metrics, log, config.redis);
-  api = createApi({ config, store, auth, evidence, live, webhooks, metrics, control: deps.control });
+  const latest = new LatestFrames(new Set(config.cameras.map((c) => c.id)));
+  api = createApi({ config, store, auth, evidence, live, webhooks, metrics, control: deps.control, latest });
+  // Live view: a node-rtsp-stream relay per watched camera, reached through this port.
+  const relays = new LiveViewRelays({ ffmpegPath: config.ingest.ffmpegPath, log });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const m = /^\/api\/cameras\/([A-Za-z0-9_.-]{1,128})\/live$/.exec(url.pathname);
+    if (!m) return; // Socket.IO's own upgrades
+    const token = url.searchParams.get('access_token');
+    const a = auth.check(req.headers.authorization ?? (token ? `Bearer ${token}` : undefined), 'read');
+    const cam = config.cameras.find((c) => c.id === m[1]);
+    if (!a.ok || !cam) {
+      socket.end(`HTTP/1.1 ${!a.ok ? `${a.status} Unauthorized` : '404 Not Found'}\r\nconnection: close\r\n\r\n`);
+      return;
+    }
+    void relays.proxyUpgrade({ id: cam.id, url: cam.url, transport: cam.transport }, req, socket, head).catch((e: unknown) => {
+      log.warn({ camera: cam.id, err: (e as Error).message }, 'live view failed');
+      socket.destroy();
+    });
+  });
   const lifecycle = new IncidentLifecycle(config, store, state, policy, evidence, live, webhooks, metrics, log, deps.afterWrite);
 
   const deadLetter = (handle: (m: InMessage) => Promise<Rejected | undefined>) => async (m: InMessage) => {
@@ -91,6 +116,8 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   const subs = [
     await bus.subscribe({ topic: Topics.findings, group, handle: deadLetter((m) => lifecycle.onFinding(m)) }),
     await bus.subscribe({ topic: Topics.cameraStatus, group: `${group}-status`, fromBeginning: true, handle: deadLetter((m) => lifecycle.onCameraStatus(m)) }),
+    // Every replica keeps its own newest frames (a group of its own, newest messages only).
+    await bus.subscribe({ topic: Topics.frames, group: `${group}-frames-${hostname()}-${process.pid}`, handle: latest.onChunk }),
   ];
   lifecycle.start(deps.tickMs ?? 1000);
   webhooks.start();
@@ -108,6 +135,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
           ...subs.map((s) => () => s.close()),
           () => lifecycle.close(),
           () => webhooks.close(),
+          async () => relays.close(),
           () => (server.closeAllConnections(), live.close()),
           async () => void (await ownState?.close()),
         ];

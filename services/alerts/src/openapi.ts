@@ -63,7 +63,7 @@ export const OPENAPI = {
         required: ['id', 'name', 'url', 'status'],
         properties: { id: str, name: str, site: str, url: { type: 'string', description: 'credentials redacted' }, transport: str, fps: { type: 'number' }, width: { type: 'integer' }, queries: { type: 'array', items: str }, status: { type: ['object', 'null'] } },
       },
-      Query: { type: 'object', required: ['id', 'question', 'cameras'], properties: { id: str, question: str, cameras: { type: 'array', items: str }, window_ms: { type: 'integer' }, every_ms: { type: 'integer' }, cooldown_ms: { type: 'integer' }, alert_when: str, severity: str, webhooks: { type: 'array', items: str } } },
+      Query: { type: 'object', required: ['id', 'question', 'cameras'], properties: { id: str, status: { type: 'string', enum: ['active', 'waiting_for_model'] }, question: str, cameras: { type: 'array', items: str }, window_ms: { type: 'integer' }, every_ms: { type: 'integer' }, cooldown_ms: { type: 'integer' }, alert_when: str, severity: str, webhooks: { type: 'array', items: str } } },
       Action: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', maxLength: 2000 }, by: { type: 'string', description: 'only used when no tokens are configured; otherwise the token name' } } },
       Ask: { type: 'object', required: ['camera', 'question'], additionalProperties: false, properties: { camera: str, question: { type: 'string', maxLength: 1000 }, window: { type: ['string', 'integer'], description: '"1s" to "60s" (default "8s"), or milliseconds' } } },
     },
@@ -124,6 +124,13 @@ export const OPENAPI = {
     },
     '/api/cameras': { get: { summary: 'Configured cameras with live status (no credentials)', responses: { '200': json({ type: 'array', items: ref('Camera') }, 'Cameras'), ...AUTH } } },
     '/api/cameras/{id}': { get: { summary: 'One camera', parameters: [idParam], responses: { '200': json(ref('Camera'), 'Camera'), '400': err('Bad id'), '404': err('No such camera'), ...AUTH } } },
+    '/api/cameras/{id}/latest.jpg': {
+      get: {
+        summary: "The camera's newest frame (JPEG with the timestamp band), from frames ingest already publishes; `access_token` may replace the header",
+        parameters: [idParam],
+        responses: { '200': { description: 'JPEG', content: { 'image/jpeg': {} } }, '400': err('Bad id'), '404': err('No such camera, or no frame yet'), ...AUTH },
+      },
+    },
     '/api/queries': { get: { summary: 'Standing queries', responses: { '200': json({ type: 'array', items: ref('Query') }, 'Queries'), ...AUTH } } },
     '/api/ask': {
       post: {

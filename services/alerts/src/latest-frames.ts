@@ -1,0 +1,26 @@
+import { decodeFrameChunk } from '@vigil/contracts';
+import type { InMessage } from '@vigil/bus';
+
+/**
+ * The newest frame of every camera, taken from the frame chunks ingest already publishes:
+ * the dashboard's camera grid refreshes from here, with no second decode of any stream.
+ */
+export class LatestFrames {
+  private readonly frames = new Map<string, { jpeg: Buffer; capturedAt: number }>();
+
+  constructor(private readonly cameras: Set<string>) {}
+
+  /** Bus handler for `vigil.frames`; malformed or foreign chunks are simply not shown. */
+  onChunk = async (m: InMessage): Promise<void> => {
+    const decoded = decodeFrameChunk(m.value);
+    if (!decoded.ok || !this.cameras.has(decoded.value.cameraId)) return;
+    const last = decoded.value.frames[decoded.value.frames.length - 1];
+    const cur = this.frames.get(decoded.value.cameraId);
+    // Copy out of the chunk so the rest of it can be freed.
+    if (last && (!cur || last.capturedAt >= cur.capturedAt)) this.frames.set(decoded.value.cameraId, { jpeg: Buffer.from(last.jpeg), capturedAt: last.capturedAt });
+  };
+
+  get(cameraId: string): { jpeg: Buffer; capturedAt: number } | undefined {
+    return this.frames.get(cameraId);
+  }
+}
