@@ -31,7 +31,8 @@ export function CamerasView() {
       <div class="cameras">
         {cameras.map((c) => {
           const state = c.status?.state ?? 'starting';
-          const fps = c.status?.fpsOut;
+          // fpsOut is measured over the last 10 s when the status was sent; before that, show the target.
+          const fps = c.status?.fpsOut || c.fps;
           return (
             <button class="camera" data-camera={c.id} data-state={state} onClick={() => setOpen(c)} aria-label={`${c.name ?? c.id}: ${state}. Open live view`}>
               <div class="frame">
