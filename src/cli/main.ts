@@ -111,7 +111,7 @@ async function run(args: string[]): Promise<number> {
     const { bus } = platform;
     // Downstream first, so the first findings and frames have somewhere to go.
     if (services.includes('alerts')) started.push({ name: 'alerts', ...(await startAlerts(config, { bus, store: await platform.store(), state: platform.state, control: platform.control, logger: createLogger('alerts') })) });
-    if (services.includes('infer')) started.push({ name: 'infer', ...(await startInfer(config, { bus, logger: createLogger('infer') })) });
+    if (services.includes('infer')) started.push({ name: 'infer', ...(await startInfer(config, { bus, control: platform.control, logger: createLogger('infer') })) });
     if (services.includes('ingest')) started.push({ name: 'ingest', ...(await startIngest(config, { bus, control: platform.control, configFile: values.config, shard, logger: createLogger('ingest') })) });
   } catch (e) {
     log.error({ err: (e as Error).message }, 'cannot start');

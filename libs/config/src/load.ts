@@ -6,6 +6,8 @@ import { ConfigError, formatPath, type ConfigIssue } from './errors.ts';
 import { substituteEnv, type EnvIssue } from './env.ts';
 import { ConfigSchema, type RawConfig } from './schema.ts';
 import { parseDuration } from './duration.ts';
+import { alertRegex, normalizeAlertWhen, normalizeEndpoints, normalizeSampling, normalizeSchedule, normalizeTrigger, selectCameras } from './inference.ts';
+import { checkInference } from './inference-check.ts';
 import type { VigilConfig } from './types.ts';
 
 /** The most frames one question may carry: bounds the model server's memory per request. */
@@ -74,18 +76,26 @@ function crossCheck(c: RawConfig, lineOf: (p: (string | number)[]) => number | u
   c.queries.forEach((q, i) => {
     if (queryIds.has(q.id)) at(['queries', i, 'id'], `duplicate query id "${q.id}"`);
     queryIds.add(q.id);
-    q.cameras.forEach((camId, j) => {
-      if (!cameras.has(camId)) at(['queries', i, 'cameras', j], `unknown camera "${camId}" (known: ${[...cameras.keys()].join(', ')})`);
-    });
-    try {
-      new RegExp(q.alert_when, 'i');
-    } catch (e) {
-      at(['queries', i, 'alert_when'], `not a valid regular expression: ${(e as Error).message}`);
+    const picked = selectCameras(q.cameras, c.cameras.map((cam) => ({ ...cam, site: cam.site ?? c.site })));
+    if (Array.isArray(q.cameras)) {
+      q.cameras.forEach((camId, j) => {
+        if (!cameras.has(camId)) at(['queries', i, 'cameras', j], `unknown camera "${camId}" (known: ${[...cameras.keys()].join(', ')})`);
+      });
+    } else if (picked.length === 0) {
+      at(['queries', i, 'cameras'], 'the selector matches no camera');
     }
+    if (typeof q.alert_when === 'string') {
+      try {
+        new RegExp(q.alert_when, 'i');
+      } catch (e) {
+        at(['queries', i, 'alert_when'], `not a valid regular expression: ${(e as Error).message}`);
+      }
+    }
+    issues.push(...checkInference(q, picked, c, cameras, (p) => lineOf(['queries', i, ...p]), ['queries', i]));
     const windowMs = parseDuration(q.window);
     if (windowMs < 1000) at(['queries', i, 'window'], `must be at least 1s (got "${q.window}")`);
     if (parseDuration(q.every) < 250) at(['queries', i, 'every'], `must be at least 250ms (got "${q.every}")`);
-    for (const camId of q.cameras) {
+    for (const camId of picked) {
       const cam = cameras.get(camId);
       if (cam && (windowMs / 1000) * cam.fps > MAX_FRAMES_PER_WINDOW) {
         at(['queries', i, 'window'], `"${q.window}" at camera ${camId}'s ${cam.fps} fps is more than ${MAX_FRAMES_PER_WINDOW} frames`);
@@ -119,7 +129,10 @@ function normalize(c: RawConfig): VigilConfig {
   return {
     site: c.site,
     model: {
-      endpoints: c.model.endpoints.filter((e) => e !== '').map((e) => e.replace(/\/+$/, '').replace(/\/v1$/, '')),
+      endpoints: normalizeEndpoints(c.model.endpoints).map((e) => e.url),
+      endpointSettings: normalizeEndpoints(c.model.endpoints),
+      sampling: normalizeSampling(c.model.sampling),
+      budget: { cameraTokensPerHour: c.model.budget?.camera_tokens_per_hour, siteTokensPerHour: c.model.budget?.site_tokens_per_hour },
       profile: c.model.profile,
       modelId: c.model.model_id,
       apiKey: c.model.api_key,
@@ -138,7 +151,12 @@ function normalize(c: RawConfig): VigilConfig {
       ffmpegPath: c.ingest.ffmpeg_path,
       bufferMs: parseDuration(c.ingest.buffer),
     },
-    infer: { metricsPort: c.infer.metrics_port, bufferMs: parseDuration(c.infer.buffer), concurrency: c.infer.concurrency },
+    infer: {
+      metricsPort: c.infer.metrics_port,
+      bufferMs: parseDuration(c.infer.buffer),
+      concurrency: c.infer.concurrency,
+      onnx: { provider: c.infer.onnx.provider, maxBatch: c.infer.onnx.max_batch, batchWaitMs: parseDuration(c.infer.onnx.batch_wait), detector: c.infer.onnx.detector },
+    },
     cameras: c.cameras.map((cam) => ({
       id: cam.id,
       name: cam.name ?? cam.id,
@@ -153,14 +171,19 @@ function normalize(c: RawConfig): VigilConfig {
       inputArgs: cam.input_args,
       stallTimeoutMs: parseDuration(cam.stall_timeout),
       tags: cam.tags,
+      zones: cam.zones,
     })),
     queries: c.queries.map((q) => ({
       id: q.id,
-      cameras: q.cameras,
+      cameras: selectCameras(q.cameras, c.cameras.map((cam) => ({ ...cam, site: cam.site ?? c.site }))),
       question: q.question,
       windowMs: parseDuration(q.window),
       everyMs: parseDuration(q.every),
-      alertWhen: new RegExp(q.alert_when, 'i'),
+      alertWhen: alertRegex(normalizeAlertWhen(q.alert_when)),
+      alert: normalizeAlertWhen(q.alert_when),
+      schedule: q.schedule && normalizeSchedule(q.schedule),
+      trigger: normalizeTrigger(q.trigger),
+      model: { profile: q.model?.profile, maxTokens: q.model?.max_tokens, sampling: normalizeSampling(q.model) },
       severity: q.severity,
       cooldownMs: parseDuration(q.cooldown),
     })),

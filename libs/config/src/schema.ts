@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.ts';
+import { AlertWhenSchema, BudgetSchema, CameraSelectorSchema, EndpointSchema, OnnxSchema, QueryModelSchema, SamplingSchema, ScheduleSchema, TriggerSchema, ZoneSchema } from './inference.ts';
 
 /**
  * The YAML config as users write it. Unknown keys are rejected everywhere so a typo
@@ -18,13 +19,17 @@ export const ModelProfiles = ['cosmos-reason1', 'cosmos-reason2', 'openai-frames
 export const ModelSchema = z.strictObject({
   // An empty entry (e.g. an unset "${VIGIL_MODEL_URL:-}") is dropped; no endpoint at all
   // means no model server yet: queries wait for one instead of failing.
-  endpoints: z.array(z.union([z.literal(''), z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: 'expected an http(s) URL like "http://127.0.0.1:8000"' })])).default([]),
+  // An entry is a URL or { url, max_in_flight, api_key }.
+  endpoints: z.array(EndpointSchema).default([]),
   profile: z.enum(ModelProfiles).default('cosmos-reason1'),
   /** Served model id; read from GET /v1/models when absent. */
   model_id: z.string().min(1).optional(),
   api_key: z.string().optional(),
   timeout: duration.default('120s'),
   max_tokens: z.number().int().min(16).max(32768).default(4096),
+  /** Overrides of the profile's sampling (the model card's by default). */
+  sampling: SamplingSchema.optional(),
+  budget: BudgetSchema.optional(),
 });
 
 export const CameraSchema = z.strictObject({
@@ -49,15 +54,22 @@ export const CameraSchema = z.strictObject({
   stall_timeout: duration.default('10s'),
   /** Free-form labels carried in the camera's status (zone, floor, owner…). */
   tags: z.array(z.string().min(1)).default([]),
+  /** Named polygons in relative coordinates, for zone triggers and `{zone}` in questions. */
+  zones: z.array(ZoneSchema).default([]),
 });
 
 export const QuerySchema = z.strictObject({
   id,
-  cameras: z.array(z.string()).min(1, { error: 'name at least one camera' }),
+  /** Camera ids, or a selector `{ tags, site }`. */
+  cameras: CameraSelectorSchema,
+  /** May use {camera}, {site} and {zone}. */
   question: z.string().min(1),
   window: duration,
   every: duration,
-  alert_when: z.string().default('^\\s*yes'),
+  schedule: ScheduleSchema.optional(),
+  trigger: TriggerSchema.default('always'),
+  alert_when: AlertWhenSchema.default('^\\s*yes'),
+  model: QueryModelSchema.optional(),
   severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
   /** Positive answers this close together belong to one incident; this long quiet closes it. */
   cooldown: duration.default('60s'),
@@ -120,8 +132,13 @@ export const ConfigSchema = z.strictObject({
     })
     .default({ metrics_port: 9101, chunk: '1s', ffmpeg_path: 'ffmpeg', buffer: '10s' }),
   infer: z
-    .strictObject({ metrics_port: port.default(9102), buffer: duration.default('30s'), concurrency: z.number().int().min(1).max(1024).default(4) })
-    .default({ metrics_port: 9102, buffer: '30s', concurrency: 4 }),
+    .strictObject({
+      metrics_port: port.default(9102),
+      buffer: duration.default('30s'),
+      concurrency: z.number().int().min(1).max(1024).default(4),
+      onnx: OnnxSchema.default({ provider: 'cpu', max_batch: 256, batch_wait: '50ms' }),
+    })
+    .default({ metrics_port: 9102, buffer: '30s', concurrency: 4, onnx: { provider: 'cpu', max_batch: 256, batch_wait: '50ms' } }),
   cameras: z.array(CameraSchema).min(1, { error: 'configure at least one camera' }),
   queries: z.array(QuerySchema).default([]),
   alerts: AlertsSchema.default({

@@ -1,4 +1,5 @@
 import type { ModelProfiles } from './schema.ts';
+import type { AlertRule, EndpointConfig, SamplingConfig, ScheduleConfig, TriggerConfig } from './inference.ts';
 
 /** Config as the services receive it: validated, defaults applied, durations in ms. */
 export interface VigilConfig {
@@ -10,6 +11,10 @@ export interface VigilConfig {
     apiKey?: string;
     timeoutMs: number;
     maxTokens: number;
+    /** The same endpoints with their own in-flight limits and keys. */
+    endpointSettings: EndpointConfig[];
+    sampling: SamplingConfig;
+    budget: { cameraTokensPerHour?: number; siteTokensPerHour?: number };
   };
   dataDir: string;
   /** Absent: the in-process bus (standalone mode). */
@@ -22,7 +27,18 @@ export interface VigilConfig {
   nats?: { url: string };
   http: { port: number; host: string };
   ingest: { metricsPort: number; chunkMs: number; ffmpegPath: string; bufferMs: number };
-  infer: { metricsPort: number; bufferMs: number; concurrency: number };
+  infer: {
+    metricsPort: number;
+    bufferMs: number;
+    /** Default in-flight limit of an endpoint that sets none. */
+    concurrency: number;
+    onnx: {
+      provider: 'cpu' | 'cuda';
+      maxBatch: number;
+      batchWaitMs: number;
+      detector?: { model: string; input: number; labels: string[]; score: number; iou: number };
+    };
+  };
   cameras: CameraConfig[];
   queries: QueryConfig[];
   alerts: AlertsConfig;
@@ -67,6 +83,8 @@ export interface CameraConfig {
   inputArgs: string[];
   stallTimeoutMs: number;
   tags: string[];
+  /** Named polygons, relative coordinates (0..1). */
+  zones: { name: string; polygon: [number, number][] }[];
 }
 
 export interface QueryConfig {
@@ -75,7 +93,13 @@ export interface QueryConfig {
   question: string;
   windowMs: number;
   everyMs: number;
+  /** The regex form of `alert`; never matches a JSON rule. */
   alertWhen: RegExp;
+  alert: AlertRule;
+  schedule?: ScheduleConfig;
+  trigger: TriggerConfig;
+  /** Per-query model overrides. */
+  model: { profile?: (typeof ModelProfiles)[number]; maxTokens?: number; sampling: SamplingConfig };
   severity: 'low' | 'medium' | 'high' | 'critical';
   /** Absent only in hand-built configs: 60 s. */
   cooldownMs?: number;

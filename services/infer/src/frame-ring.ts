@@ -27,8 +27,12 @@ export class FrameRing {
     for (const f of frames) {
       const last = this.frames[this.frames.length - 1];
       if (last && f.capturedAt <= last.capturedAt) continue; // duplicate or replayed frame
-      this.frames.push(f);
-      added.push(f);
+      // A frame arrives as a slice of the consumer's fetch buffer (megabytes, many cameras):
+      // holding the slice would keep the whole buffer alive for as long as the ring keeps the
+      // frame. A copy costs a memcpy and bounds memory by what the rings actually hold.
+      const own: RingFrame = { capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: Buffer.from(f.jpeg) };
+      this.frames.push(own);
+      added.push(own);
     }
     const newest = this.latest();
     if (newest === undefined) return added;

@@ -71,7 +71,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
 
   const needs = config.queries.some((q) => needsAnalytics(q.trigger));
   const onnx = config.infer.onnx;
-  const analytics = needs ? await AnalyticsStage.open({ provider: onnx.provider, maxBatch: onnx.maxBatch, waitMs: onnx.batchWaitMs, bandPx: BAND_PX }) : undefined;
+  const analytics = needs ? await AnalyticsStage.open({ provider: onnx.provider, maxBatch: onnx.maxBatch, waitMs: onnx.batchWaitMs, bandPx: BAND_PX, onBatch: (n) => metrics.analyticsBatch.observe(n) }) : undefined;
   const detector =
     onnx.detector && config.queries.some((q) => q.trigger.type === 'object') ? await DetectorStage.open(onnx.detector.model, { provider: onnx.provider, ...onnx.detector }) : undefined;
 

@@ -49,10 +49,10 @@ export class AnalyticsStage {
 
   private constructor(
     private readonly session: ort.InferenceSession,
-    private readonly opts: { maxBatch: number; waitMs: number; bandPx: number },
+    private readonly opts: { maxBatch: number; waitMs: number; bandPx: number; onBatch?: (frames: number) => void },
   ) {}
 
-  static async open(opts: { provider: 'cpu' | 'cuda'; maxBatch: number; waitMs: number; bandPx: number }): Promise<AnalyticsStage> {
+  static async open(opts: { provider: 'cpu' | 'cuda'; maxBatch: number; waitMs: number; bandPx: number; onBatch?: (frames: number) => void }): Promise<AnalyticsStage> {
     const session = await ort.InferenceSession.create(buildAnalyticsModel(), {
       executionProviders: [opts.provider],
       intraOpNumThreads: 1,
@@ -121,6 +121,7 @@ export class AnalyticsStage {
       const sharpness = r.sharpness!.data as Float32Array;
       this.frames += n;
       this.batches++;
+      this.opts.onBatch?.(n);
       batch.forEach((p, i) => {
         const base = i * CELLS;
         let moved = 0;
