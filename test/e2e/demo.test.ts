@@ -19,7 +19,10 @@ test('the demo command serves the dashboard with both simulated cameras online, 
   demo.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const base = `http://127.0.0.1:${http}`;
   try {
-    const page = await waitFor('the dashboard', async () => (await fetch(`${base}/`)).ok && (await (await fetch(`${base}/`)).text()), 120_000, 500);
+    const page = await waitFor('the dashboard', async () => {
+      const r = await fetch(`${base}/`);
+      return r.ok ? r.text() : undefined;
+    }, 120_000, 500);
     assert.match(page, /<script type="module" src="\/app.js">/);
     const cameras = await waitFor(
       'both cameras online',
