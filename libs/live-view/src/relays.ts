@@ -57,10 +57,12 @@ export class LiveViewRelays {
     if (existing && existing.stream.stream.exitCode === null) return existing.port;
     if (existing) this.stop(src.id);
     const port = await freePort();
-    const inputOptions: Record<string, string> = src.url.startsWith('rtsp') ? { '-rtsp_transport': src.transport } : {};
+    // Looped files (demo and replay cameras) play in real time, as ingest reads them.
+    const file = src.url.startsWith('file://');
+    const inputOptions: Record<string, string> = src.url.startsWith('rtsp') ? { '-rtsp_transport': src.transport } : file ? { '-re': 'true', '-stream_loop': '-1' } : {};
     const stream = new Stream({
       name: src.id,
-      streamUrl: src.url,
+      streamUrl: file ? decodeURIComponent(src.url.slice('file://'.length)) : src.url,
       wsPort: port,
       ffmpegPath: WRAPPER,
       width: this.opts.width ?? 960,

@@ -30,7 +30,7 @@ export async function serveDashboard(req: IncomingMessage, res: ServerResponse):
   res.writeHead(200, {
     'content-type': TYPES[file.split('.').pop()!] ?? 'application/octet-stream',
     'cache-control': file === 'index.html' ? 'no-cache' : 'public, max-age=300',
-    'content-security-policy': "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'",
+    'content-security-policy': "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'",
   });
   res.end(req.method === 'HEAD' ? undefined : body);
   return true;
