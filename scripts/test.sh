@@ -7,11 +7,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash scripts/system-deps.sh
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
-npm run --silent build   # the dashboard's static files (no CDN at run time)
+bash scripts/prepare.sh
 bash scripts/services.sh
 
 kafka_started=0
