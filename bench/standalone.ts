@@ -48,7 +48,7 @@ infer: { metrics_port: ${inferPort} }
 cameras:
 ${cams}
 queries:
-  - { id: activity, cameras: [${ids}], question: "Is anything unusual happening?", window: 8s, every: 2s }
+  - { id: activity, cameras: [${ids}], question: "Is anything unusual happening?", window: 8s, every: 2s, trigger: { type: motion } }
 `,
   );
   const child = spawn(process.execPath, ['bin/vigil.js', 'run', '--config', join(dir, 'vigil.yaml')], { stdio: 'ignore', env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } });
