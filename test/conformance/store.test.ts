@@ -78,5 +78,14 @@ for (const [name, open] of impls) {
       store = await SqlIncidentStore.open(await open());
       assert.equal((await store.search({ limit: 50 })).items.length, 10);
     });
+
+    test('a trigger finding (no model asked) opens an incident of kind trigger', async () => {
+      const f: Finding = { ...finding('dock-3', 20, 'Motion in zone walkway (peak 12% of the zone changed). Not asked: no model server is connected.'), status: 'trigger', reasoning: '', model: { id: '', profile: 'trigger', endpoint: '' }, latencyMs: 0 };
+      const r = await store.recordFinding(f, policy);
+      assert.equal(r.outcome, 'opened');
+      assert.equal(r.incident.kind, 'trigger');
+      assert.equal(r.incident.model, '');
+      assert.equal((await store.search({ q: 'walkway', limit: 5 })).items[0]?.kind, 'trigger');
+    });
   });
 }

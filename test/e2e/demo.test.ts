@@ -9,7 +9,7 @@ import { freePort, waitFor } from '../helpers/env.ts';
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-demo-'));
 after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-test('the demo command serves the dashboard with both simulated cameras online, questions waiting for a model server', async () => {
+test('the demo command serves the dashboard with both simulated cameras online, questions waiting for a model server, trigger incidents raised', async () => {
   const [http, ingest, infer] = [await freePort(), await freePort(), await freePort()];
   const env = { ...process.env, VIGIL_HTTP_PORT: String(http), VIGIL_INGEST_METRICS_PORT: String(ingest), VIGIL_INFER_METRICS_PORT: String(infer), VIGIL_DATA_DIR: dataDir, VIGIL_MODEL_URL: '' };
   // scripts/demo.sh is what `npm run demo` runs (npm itself reports a Ctrl-C as a signal exit).
@@ -41,6 +41,18 @@ test('the demo command serves the dashboard with both simulated cameras online, 
     assert.equal(frame.headers.get('content-type'), 'image/jpeg');
     const queries = (await (await fetch(`${base}/api/queries`)).json()) as { id: string; status: string }[];
     assert.ok(queries.length >= 2 && queries.every((q) => q.status === 'waiting_for_model'));
+    // No model server, yet motion on the street is an incident: raised by the trigger, saying so.
+    const incident = await waitFor(
+      'a trigger incident',
+      async () => {
+        const r = (await (await fetch(`${base}/api/incidents?camera=street-1`)).json()) as { items: { kind: string; answer: string; model: string; evidence: { frames: unknown[] } }[] };
+        return r.items.find((i) => i.kind === 'trigger' && i.evidence.frames.length > 0);
+      },
+      60_000,
+      500,
+    );
+    assert.match(incident.answer, /^Motion in zone road \(peak \d+% of the zone changed\)\. Not asked: no model server is connected\.$/);
+    assert.equal(incident.model, '', 'no model answer is made up');
   } finally {
     process.kill(-demo.pid!, 'SIGINT'); // Ctrl-C to the whole process group
     const code = await new Promise<number | null>((r) => (demo.exitCode !== null ? r(demo.exitCode) : demo.once('exit', (c) => r(c))));

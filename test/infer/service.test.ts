@@ -58,6 +58,54 @@ queries:
   assert.ok(model.requests.every((r) => r.status === 200));
 });
 
+test('without a model server, a fired trigger is a trigger finding with evidence; a still scene raises nothing', async () => {
+  const id = uid();
+  const [still, moving] = [`still-${id}`, `moving-${id}`];
+  const infer = await startInfer(
+    configFromYaml(`
+model: { endpoints: [] }
+kafka: { brokers: ["${KAFKA}"] }
+infer: { metrics_port: 0, onnx: { batch_wait: 20ms } }
+cameras:
+${cameraYaml([still, moving])}
+queries:
+  - { id: moves, cameras: [${still}, ${moving}], question: "Is anything moving in {zone}?", window: 2s, every: 1s, trigger: { type: motion, zone: left } }
+  - { id: look, cameras: [${still}, ${moving}], question: "What do you see?", window: 2s, every: 1s, trigger: { type: always } }
+`),
+    { bus, group: `g-${id}`, logger: log },
+  );
+  const out = await collectFindings(bus, [still, moving], `c-${id}`);
+  const frameStill = makeJpeg({ box: { x: 0.1, y: 0.3 } });
+  const up = makeJpeg({ box: { x: 0.1, y: 0.1 } });
+  const down = makeJpeg({ box: { x: 0.1, y: 0.6 } });
+  const prod = produceLive(bus, [still, moving], (c, t) => (c === still ? frameStill : Math.round(t / 250) % 2 ? up : down));
+  try {
+    await waitFor('trigger findings about the moving camera', () => out.findings.length >= 2, 30_000);
+    const text = await metrics(infer);
+    assert.ok(metricSum(text, 'vigil_infer_windows_skipped_total', 'reason="no_model"') >= 2, '`always` windows wait for a model');
+    assert.equal(metricSum(text, 'vigil_infer_windows_asked_total'), 0);
+  } finally {
+    await prod.stop();
+    await infer.close();
+    await out.close();
+  }
+  for (const f of out.findings) {
+    assert.equal(f.cameraId, moving, 'only the moving camera');
+    assert.equal(f.queryId, 'moves', 'only the motion-triggered query');
+    assert.equal(f.status, 'trigger');
+    assert.equal(f.verdict, true);
+    assert.match(f.answer, /^Motion in zone left \(peak \d+% of the zone changed\)\. Not asked: no model server is connected\.$/);
+    assert.deepEqual(f.trigger && { type: f.trigger.type, zone: f.trigger.zone }, { type: 'motion', zone: 'left' });
+    assert.equal(f.reasoning, '');
+    assert.equal(f.usage.promptTokens, 0);
+    assert.ok((f.evidenceFrames?.length ?? 0) >= 4, 'carries its frames for the incident evidence');
+  }
+  // One finding per window, in capture order.
+  const ends = out.findings.map((f) => f.windowEnd);
+  assert.equal(new Set(out.findings.map((f) => f.id)).size, out.findings.length);
+  assert.ok(ends.every((e, i) => i === 0 || e > ends[i - 1]!), `window ends ascend: ${ends.join(', ')}`);
+});
+
 test('20 cameras, one flooding with many queries: every camera gets its turn', async () => {
   const id = uid();
   const cams = Array.from({ length: 20 }, (_, i) => `c${i}-${id}`);

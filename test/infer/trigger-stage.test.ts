@@ -45,23 +45,23 @@ test('triggers: motion only since the last question; stall and tamper fire when 
   const frames = (values: number[], t0 = 0) => values.map((v, i) => ({ capturedAt: t0 + i * 250, stats: stats(v) }));
   const memory: TriggerMemory = {};
   assert.deepEqual(evaluateTrigger({ type: 'motion' }, frames([0, 0, 0, 0]), memory, undefined, 1000), { fire: false, reason: 'still' });
-  assert.deepEqual(evaluateTrigger({ type: 'motion' }, frames([0, 0.3, 0, 0]), memory, undefined, 1000), { fire: true });
+  assert.deepEqual(evaluateTrigger({ type: 'motion' }, frames([0, 0.3, 0, 0]), memory, undefined, 1000), { fire: true, detail: 'Motion in the frame (peak 30% of the frame changed)' });
   memory.askedThrough = 500; // the window up to 500 was asked: the motion at 250 is old news
   assert.deepEqual(evaluateTrigger({ type: 'motion' }, frames([0, 0.3, 0, 0]), memory, undefined, 1000), { fire: false, reason: 'still' });
-  assert.deepEqual(evaluateTrigger({ type: 'motion', zone: 'belt', threshold: 0.5 }, frames([0, 0.3, 0, 0.6]), {}, undefined, 1000), { fire: true });
+  assert.deepEqual(evaluateTrigger({ type: 'motion', zone: 'belt', threshold: 0.5 }, frames([0, 0.3, 0, 0.6]), {}, undefined, 1000), { fire: true, detail: 'Motion in zone belt (peak 60% of the zone changed)' });
   assert.deepEqual(evaluateTrigger({ type: 'motion' }, [{ capturedAt: 0 }], {}, undefined, 1000), { fire: false, reason: 'no_analytics' });
 
   const stall: TriggerMemory = {};
   const belt = { type: 'stall' as const, zone: 'belt', stillForMs: 1000 };
   assert.equal(evaluateTrigger(belt, frames([0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]), stall, undefined, 2000).fire, false, 'still moving');
-  assert.equal(evaluateTrigger(belt, frames([0.1, 0.1, 0.1, 0.1, 0, 0, 0, 0]), stall, undefined, 2000).fire, true, 'stopped');
+  assert.deepEqual(evaluateTrigger(belt, frames([0.1, 0.1, 0.1, 0.1, 0, 0, 0, 0]), stall, undefined, 2000), { fire: true, detail: 'Motion in zone belt stopped (still for 1.0 s after moving)' }, 'stopped');
   assert.deepEqual(evaluateTrigger(belt, frames([0.1, 0.1, 0.1, 0.1, 0, 0, 0, 0]), stall, undefined, 2000), { fire: false, reason: 'ongoing' });
 
   const tamper: TriggerMemory = {};
   const dark = [0, 1, 2, 3].map((i) => ({ capturedAt: i * 250, stats: stats(0.01, { brightness: 4, change: 1 }) }));
   assert.equal(evaluateTrigger({ type: 'tamper' }, frames([0.1, 0.1, 0.1, 0.1]), tamper, undefined, 1000).fire, false);
-  assert.equal(evaluateTrigger({ type: 'tamper' }, dark, tamper, undefined, 1000).fire, true, 'covered camera');
-  assert.equal(evaluateTrigger({ type: 'tamper' }, frames([0, 0, 0, 0]), {}, undefined, 1000).fire, true, 'frozen feed');
+  assert.deepEqual(evaluateTrigger({ type: 'tamper' }, dark, tamper, undefined, 1000), { fire: true, detail: 'Camera dark or covered' });
+  assert.deepEqual(evaluateTrigger({ type: 'tamper' }, frames([0, 0, 0, 0]), {}, undefined, 1000), { fire: true, detail: 'Camera picture frozen' });
 });
 
 /**

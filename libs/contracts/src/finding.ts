@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 
-/** Outcome of asking the model about one window. */
-export type FindingStatus = 'ok' | 'truncated' | 'error';
+/**
+ * Outcome of one window: the model answered (`ok`), its answer was cut off (`truncated`),
+ * asking failed (`error`), or no model was asked and the trigger itself is the event
+ * (`trigger`: no model server is configured; the answer says what the trigger saw).
+ */
+export type FindingStatus = 'ok' | 'truncated' | 'error' | 'trigger';
 
 /**
  * One answered (or failed) window, published on `vigil.findings` keyed by camera id.
@@ -28,6 +32,8 @@ export interface Finding {
   reasoning: string;
   rawAnswer: string;
   error?: string;
+  /** For `trigger` findings: which trigger fired and what it measured. */
+  trigger?: { type: string; zone?: string; detail: string };
   model: { id: string; profile: string; endpoint: string };
   usage: { promptTokens: number; completionTokens: number };
   latencyMs: number;

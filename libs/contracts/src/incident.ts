@@ -3,8 +3,11 @@
  * took it (active or not), `resolved` when an operator finished with it. */
 export type IncidentState = 'open' | 'closed' | 'acknowledged' | 'resolved';
 
-/** `finding`: a standing query's positive answers; `camera-offline`: a camera offline past its grace. */
-export type IncidentKind = 'finding' | 'camera-offline';
+/**
+ * `finding`: a standing query's positive answers; `trigger`: a query's trigger firing with no
+ * model server to ask (the trigger is the event); `camera-offline`: a camera offline past its grace.
+ */
+export type IncidentKind = 'finding' | 'trigger' | 'camera-offline';
 
 /** A stored key frame (JPEG with the timestamp band) of an incident. */
 export interface EvidenceFrame {

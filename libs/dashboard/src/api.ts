@@ -9,7 +9,7 @@ export interface OperatorAction {
 
 export interface Incident {
   id: string;
-  kind?: 'finding' | 'camera-offline' | string;
+  kind?: 'finding' | 'trigger' | 'camera-offline' | string;
   camera: string;
   site?: string;
   query: string;

@@ -76,7 +76,7 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
     tx,
     `INSERT INTO incidents (id, finding_id, kind, camera, site, query, question, answer, reasoning, severity,
        started_at, ended_at, close_after, closed_at, state, model, latency_ms)
-     VALUES ($1, $1, 'finding', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+     VALUES ($1, $1, $16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
      RETURNING ${INCIDENT_COLUMNS}`,
     [
       f.id,
@@ -94,6 +94,7 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
       olderThanActive ? 'closed' : 'open',
       f.model?.id ?? '',
       Math.round(f.latencyMs ?? 0),
+      f.status === 'trigger' ? 'trigger' : 'finding',
     ],
   );
   await tx.query('INSERT INTO incident_findings (finding_id, incident_id, evidence_done) VALUES ($1, $1, $2)', [f.id, !hasEvidence]);

@@ -40,7 +40,7 @@ export const OPENAPI = {
         type: 'object',
         required: ['id', 'kind', 'camera', 'query', 'question', 'answer', 'reasoning', 'severity', 'state', 'started_at', 'ended_at', 'created_at', 'updated_at', 'closed_at', 'findings', 'evidence'],
         properties: {
-          id: str, kind: { type: 'string', enum: ['finding', 'camera-offline'] }, findingId: str, camera: str, site: str, query: str,
+          id: str, kind: { type: 'string', enum: ['finding', 'trigger', 'camera-offline'] }, findingId: str, camera: str, site: str, query: str,
           question: str, answer: str, reasoning: str, severity: str, state: { type: 'string', enum: ['open', 'closed', 'acknowledged', 'resolved'] },
           started_at: str, ended_at: str, created_at: str, updated_at: str, closed_at: nstr, findings: { type: 'integer' },
           model: str, latency_ms: { type: 'integer' }, acknowledged: Action, resolved: Action, highlight: str,

@@ -18,6 +18,8 @@ export interface AskJob {
   fps: number;
   /** Tokens this window is expected to cost, for the budget. */
   estimatedTokens: number;
+  /** What fired the window's trigger (absent for ask-now). */
+  trigger?: { type: string; zone?: string; detail: string };
 }
 
 /** Asks the model about one window and builds the finding, whatever the outcome. */
@@ -84,6 +86,38 @@ export function buildFinding(job: AskJob, answer: ModelAnswer): Finding {
   };
 }
 
+/**
+ * The finding for a triggered window when there is no model server to ask: the trigger is the
+ * event. Its answer says what the trigger measured and that no model was asked — never a
+ * made-up model answer. Positive, so alerts opens (or extends) an incident with evidence.
+ */
+export function buildTriggerFinding(job: AskJob): Finding {
+  const { frames, query: q } = job;
+  const trigger = job.trigger ?? { type: q.trigger.type, zone: q.trigger.zone, detail: `${q.trigger.type} trigger` };
+  return {
+    v: 1,
+    id: findingId(job.cameraId, q.id, job.start),
+    cameraId: job.cameraId,
+    queryId: q.id,
+    question: job.question,
+    windowStart: frames[0]?.capturedAt ?? job.start,
+    windowEnd: frames[frames.length - 1]?.capturedAt ?? job.end,
+    frameCount: frames.length,
+    status: 'trigger',
+    verdict: true,
+    answer: `${trigger.detail}. Not asked: no model server is connected.`,
+    reasoning: '',
+    rawAnswer: '',
+    trigger,
+    model: { id: '', profile: 'trigger', endpoint: '' },
+    usage: { promptTokens: 0, completionTokens: 0 },
+    latencyMs: 0,
+    mentionedTimes: [],
+    evidence: pickEvidence(frames).map((f) => ({ capturedAt: f.capturedAt })),
+    evidenceFrames: frames.map((f) => ({ capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: f.jpeg.toString('base64') })),
+    createdAt: Date.now(),
+  };
+}
 
 /** First, middle and last frame: enough to show what the model saw. */
 export function pickEvidence<T>(frames: T[]): T[] {

@@ -5,7 +5,7 @@ import type { Control } from '@vigil/control';
 import { ModelClient, type Endpoint } from '@vigil/model';
 import { createLogger, createRegistry, startOpsServer, type Logger } from '@vigil/observability';
 import { FairDispatcher, type Slots } from './dispatcher.ts';
-import { WindowAsker, type AskJob } from './asker.ts';
+import { WindowAsker, buildTriggerFinding, type AskJob } from './asker.ts';
 import { createInferMetrics } from './metrics.ts';
 import { WindowPlanner, keyOf } from './planner.ts';
 import { WindowLedger } from './ledger.ts';
@@ -66,7 +66,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
           sampling: config.model.sampling,
         })
       : undefined;
-  if (!model) log.warn('no model endpoint configured: windows are planned but not asked');
+  if (!model) log.warn('no model endpoint configured: questions wait for one; triggered windows raise trigger incidents');
   const profileOf = (q: QueryConfig) => q.model.profile ?? config.model.profile;
 
   const needs = config.queries.some((q) => needsAnalytics(q.trigger));
@@ -135,8 +135,25 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     profileOf,
     submit: (job, key, priority, replay) => {
       if (!model) {
-        metrics.windowsSkipped.inc({ query: job.query.id, reason: 'no_model' });
-        ledger.settled(key, job.end);
+        // Without a model server an event trigger (motion, stall, tamper…) is the incident itself;
+        // `always`/`schedule` windows say nothing happened, so they just wait for a model.
+        if (!needsAnalytics(job.query.trigger)) {
+          metrics.windowsSkipped.inc({ query: job.query.id, reason: 'no_model' });
+          ledger.settled(key, job.end);
+          return;
+        }
+        const memory = planner.memory.get(key);
+        if (memory) memory.askedThrough = Math.max(memory.askedThrough ?? -Infinity, job.end);
+        metrics.triggerFindings.inc({ query: job.query.id });
+        track(
+          publisher.publish(buildTriggerFinding(job)).then(
+            () => ledger.settled(key, job.end),
+            (e: unknown) => {
+              metrics.publishFailures.inc();
+              log.error({ camera: job.cameraId, query: job.query.id, err: String(e) }, 'cannot publish trigger finding; its chunk stays uncommitted');
+            },
+          ),
+        );
         return;
       }
       // Live video: a newer window replaces a waiting one. Replayed windows after a restart

@@ -141,7 +141,7 @@ export class WindowPlanner {
         continue;
       }
       const question = renderQuestion(q.question, { camera: cam.camera.name, site, zone: q.trigger.zone });
-      this.d.submit({ cameraId: cam.camera.id, site, query: q, question, start: plan.start, end: plan.end, frames, fps: cam.ring.fps, estimatedTokens }, key, SEVERITY_RANK[q.severity], replay);
+      this.d.submit({ cameraId: cam.camera.id, site, query: q, question, start: plan.start, end: plan.end, frames, fps: cam.ring.fps, estimatedTokens, trigger: { type: q.trigger.type, zone: q.trigger.zone, detail: outcome.detail } }, key, SEVERITY_RANK[q.severity], replay);
     }
   }
 

@@ -83,7 +83,7 @@ export function IncidentView(props: { id: string }) {
               </>
             )}
             <dt>Model</dt>
-            <dd>{i.model || '—'}</dd>
+            <dd>{i.kind === 'trigger' ? 'not asked — raised by the trigger (no model server connected)' : i.model || '—'}</dd>
             <dt>Latency</dt>
             <dd>{typeof i.latency_ms === 'number' ? `${i.latency_ms} ms` : '—'}</dd>
             <dt>Positive windows</dt>
