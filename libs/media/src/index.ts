@@ -5,3 +5,4 @@ export * from './capture-clock.ts';
 export * from './ffmpeg-args.ts';
 export * from './ffmpeg-log.ts';
 export * from './ffmpeg-source.ts';
+export * from './jpeg-band.ts';

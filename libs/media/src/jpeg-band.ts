@@ -1,0 +1,183 @@
+/**
+ * Adds the timestamp band Cosmos-Reason1 reads (black, 28 px, white monospace `S.SSs`) under
+ * a JPEG frame without decoding or re-encoding the frame: the band is appended to the
+ * frame's entropy-coded data as two more MCU rows, coded with the frame's own tables, and the
+ * frame header's height grows by 28 (decoders crop the last 4 rows of the 32 coded).
+ *
+ * Per frame the cost is one Huffman walk of the scan (to find its last bit and DC values)
+ * and a copy; the band's coefficients and bits are computed once per (tables, width, label,
+ * side). Frames must be what ingest's mjpeg encoder makes with `-huffman default`: baseline,
+ * 4:2:0, no restart markers, height a multiple of 16 — anything else is refused.
+ */
+import { BAND_HEIGHT } from './band.ts';
+import { StuffingWriter } from './jpeg-band/bits.ts';
+import { encodeBand, putDcDiff, type BandComponent, type EncodedBand } from './jpeg-band/band-encoder.ts';
+import { readLayout, type JpegLayout } from './jpeg-band/headers.ts';
+import { buildAcDecoder, buildDcDecoder, buildEncoder, missingSymbol } from './jpeg-band/huffman.ts';
+import { DEFAULT_FONT, checkLabel, renderLabels, type LabelBitmap } from './jpeg-band/labels.ts';
+import { findScanEnd, type ScanDecoder } from './jpeg-band/scan-end.ts';
+
+export type BandSide = 'left' | 'right';
+
+/**
+ * The label of frame `i` of a window (0-based within the window) at `fps`, formatted as the
+ * model's training data did with Python's f"{i/fps:.2f}s". Python rounds exact ties to even
+ * where toFixed rounds them up; at two decimals the only exact ties are odd multiples of
+ * 1/8 s (e.g. 0.125 → "0.12s" in Python, "0.13s" with toFixed), so those are special-cased.
+ */
+export function windowLabel(i: number, fps: number): string {
+  const t = i / fps;
+  const eighths = t * 8;
+  if (Number.isInteger(eighths) && eighths % 2 !== 0) {
+    const hundredths = Math.floor(t * 100); // t·100 ends in exactly .5 here
+    return `${((hundredths % 2 === 0 ? hundredths : hundredths + 1) / 100).toFixed(2)}s`;
+  }
+  return `${t.toFixed(2)}s`;
+}
+
+/** The side the label goes on for frame `i` of a window: left for even, right for odd. */
+export function windowSide(i: number): BandSide {
+  return i % 2 === 0 ? 'left' : 'right';
+}
+
+/** Labels rendered by default: 64 frames at 4 fps (16 s windows). */
+const DEFAULT_LABELS = Array.from({ length: 64 }, (_, i) => windowLabel(i, 4));
+
+/** Band rows coded: two MCU rows of 16, of which BAND_HEIGHT are shown. */
+const CODED_ROWS = 32;
+
+/** Caps on cached state (a frame table set is one per encoder setting, so few in practice). */
+const MAX_CONTEXTS = 32;
+const MAX_BANDS_PER_CONTEXT = 1024;
+
+/** Tables derived from one set of frame tables (DQT, DHT, sampling), and the bands coded with them. */
+interface TablesContext {
+  decoder: ScanDecoder;
+  comps: BandComponent[];
+  bands: Map<string, EncodedBand>;
+}
+
+export interface BandSplicerOptions {
+  /** Font file for drawtext (default DejaVu Sans Mono, as ingest uses). */
+  font?: string;
+  /** Labels to render up front (default windowLabel(i, 4) for i < 64). */
+  labels?: Iterable<string>;
+}
+
+export class BandSplicer {
+  private readonly bitmaps = new Map<string, LabelBitmap>();
+  private readonly contexts = new Map<string, TablesContext>();
+
+  private constructor(private readonly font: string) {}
+
+  /** Renders the labels' pixels (one ffmpeg run) and returns a splicer ready for them. */
+  static async open(opts: BandSplicerOptions = {}): Promise<BandSplicer> {
+    const s = new BandSplicer(opts.font ?? DEFAULT_FONT);
+    await s.prepare(opts.labels ?? DEFAULT_LABELS);
+    return s;
+  }
+
+  /** Renders any of `labels` not rendered yet (one ffmpeg run for all of them). */
+  async prepare(labels: Iterable<string>): Promise<void> {
+    const todo = [...new Set(labels)].filter((l) => !this.bitmaps.has(l));
+    todo.forEach(checkLabel);
+    if (todo.length === 0) return;
+    for (const [label, bitmap] of await renderLabels(todo, this.font)) this.bitmaps.set(label, bitmap);
+  }
+
+  /** Whether `label` can be spliced without prepare(). */
+  has(label: string): boolean {
+    return this.bitmaps.has(label);
+  }
+
+  /**
+   * Returns a new baseline JPEG, 28 rows taller than `jpeg`, whose bottom 28 rows are a black
+   * band with `label` drawn at x = 8 (left) or width/2 + 8 (right). Throws `cannot splice a
+   * band: …` for a frame that is not ingest's kind of JPEG, or if `label` was not prepared.
+   */
+  splice(jpeg: Uint8Array, label: string, side: BandSide): Buffer {
+    const layout = readLayout(jpeg);
+    const ctx = this.context(layout);
+    const band = this.band(ctx, layout.width, label, side);
+    const mcus = Math.ceil(layout.width / 16) * (layout.height / 16);
+    const end = findScanEnd(jpeg, layout.scanStart, mcus, ctx.decoder);
+    // Headers and the frame's whole scan bytes as they are (already stuffed).
+    const out = Buffer.allocUnsafe(end.cut + band.maxBytes + 64);
+    out.set(jpeg.subarray(0, end.cut));
+    const h = layout.height + BAND_HEIGHT;
+    out[layout.heightOffset] = h >> 8;
+    out[layout.heightOffset + 1] = h & 0xff;
+    // Resume in the frame's last byte, right after its last bit (dropping its 1-padding).
+    const w = new StuffingWriter(out, end.cut, end.partial >> (8 - end.bits), end.bits);
+    ctx.comps.forEach((c, ci) => {
+      putDcDiff(w, c.dc, band.firstDc[ci]! - end.preds[ci]!);
+      w.putPiece(band.pieces[ci]!);
+    });
+    let o = w.flush();
+    out[o++] = 0xff;
+    out[o++] = 0xd9; // EOI
+    return out.subarray(0, o);
+  }
+
+  /** Decode and encode tables for a frame's table set, checked once per distinct set. */
+  private context(layout: JpegLayout): TablesContext {
+    const cached = this.contexts.get(layout.tablesKey);
+    if (cached) return cached;
+    const comps: BandComponent[] = layout.scan.map((s, i) => {
+      const dc = buildEncoder(s.dc);
+      const ac = buildEncoder(s.ac);
+      const missing = missingSymbol(dc, 'DC') ?? missingSymbol(ac, 'AC');
+      if (missing) {
+        const which = missingSymbol(dc, 'DC') ? 'DC' : 'AC';
+        throw new Error(`cannot splice a band: the ${which} Huffman table of component ${s.comp.id} has no code for ${missing} (frames must be encoded with -huffman default)`);
+      }
+      return { h: s.comp.h, v: s.comp.v, luma: i === layout.scan.findIndex((x) => x.comp.h === 2), quant: s.quant, dc, ac };
+    });
+    const blocks: number[] = [];
+    comps.forEach((c, ci) => {
+      for (let b = 0; b < c.h * c.v; b++) blocks.push(ci);
+    });
+    const decoder: ScanDecoder = {
+      dc: layout.scan.map((s) => buildDcDecoder(s.dc)),
+      ac: layout.scan.map((s) => buildAcDecoder(s.ac)),
+      blocks: Uint8Array.from(blocks),
+    };
+    if (this.contexts.size >= MAX_CONTEXTS) this.contexts.clear();
+    const ctx: TablesContext = { decoder, comps, bands: new Map() };
+    this.contexts.set(layout.tablesKey, ctx);
+    return ctx;
+  }
+
+  /** The coded band for (width, label, side) under a context's tables. */
+  private band(ctx: TablesContext, width: number, label: string, side: BandSide): EncodedBand {
+    const key = `${width}|${side}|${label}`;
+    const cached = ctx.bands.get(key);
+    if (cached) return cached;
+    const bitmap = this.bitmaps.get(label);
+    if (!bitmap) throw new Error(`cannot splice a band: label ${JSON.stringify(label)} was not rendered (pass it to BandSplicer.open({ labels }) or await prepare())`);
+    if (side !== 'left' && side !== 'right') throw new Error(`cannot splice a band: side must be 'left' or 'right', not ${JSON.stringify(side)}`);
+    const mcusX = Math.ceil(width / 16);
+    const plane = bandPlane(bitmap, width, mcusX * 16, side === 'left' ? 0 : Math.trunc(width / 2));
+    const band = encodeBand(plane, mcusX * 16, mcusX, ctx.comps);
+    if (ctx.bands.size >= MAX_BANDS_PER_CONTEXT) ctx.bands.clear();
+    ctx.bands.set(key, band);
+    return band;
+  }
+}
+
+/**
+ * The band's luma, `stride` × 32: black with the label strip at column x0, clipped at the
+ * image width as drawtext clips at the frame edge. Pixels past the image (the last 4 rows,
+ * columns up to the MCU edge) repeat the edge, as encoders pad, so no needless detail is
+ * coded where the decoder crops anyway.
+ */
+function bandPlane(bitmap: LabelBitmap, width: number, stride: number, x0: number): Uint8Array {
+  const plane = new Uint8Array(stride * CODED_ROWS);
+  for (let y = 0; y < BAND_HEIGHT; y++) {
+    const row = y * stride;
+    for (let x = 0; x < bitmap.width && x0 + x < width; x++) plane[row + x0 + x] = bitmap.data[y * bitmap.width + x]!;
+    plane.fill(plane[row + width - 1]!, row + width, row + stride);
+  }
+  for (let y = BAND_HEIGHT; y < CODED_ROWS; y++) plane.copyWithin(y * stride, (BAND_HEIGHT - 1) * stride, BAND_HEIGHT * stride);
+  return plane;
+}

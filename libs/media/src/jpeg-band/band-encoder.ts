@@ -1,0 +1,152 @@
+/**
+ * Encodes the band (two MCU rows: 32 pixel rows, of which the image shows 28) as baseline
+ * JPEG blocks with a frame's own quantisation and Huffman tables: level shift, forward DCT,
+ * quantise, zig-zag, run-length and Huffman code (T.81 Annex A, F.1.2). Only luma carries
+ * the label; chroma blocks are all zero (neutral grey, so black and white stay colourless).
+ *
+ * The result is kept per label, so this runs once per (tables, width, label, side); only
+ * the first DC difference of each component depends on the frame it is spliced onto.
+ */
+import { BitString, category, extraBits, type Piece } from './bits.ts';
+import type { HuffmanEncoder } from './huffman.ts';
+
+/** Zig-zag index → natural (row-major) index in an 8×8 block. */
+export const ZIGZAG = Uint8Array.from([
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29,
+  22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+]);
+
+/** What the encoder needs of one scan component. */
+export interface BandComponent {
+  /** Blocks per MCU across and down (2×2 for 4:2:0 luma, 1×1 for chroma). */
+  h: number;
+  v: number;
+  /** True for the component that carries the label (luma); others are coded as zero blocks. */
+  luma: boolean;
+  /** Quantisation values in zig-zag order. */
+  quant: Uint16Array;
+  dc: HuffmanEncoder;
+  ac: HuffmanEncoder;
+}
+
+/**
+ * The band's entropy-coded bits, cut where the frame's DC predictors enter: for each scan
+ * component c, its first block's DC difference is `firstDc[c] - predictor` (known only per
+ * frame), followed by pieces[c], which runs up to the next component's first DC difference.
+ */
+export interface EncodedBand {
+  firstDc: Int32Array;
+  pieces: Piece[];
+  /** Size bound of all pieces once stuffed (each byte can gain a 00). */
+  maxBytes: number;
+}
+
+/** C[u * 8 + x] = c(u)/2 · cos((2x+1)uπ/16): the orthonormal 8-point DCT-II basis. */
+const DCT = new Float64Array(64);
+for (let u = 0; u < 8; u++) {
+  for (let x = 0; x < 8; x++) DCT[u * 8 + x] = (u === 0 ? Math.SQRT1_2 : 1) * 0.5 * Math.cos(((2 * x + 1) * u * Math.PI) / 16);
+}
+
+/** Forward DCT of the level-shifted block at (x0, y0) of an 8-bit plane; natural order out. */
+function forwardDct(plane: Uint8Array, stride: number, x0: number, y0: number): Float64Array {
+  const rows = new Float64Array(64); // DCT along x, per row
+  for (let y = 0; y < 8; y++) {
+    const line = (y0 + y) * stride + x0;
+    for (let u = 0; u < 8; u++) {
+      let s = 0;
+      for (let x = 0; x < 8; x++) s += DCT[u * 8 + x]! * (plane[line + x]! - 128);
+      rows[y * 8 + u] = s;
+    }
+  }
+  const out = new Float64Array(64); // then along y
+  for (let v = 0; v < 8; v++) {
+    for (let u = 0; u < 8; u++) {
+      let s = 0;
+      for (let y = 0; y < 8; y++) s += DCT[v * 8 + y]! * rows[y * 8 + u]!;
+      out[v * 8 + u] = s;
+    }
+  }
+  return out;
+}
+
+/**
+ * Quantised coefficients in zig-zag order, rounded half away from zero, clamped to what
+ * baseline Huffman coding can carry (AC category ≤ 10; DC differences are checked later).
+ */
+function quantise(coef: Float64Array, quant: Uint16Array): Int32Array {
+  const out = new Int32Array(64);
+  for (let k = 0; k < 64; k++) {
+    const x = coef[ZIGZAG[k]!]! / quant[k]!;
+    const q = Math.sign(x) * Math.round(Math.abs(x));
+    out[k] = k === 0 ? q : Math.max(-1023, Math.min(1023, q));
+  }
+  return out;
+}
+
+function putSymbol(bits: BitString, enc: HuffmanEncoder, sym: number): void {
+  const len = enc.size[sym]!;
+  if (len === 0) throw new Error(`Huffman table has no code for symbol 0x${sym.toString(16)}`);
+  bits.put(enc.code[sym]!, len);
+}
+
+/** A DC difference: its category's code, then the category's extra bits. */
+export function putDcDiff(bits: { put(v: number, n: number): void }, enc: HuffmanEncoder, diff: number): void {
+  const s = category(diff);
+  if (s > 11) throw new Error(`DC difference ${diff} out of range`);
+  const len = enc.size[s]!;
+  if (len === 0) throw new Error(`Huffman table has no code for DC category ${s}`);
+  bits.put(enc.code[s]!, len);
+  if (s) bits.put(extraBits(diff, s), s);
+}
+
+/** The AC part of a block (zig-zag 1..63): zero runs, ZRL for runs of 16, EOB after the last non-zero. */
+function putAc(bits: BitString, enc: HuffmanEncoder, q: Int32Array): void {
+  let run = 0;
+  for (let k = 1; k < 64; k++) {
+    const v = q[k]!;
+    if (v === 0) {
+      run++;
+      continue;
+    }
+    for (; run > 15; run -= 16) putSymbol(bits, enc, 0xf0);
+    const s = category(v);
+    putSymbol(bits, enc, (run << 4) | s);
+    bits.put(extraBits(v, s), s);
+    run = 0;
+  }
+  if (run > 0) putSymbol(bits, enc, 0x00);
+}
+
+/**
+ * Encodes a band whose luma is `plane` (stride `stride`, 32 rows, at least mcusX·16 wide)
+ * with the given scan components, MCU by MCU in coding order.
+ */
+export function encodeBand(plane: Uint8Array, stride: number, mcusX: number, comps: BandComponent[]): EncodedBand {
+  const firstDc = new Int32Array(comps.length);
+  const pieces: Piece[] = [];
+  const preds = new Int32Array(comps.length);
+  const zero = new Int32Array(64);
+  let bits = new BitString();
+  for (let my = 0; my < 2; my++) {
+    for (let mx = 0; mx < mcusX; mx++) {
+      comps.forEach((c, ci) => {
+        for (let by = 0; by < c.v; by++) {
+          for (let bx = 0; bx < c.h; bx++) {
+            const q = c.luma ? quantise(forwardDct(plane, stride, mx * 16 + bx * 8, my * 16 + by * 8), c.quant) : zero;
+            if (my === 0 && mx === 0 && by === 0 && bx === 0) {
+              // The frame's predictor decides this difference: cut here (see EncodedBand).
+              if (ci > 0) pieces.push(bits.finish());
+              bits = new BitString();
+              firstDc[ci] = q[0]!;
+            } else putDcDiff(bits, c.dc, q[0]! - preds[ci]!);
+            preds[ci] = q[0]!;
+            putAc(bits, c.ac, q);
+          }
+        }
+      });
+    }
+  }
+  pieces.push(bits.finish());
+  const maxBytes = pieces.reduce((s, p) => s + 2 * p.bytes.length, 0);
+  return { firstDc, pieces, maxBytes };
+}
