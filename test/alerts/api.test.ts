@@ -11,7 +11,7 @@ import { PgDatabase, PgliteDatabase, SqlIncidentStore } from '@vigil/store';
 import { startAlerts, type AlertsService } from '@vigil/alerts';
 import { OPENAPI } from '../../services/alerts/src/openapi.ts';
 import { routes } from '../../services/alerts/src/api.ts';
-import { SEARCH_PARAMS, STATS_PARAMS } from '../../services/alerts/src/params.ts';
+import { MODEL_STATS_PARAMS, SEARCH_PARAMS, STATS_PARAMS, UPTIME_PARAMS } from '../../services/alerts/src/params.ts';
 import { configFromYaml, dropDatabase, freePort, freshDatabaseUrl, uid, waitFor } from '../helpers/env.ts';
 import { capturedLogger, evidenceFrames, finding, liveClient, T0 } from './helpers.ts';
 
@@ -118,6 +118,12 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     ['/api/stats/incidents?bucket=week', 'bucket'],
     ['/api/stats/incidents?by=colour', 'by'],
     ['/api/stats/incidents?bucket=minute&from=2020-01-01T00:00:00Z', 'from'],
+    ['/api/stats/model?metric=speed', 'metric'],
+    ['/api/stats/model?bucket=minute', 'bucket'],
+    ['/api/stats/model?by=severity', 'by'],
+    ['/api/stats/uptime?by=camera', 'by'],
+    ['/api/stats/uptime?camera=%27%20OR%201%3D1', 'camera'],
+    ['/api/stats/uptime?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z', 'to'],
     ['/api/incidents/x/frames/abc.jpg', 'n'],
     ['/api/incidents/%E0%A4%A/clip.mp4', ''],
   ];
@@ -147,11 +153,14 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     const names = (p: string) => ((OPENAPI.paths as any)[p].get.parameters as { name: string; in: string }[]).filter((x) => x.in === 'query').map((x) => x.name).sort();
     assert.deepEqual(names('/api/incidents'), [...SEARCH_PARAMS].sort());
     assert.deepEqual(names('/api/stats/incidents'), [...STATS_PARAMS].sort());
+    assert.deepEqual(names('/api/stats/model'), [...MODEL_STATS_PARAMS].sort());
+    assert.deepEqual(names('/api/stats/uptime'), [...UPTIME_PARAMS].sort());
     // Call each route (good and bad) and check the status it returns is documented.
     const calls: [string, string, unknown?][] = [
       ['GET', '/api/openapi.json'], ['GET', '/api/incidents'], ['GET', '/api/incidents?limit=0'], ['GET', '/api/incidents/nope'],
       ['POST', '/api/incidents/nope/ack', {}], ['POST', '/api/incidents/nope/resolve', {}], ['GET', '/api/incidents/nope/frames/0.jpg'],
       ['GET', '/api/incidents/nope/clip.mp4'], ['GET', '/api/stats/incidents'], ['GET', '/api/stats/incidents?by=x'], ['GET', '/api/cameras'],
+      ['GET', '/api/stats/model'], ['GET', '/api/stats/model?metric=x'], ['GET', '/api/stats/uptime'], ['GET', '/api/stats/uptime?bucket=x'],
       ['GET', '/api/cameras/dock-1'], ['GET', '/api/cameras/nope'], ['GET', '/api/queries'], ['POST', '/api/ask', { camera: 'dock-1', question: 'Anyone there?' }],
     ];
     for (const [method, path, body] of calls) {
@@ -271,6 +280,36 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     const r = (await get('/api/stats/incidents?bucket=hour&by=camera')).body;
     const dock1 = r.series.find((s: { key: string }) => s.key === 'dock-1');
     assert.ok(dock1.points.reduce((a: number, p: { count: number }) => a + p.count, 0) >= 2);
+  });
+
+  test('model latency and tokens per hour from every finding (positive or not); camera uptime from its states', async () => {
+    const now = Date.now();
+    const hour = new Date(Math.floor(now / 3_600_000) * 3_600_000).toISOString();
+    const usage = { promptTokens: 4000, completionTokens: 250 };
+    await publish(finding('dock-2', 40, 'No.', { queryId: 'usage-q', verdict: false, latencyMs: 900, usage, createdAt: now }));
+    await publish(finding('dock-2', 41, 'No.', { queryId: 'usage-q', verdict: false, latencyMs: 1100, usage, createdAt: now }));
+    await publish(finding('dock-2', 42, '', { queryId: 'usage-q', verdict: false, status: 'error', error: 'HTTP 500', latencyMs: 2000, usage: { promptTokens: 0, completionTokens: 0 }, createdAt: now }));
+    const series = await waitFor('usage stored', async () => {
+      const r = (await get('/api/stats/model?metric=tokens&by=query')).body;
+      return r.series.find((x: { key: string }) => x.key === 'usage-q');
+    }, 5000);
+    assert.deepEqual(series.points, [{ t: hour, value: 8500 }]);
+    const latency = (await get('/api/stats/model?metric=latency_ms&by=camera&query=usage-q')).body;
+    assert.deepEqual(latency.series, [{ key: 'dock-2', points: [{ t: hour, value: 1333 }] }]);
+    assert.equal((await get('/api/stats/model?metric=errors&query=usage-q')).body.series[0].points[0].value, 1);
+
+    // dock-2 has been online since an earlier test: one second offline now shows below 100%.
+    const t0 = Date.now();
+    await status('dock-2', 'offline', t0);
+    await new Promise((r) => setTimeout(r, 1000));
+    await status('dock-2', 'online', t0 + 1000);
+    const up = await waitFor('uptime', async () => {
+      const r = (await get('/api/stats/uptime?camera=dock-2&bucket=day')).body;
+      const v = r.series[0]?.points.at(-1)?.value;
+      return v !== undefined && v < 100 ? r.series[0] : undefined;
+    }, 5000);
+    assert.equal(up.key, 'dock-2');
+    assert.ok(up.points.at(-1).value > 0);
   });
 
   test('POST /api/ask forwards to infer over the control plane; without a responder it is a 503', async () => {

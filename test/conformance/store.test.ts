@@ -87,5 +87,40 @@ for (const [name, open] of impls) {
       assert.equal(r.incident.model, '');
       assert.equal((await store.search({ q: 'walkway', limit: 5 })).items[0]?.kind, 'trigger');
     });
+
+    test('model usage per hour: mean latency, tokens and errors by query or camera', async () => {
+      const h0 = new Date(T0);
+      const h1 = new Date(T0 + 3_600_000);
+      const d = (hour: Date, camera: string, query: string, findings: number, latency: number, prompt: number, completion: number, errors = 0) => ({ hour, camera, query, findings, errors, latencyMsSum: latency, promptTokens: prompt, completionTokens: completion });
+      await store.addModelUsage([d(h0, 'dock-1', 'lane', 2, 1600, 9000, 300), d(h0, 'dock-2', 'lane', 1, 500, 4500, 100, 1), d(h1, 'dock-1', 'belt', 4, 4000, 100, 50)]);
+      await store.addModelUsage([d(h0, 'dock-1', 'lane', 1, 1100, 4500, 150)]); // adds to the same row
+      const range = { bucket: 'hour' as const, from: h0, to: new Date(T0 + 7_200_000) };
+      assert.deepEqual(await store.modelStats({ ...range, metric: 'latency_ms', by: 'query' }), [
+        { key: 'belt', points: [{ t: h1.toISOString(), value: 1000 }] },
+        { key: 'lane', points: [{ t: h0.toISOString(), value: 800 }] }, // (1600 + 500 + 1100) / 4
+      ]);
+      assert.deepEqual(await store.modelStats({ ...range, metric: 'tokens', by: 'camera' }), [
+        { key: 'dock-1', points: [{ t: h0.toISOString(), value: 13950 }, { t: h1.toISOString(), value: 150 }] },
+        { key: 'dock-2', points: [{ t: h0.toISOString(), value: 4600 }] },
+      ]);
+      assert.deepEqual(await store.modelStats({ ...range, bucket: 'day', metric: 'errors', by: 'query', camera: 'dock-2' }), [
+        { key: 'lane', points: [{ t: '2026-05-01T00:00:00.000Z', value: 1 }] },
+      ]);
+      assert.deepEqual(await store.modelStats({ ...range, from: new Date(T0 + 7_200_000), to: new Date(T0 + 9_000_000), metric: 'requests', by: 'query' }), []);
+    });
+
+    test('camera uptime per hour from its state changes', async () => {
+      const status = (state: 'online' | 'offline' | 'degraded', minutes: number) => ({ v: 1 as const, cameraId: 'up-1', state, reason: state, at: T0 + minutes * 60_000, fps: 4 });
+      await store.saveCameraStatus(status('online', 0));
+      await store.saveCameraStatus(status('offline', 15));
+      await store.saveCameraStatus(status('offline', 20)); // same state: the spell goes on
+      await store.saveCameraStatus(status('degraded', 30)); // degraded still delivers frames: up
+      await store.saveCameraStatus(status('online', 45));
+      await store.saveCameraStatus(status('offline', 10)); // older than what is stored: ignored
+      const r = await store.uptime({ bucket: 'hour', from: new Date(T0), to: new Date(T0 + 2 * 3_600_000), camera: 'up-1' });
+      assert.deepEqual(r, [{ key: 'up-1', points: [{ t: new Date(T0).toISOString(), value: 75 }, { t: new Date(T0 + 3_600_000).toISOString(), value: 100 }] }]);
+      // Before the first status nothing is known: no point rather than a guess.
+      assert.deepEqual(await store.uptime({ bucket: 'hour', from: new Date(T0 - 3_600_000), to: new Date(T0), camera: 'up-1' }), []);
+    });
   });
 }

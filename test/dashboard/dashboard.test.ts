@@ -177,8 +177,11 @@ test('cameras: live frames for online cameras; an offline camera shows as offlin
 
 test('charts and queries render, keyboard reachable, dark theme', async () => {
   const page = await openPage('#/charts');
-  await page.waitForSelector('svg.chart', { timeout: 10_000 });
+  // All four: incidents, model latency, model tokens (from the findings so far) and camera uptime.
+  await page.waitForFunction(() => document.querySelectorAll('[data-chart] svg.chart').length === 4, undefined, { timeout: 10_000 });
   await shot(page, 'charts');
+  const titles = await page.$$eval('[data-chart] svg.chart', (svgs) => svgs.map((s) => s.closest('[data-chart]')!.getAttribute('data-chart')));
+  assert.deepEqual(titles.slice(1), ['Model latency per hour (mean, ms)', 'Model tokens per hour', 'Camera uptime per hour (%)']);
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.equal(bg, 'rgb(14, 17, 22)');
   await page.keyboard.press('Tab');

@@ -33,6 +33,11 @@ export async function saveCameraStatusTx(tx: SqlRunner, s: CameraStatus): Promis
       [s.cameraId, s.state, at, JSON.stringify(s)],
     )
   ).rows[0];
+  if (row && new Date(row.since as string | Date).getTime() === at.getTime()) {
+    // The camera entered this state now: end the previous spell, start this one (uptime charts).
+    await tx.query('UPDATE camera_spells SET ended_at = $2 WHERE camera = $1 AND ended_at IS NULL AND started_at < $2', [s.cameraId, at]);
+    await tx.query('INSERT INTO camera_spells (camera, state, started_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [s.cameraId, s.state, at]);
+  }
   if (!row || !BACK.has(s.state)) return { stored: row && rowToStatus(row) };
   const closed = (
     await tx.query(

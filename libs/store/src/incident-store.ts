@@ -4,7 +4,7 @@ import { migrate } from './migrate.ts';
 import { actTx, closeQuietTx, recordFindingTx } from './lifecycle.ts';
 import { openOfflineTx, rowToStatus, saveCameraStatusTx } from './camera-status.ts';
 import { encodeCursor, evidenceEntries, INCIDENT_COLUMNS, rowToIncident, searchSql } from './sql.ts';
-import { statsSql } from './stats.ts';
+import { modelStatsSql, statsSql, uptimeSql, usageSql } from './stats.ts';
 import type {
   ClaimedDelivery,
   EvidenceEntry,
@@ -13,9 +13,13 @@ import type {
   IncidentPage,
   IncidentSearch,
   IncidentStore,
+  ModelStatsRequest,
+  ModelUsageDelta,
   StatsRequest,
   StatsSeries,
   StoredCameraStatus,
+  UptimeRequest,
+  ValueSeries,
 } from './store.ts';
 
 /** The incident store over any SqlDatabase (PostgreSQL server or embedded PGlite). */
@@ -91,6 +95,43 @@ export class SqlIncidentStore implements IncidentStore {
       series.set(key, s);
     }
     return [...series.values()];
+  }
+
+  async addModelUsage(deltas: ModelUsageDelta[]): Promise<void> {
+    if (deltas.length === 0) return;
+    const { sql, params } = usageSql(deltas);
+    await this.db.query(sql, params);
+  }
+
+  async modelStats(r: ModelStatsRequest): Promise<ValueSeries[]> {
+    const { sql, params } = modelStatsSql(r);
+    type Row = { t: Date | string; key: string; findings: string | number; errors: string | number; latency: string | number; prompt: string | number; completion: string | number };
+    const value = (row: Row): number => {
+      const n = (v: string | number) => Number(v);
+      switch (r.metric) {
+        case 'latency_ms':
+          return n(row.findings) > 0 ? Math.round(n(row.latency) / n(row.findings)) : 0;
+        case 'tokens':
+          return n(row.prompt) + n(row.completion);
+        case 'prompt_tokens':
+          return n(row.prompt);
+        case 'completion_tokens':
+          return n(row.completion);
+        case 'requests':
+          return n(row.findings);
+        case 'errors':
+          return n(row.errors);
+      }
+    };
+    return toValueSeries((await this.db.query<Row>(sql, params)).rows, value);
+  }
+
+  async uptime(r: UptimeRequest): Promise<ValueSeries[]> {
+    const { sql, params } = uptimeSql(r);
+    type Row = { t: Date | string; key: string; up: string | number | null; known: string | number };
+    // One decimal: a camera down for 36 s of an hour shows 99.0, not 100.
+    const value = (row: Row) => Math.round((1000 * Number(row.up ?? 0)) / Number(row.known)) / 10;
+    return toValueSeries((await this.db.query<Row>(sql, params)).rows, value);
   }
 
   saveCameraStatus(s: CameraStatus): Promise<{ stored: StoredCameraStatus | undefined; closed?: Incident }> {
@@ -183,4 +224,16 @@ export class SqlIncidentStore implements IncidentStore {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/** Rows ordered by key then time become one series per key. */
+function toValueSeries<R extends { t: Date | string; key: string | null }>(rows: R[], value: (r: R) => number): ValueSeries[] {
+  const series = new Map<string, ValueSeries>();
+  for (const row of rows) {
+    const key = row.key ?? '';
+    const s = series.get(key) ?? { key, points: [] };
+    s.points.push({ t: new Date(row.t).toISOString(), value: value(row) });
+    series.set(key, s);
+  }
+  return [...series.values()];
 }

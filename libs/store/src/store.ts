@@ -64,6 +64,45 @@ export interface StatsSeries {
   points: { t: string; count: number }[];
 }
 
+/** Model usage of findings in one hour for one (camera, query), added to what is stored. */
+export interface ModelUsageDelta {
+  /** Start of the hour (UTC). */
+  hour: Date;
+  camera: string;
+  query: string;
+  findings: number;
+  errors: number;
+  latencyMsSum: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export const MODEL_METRICS = ['latency_ms', 'tokens', 'prompt_tokens', 'completion_tokens', 'requests', 'errors'] as const;
+export type ModelMetric = (typeof MODEL_METRICS)[number];
+
+export interface ModelStatsRequest {
+  bucket: 'hour' | 'day';
+  metric: ModelMetric;
+  by: 'camera' | 'query';
+  from: Date;
+  to: Date;
+  camera?: string;
+  query?: string;
+}
+
+export interface UptimeRequest {
+  bucket: 'hour' | 'day';
+  from: Date;
+  to: Date;
+  camera?: string;
+}
+
+/** A chart series of measured values (mean latency, tokens, uptime %). */
+export interface ValueSeries {
+  key: string;
+  points: { t: string; value: number }[];
+}
+
 export interface StoredCameraStatus {
   camera: string;
   state: CameraStatus['state'];
@@ -97,6 +136,12 @@ export interface IncidentStore {
   /** Active incidents (not closed), newest first, for a new live connection. */
   active(limit: number): Promise<Incident[]>;
   stats(r: StatsRequest): Promise<StatsSeries[]>;
+  /** Adds findings' model usage to the hourly totals (one statement for many deltas). */
+  addModelUsage(deltas: ModelUsageDelta[]): Promise<void>;
+  /** Model latency (mean), tokens, requests or errors per bucket and camera or query. */
+  modelStats(r: ModelStatsRequest): Promise<ValueSeries[]>;
+  /** Per camera and bucket: the share (%) of the time its state was known that it was online or degraded. */
+  uptime(r: UptimeRequest): Promise<ValueSeries[]>;
 
   /** Stores a camera's status; returns the offline incident it closed when the camera is back. */
   saveCameraStatus(s: CameraStatus): Promise<{ stored: StoredCameraStatus | undefined; closed?: Incident }>;

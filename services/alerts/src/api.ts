@@ -12,7 +12,7 @@ import type { LiveEvents } from './live.ts';
 import type { AlertsMetrics } from './metrics.ts';
 import { OPENAPI } from './openapi.ts';
 import { PAGE_HTML } from './page.ts';
-import { BadParam, parseActionBody, parseAskBody, parseIncidentSearch, parseStats } from './params.ts';
+import { BadParam, parseActionBody, parseAskBody, parseIncidentSearch, parseModelStats, parseStats, parseUptime } from './params.ts';
 import type { WebhookSender } from './webhooks.ts';
 import type { LatestFrames } from './latest-frames.ts';
 
@@ -137,6 +137,24 @@ export function routes(d: ApiDeps): Route[] {
       handle: async (ctx) => {
         const r = parseStats(ctx.url.searchParams);
         return ok(ctx, { bucket: r.bucket, by: r.by, from: r.from.toISOString(), to: r.to.toISOString(), series: await d.store.stats(r) });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/stats/model',
+      role: 'read',
+      handle: async (ctx) => {
+        const r = parseModelStats(ctx.url.searchParams);
+        return ok(ctx, { metric: r.metric, bucket: r.bucket, by: r.by, from: r.from.toISOString(), to: r.to.toISOString(), series: await d.store.modelStats(r) });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/stats/uptime',
+      role: 'read',
+      handle: async (ctx) => {
+        const r = parseUptime(ctx.url.searchParams);
+        return ok(ctx, { bucket: r.bucket, from: r.from.toISOString(), to: r.to.toISOString(), series: await d.store.uptime(r) });
       },
     },
     {

@@ -10,6 +10,7 @@ import type { LiveEvents } from './live.ts';
 import type { AlertsMetrics } from './metrics.ts';
 import type { AlertPolicy } from './policy.ts';
 import type { WebhookSender } from './webhooks.ts';
+import type { UsageRecorder } from './usage.ts';
 
 /** Test seam: runs after the store write and before the offset commit (the crash test kills here). */
 export type AfterWrite = (outcome: FindingOutcome, finding: Finding) => Promise<void> | void;
@@ -38,6 +39,7 @@ export class IncidentLifecycle {
     private readonly metrics: AlertsMetrics,
     private readonly log: Logger,
     private readonly afterWrite?: AfterWrite,
+    private readonly usage?: UsageRecorder,
   ) {}
 
   /** Handles one `vigil.findings` message; returns a reason when it is malformed (dead letter). */
@@ -46,6 +48,7 @@ export class IncidentLifecycle {
     if (!decoded.ok) return { reason: decoded.reason };
     const f = decoded.value;
     this.metrics.findings.inc({ verdict: String(f.verdict) });
+    this.usage?.add(f);
     if (!f.verdict) return undefined;
     const t0 = performance.now();
     const r = await this.store.recordFinding(f, this.policy.forFinding(f.cameraId, f.queryId));

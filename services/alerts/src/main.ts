@@ -17,6 +17,7 @@ import { AlertPolicy } from './policy.ts';
 import { WebhookSender } from './webhooks.ts';
 import { serveDashboard } from './dashboard.ts';
 import { LatestFrames } from './latest-frames.ts';
+import { UsageRecorder } from './usage.ts';
 import { LiveViewRelays } from '@vigil/live-view';
 import { hostname } from 'node:os';
 
@@ -98,7 +99,8 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
       socket.destroy();
     });
   });
-  const lifecycle = new IncidentLifecycle(config, store, state, policy, evidence, live, webhooks, metrics, log, deps.afterWrite);
+  const usage = new UsageRecorder(store, log);
+  const lifecycle = new IncidentLifecycle(config, store, state, policy, evidence, live, webhooks, metrics, log, deps.afterWrite, usage);
 
   const deadLetter = (handle: (m: InMessage) => Promise<Rejected | undefined>) => async (m: InMessage) => {
     const rejected = await handle(m);
@@ -120,6 +122,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
     await bus.subscribe({ topic: Topics.frames, group: `${group}-frames-${hostname()}-${process.pid}`, handle: latest.onChunk }),
   ];
   lifecycle.start(deps.tickMs ?? 1000);
+  usage.start(deps.tickMs ? Math.max(deps.tickMs, 200) : 5000);
   webhooks.start();
   webhooks.kick(); // deliveries left pending by a previous run
   const port = (server.address() as AddressInfo).port;
@@ -134,6 +137,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
         const steps = [
           ...subs.map((s) => () => s.close()),
           () => lifecycle.close(),
+          () => usage.close(),
           () => webhooks.close(),
           async () => relays.close(),
           () => (server.closeAllConnections(), live.close()),

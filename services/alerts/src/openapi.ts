@@ -1,4 +1,5 @@
-import { SEARCH_PARAMS, STATS_PARAMS } from './params.ts';
+import { MODEL_STATS_PARAMS, SEARCH_PARAMS, STATS_PARAMS, UPTIME_PARAMS } from './params.ts';
+import { MODEL_METRICS } from '@vigil/store';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -24,7 +25,15 @@ const PARAM_DOCS: Record<string, { description: string; schema: object }> = {
   bucket: { description: 'minute, hour (default) or day (UTC)', schema: { type: 'string', enum: ['minute', 'hour', 'day'] } },
   by: { description: 'camera (default), query, severity or site', schema: { type: 'string', enum: ['camera', 'query', 'severity', 'site'] } },
 };
-const queryParams = (names: readonly string[]) => names.map((name) => ({ name, in: 'query', required: false, ...PARAM_DOCS[name] }));
+const queryParams = (names: readonly string[], docs: Record<string, { description: string; schema: object }> = {}) =>
+  names.map((name) => ({ name, in: 'query', required: false, ...(docs[name] ?? PARAM_DOCS[name]) }));
+const HOURLY = { bucket: { description: 'hour (default) or day (UTC)', schema: { type: 'string', enum: ['hour', 'day'] } } };
+const MODEL_DOCS = {
+  ...HOURLY,
+  metric: { description: 'latency_ms (mean, default), tokens (prompt + completion), prompt_tokens, completion_tokens, requests or errors', schema: { type: 'string', enum: [...MODEL_METRICS] } },
+  by: { description: 'query (default) or camera', schema: { type: 'string', enum: ['query', 'camera'] } },
+};
+const valueSeries = { type: 'array', items: { type: 'object', properties: { key: str, points: { type: 'array', items: { type: 'object', properties: { t: str, value: { type: 'number' } } } } } } };
 
 const Action = { type: ['object', 'null'], properties: { by: str, at: str, note: str } };
 
@@ -117,6 +126,28 @@ export const OPENAPI = {
         parameters: queryParams(STATS_PARAMS),
         responses: {
           '200': json({ type: 'object', properties: { bucket: str, by: str, from: str, to: str, series: { type: 'array', items: { type: 'object', properties: { key: str, points: { type: 'array', items: { type: 'object', properties: { t: str, count: { type: 'integer' } } } } } } } } }, 'Series'),
+          '400': err('A bad parameter'),
+          ...AUTH,
+        },
+      },
+    },
+    '/api/stats/model': {
+      get: {
+        summary: "The model's latency, tokens, requests or errors per hour or day and query or camera, from every finding (positive or not)",
+        parameters: queryParams(MODEL_STATS_PARAMS, MODEL_DOCS),
+        responses: {
+          '200': json({ type: 'object', properties: { metric: str, bucket: str, by: str, from: str, to: str, series: valueSeries } }, 'Series'),
+          '400': err('A bad parameter'),
+          ...AUTH,
+        },
+      },
+    },
+    '/api/stats/uptime': {
+      get: {
+        summary: 'Per camera and bucket: percent of the time its state was known that it was online or degraded',
+        parameters: queryParams(UPTIME_PARAMS, HOURLY),
+        responses: {
+          '200': json({ type: 'object', properties: { bucket: str, from: str, to: str, series: valueSeries } }, 'Series'),
           '400': err('A bad parameter'),
           ...AUTH,
         },

@@ -1,5 +1,5 @@
 import type { IncidentState } from '@vigil/contracts';
-import type { IncidentSearch, StatsRequest } from '@vigil/store';
+import { MODEL_METRICS, type IncidentSearch, type ModelStatsRequest, type StatsRequest, type UptimeRequest } from '@vigil/store';
 
 /** A request parameter that is wrong: becomes a 400 naming it. */
 export class BadParam extends Error {
@@ -16,6 +16,8 @@ export class BadParam extends Error {
 export const SEARCH_PARAMS = ['camera', 'site', 'query', 'severity', 'state', 'from', 'to', 'q', 'limit', 'cursor', 'sort'] as const;
 /** Query parameters of `GET /api/stats/incidents`. */
 export const STATS_PARAMS = ['bucket', 'by', 'from', 'to', 'camera', 'query'] as const;
+export const MODEL_STATS_PARAMS = ['metric', 'bucket', 'by', 'from', 'to', 'camera', 'query'] as const;
+export const UPTIME_PARAMS = ['bucket', 'from', 'to', 'camera'] as const;
 
 const SEVERITIES = ['low', 'medium', 'high', 'critical'];
 const STATES: IncidentState[] = ['open', 'closed', 'acknowledged', 'resolved'];
@@ -93,11 +95,32 @@ export function parseStats(params: URLSearchParams, now = new Date()): StatsRequ
   const r = reader(params, STATS_PARAMS);
   const bucket = r.oneOf('bucket', ['minute', 'hour', 'day'] as const, 'hour');
   const by = r.oneOf('by', ['camera', 'query', 'severity', 'site'] as const, 'camera');
+  return { bucket, by, ...range(r, bucket, now), camera: r.id('camera'), query: r.id('query') };
+}
+
+/** A time range of at most MAX_BUCKETS buckets, by default the last 48 buckets. */
+function range(r: ReturnType<typeof reader>, bucket: keyof typeof BUCKET_MS, now: Date): { from: Date; to: Date } {
   const to = r.time('to') ?? now;
   const from = r.time('from') ?? new Date(to.getTime() - 48 * BUCKET_MS[bucket]);
   if (from >= to) throw new BadParam('to', 'must be after from');
   if ((to.getTime() - from.getTime()) / BUCKET_MS[bucket] > MAX_BUCKETS) throw new BadParam('from', `the range holds more than ${MAX_BUCKETS} ${bucket} buckets; narrow it or use a larger bucket`);
-  return { bucket, by, from, to, camera: r.id('camera'), query: r.id('query') };
+  return { from, to };
+}
+
+/** `GET /api/stats/model`: usage is kept per hour, so buckets are hours or days. */
+export function parseModelStats(params: URLSearchParams, now = new Date()): ModelStatsRequest {
+  const r = reader(params, MODEL_STATS_PARAMS);
+  const metric = r.oneOf('metric', MODEL_METRICS, 'latency_ms');
+  const bucket = r.oneOf('bucket', ['hour', 'day'] as const, 'hour');
+  const by = r.oneOf('by', ['query', 'camera'] as const, 'query');
+  return { metric, bucket, by, ...range(r, bucket, now), camera: r.id('camera'), query: r.id('query') };
+}
+
+/** `GET /api/stats/uptime`. */
+export function parseUptime(params: URLSearchParams, now = new Date()): UptimeRequest {
+  const r = reader(params, UPTIME_PARAMS);
+  const bucket = r.oneOf('bucket', ['hour', 'day'] as const, 'hour');
+  return { bucket, ...range(r, bucket, now), camera: r.id('camera') };
 }
 
 /** Body of `POST /api/incidents/:id/ack` and `/resolve`. */

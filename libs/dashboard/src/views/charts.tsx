@@ -25,15 +25,15 @@ export function ChartsView() {
       </div>
       <div class="charts">
         <Chart title={`Incidents per hour by ${by}`} path={`/api/stats/incidents?bucket=hour&by=${by}`} />
-        <Chart title="Model latency per hour (mean, ms)" path="/api/stats/model?bucket=hour&metric=latency_ms" unit=" ms" />
+        <Chart title="Model latency per hour (mean, ms)" path="/api/stats/model?bucket=hour&metric=latency_ms" unit=" ms" grouped />
         <Chart title="Model tokens per hour" path="/api/stats/model?bucket=hour&metric=tokens" />
-        <Chart title="Camera uptime per hour (%)" path="/api/stats/uptime?bucket=hour" unit="%" />
+        <Chart title="Camera uptime per hour (%)" path="/api/stats/uptime?bucket=hour" unit="%" grouped max={100} />
       </div>
     </section>
   );
 }
 
-function Chart(props: { title: string; path: string; unit?: string }) {
+function Chart(props: { title: string; path: string; unit?: string; grouped?: boolean; max?: number }) {
   const [rows, setRows] = useState<Row[] | null>(null);
   const [error, setError] = useState('');
   useEffect(() => {
@@ -49,7 +49,7 @@ function Chart(props: { title: string; path: string; unit?: string }) {
   return (
     <div class="panel" data-chart={props.title}>
       <h2 style="margin-top:0">{props.title}</h2>
-      {error ? <p class="muted">Not available: {error}</p> : rows === null ? <p class="muted">Loading…</p> : rows.length === 0 ? <p class="muted">No data yet.</p> : <BarChart title={props.title} labels={labels} series={series} unit={props.unit} />}
+      {error ? <p class="muted">Not available: {error}</p> : rows === null ? <p class="muted">Loading…</p> : rows.length === 0 ? <p class="muted">No data yet.</p> : <BarChart title={props.title} labels={labels} series={series} unit={props.unit} grouped={props.grouped} max={props.max} />}
     </div>
   );
 }
