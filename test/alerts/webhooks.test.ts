@@ -33,17 +33,22 @@ alerts:
       queries: [forklift]
       backoff: 200ms
       template: { text: "{{camera_name}}: {{answer}}", camera: "{{camera}}", query: "{{query}}", at: "{{started_at}}", fixed: 7 }
+    - id: actions
+      url: "http://127.0.0.1:${receiverPort}/actions"
+      queries: [forklift]
+      events: [ack, resolve]
+      template: { event: "{{event}}", by: "{{by}}", note: "{{note}}", state: "{{state}}" }
 `);
   const bus = new MemoryBus();
   const store = await SqlIncidentStore.open(await PgDatabase.open(dbUrl));
   const logs = capturedLogger('alerts');
   const alerts = await startAlerts(config, { bus, store, logger: logs.logger, webhookPollMs: 100 });
-  const received: { headers: IncomingMessage['headers']; body: any }[] = [];
+  const received: { headers: IncomingMessage['headers']; url?: string; body: any }[] = [];
   const receiver = createServer((req, res) => {
     let text = '';
     req.on('data', (d: Buffer) => (text += d));
     req.on('end', () => {
-      received.push({ headers: req.headers, body: JSON.parse(text) });
+      received.push({ headers: req.headers, url: req.url, body: JSON.parse(text) });
       res.writeHead(204).end();
     });
   });
@@ -75,6 +80,20 @@ alerts:
     assert.ok(!JSON.stringify(delivered).includes(hookToken));
     assert.ok(!logs.text().includes(hookToken));
     assert.match(logs.text(), /webhook delivery failed/);
+
+    // Operators acting on the incident are webhook events too, with who and their note.
+    const act = (action: string, body: object) =>
+      fetch(`http://127.0.0.1:${port}/api/incidents/${f.id}/${action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal((await act('ack', { by: 'ana', note: 'on my way' })).status, 200);
+    assert.equal((await act('resolve', { by: 'ben', note: 'forklift parked' })).status, 200);
+    await waitFor('ack and resolve delivered', () => received.length >= 3, 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const actions = received.slice(1);
+    assert.deepEqual(actions.map((r) => [r.url, r.headers['x-vigil-event']]), [['/actions', 'ack'], ['/actions', 'resolve']]);
+    assert.deepEqual(actions.map((r) => r.body), [
+      { event: 'ack', by: 'ana', note: 'on my way', state: 'acknowledged' },
+      { event: 'resolve', by: 'ben', note: 'forklift parked', state: 'resolved' },
+    ]);
   } finally {
     await alerts.close();
     await store.close();

@@ -212,7 +212,7 @@ function normalize(c: RawConfig): VigilConfig {
 }
 
 /** Fields a webhook template may name as {{field}}. */
-export const TEMPLATE_FIELDS = ['id', 'event', 'kind', 'camera', 'camera_name', 'site', 'query', 'question', 'answer', 'reasoning', 'severity', 'state', 'started_at', 'ended_at', 'url'];
+export const TEMPLATE_FIELDS = ['id', 'event', 'kind', 'camera', 'camera_name', 'site', 'query', 'question', 'answer', 'reasoning', 'severity', 'state', 'started_at', 'ended_at', 'url', 'by', 'note'];
 
 /** Every {{name}} in the string values of a JSON template. */
 export function templatePlaceholders(t: unknown): string[] {

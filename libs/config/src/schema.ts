@@ -85,7 +85,8 @@ export const WebhookSchema = z.strictObject({
   token: z.string().optional(), // empty (an unset ${VAR:-}) means none
   /** Query ids this webhook fires for; absent means every query (a global webhook). */
   queries: z.array(z.string()).optional(),
-  events: z.array(z.enum(['open', 'update', 'close', 'camera-offline'])).min(1).default(['open']),
+  /** `ack` and `resolve`: an operator acknowledged or resolved an incident of these queries. */
+  events: z.array(z.enum(['open', 'update', 'close', 'ack', 'resolve', 'camera-offline'])).min(1).default(['open']),
   /** JSON body; string values may hold {{camera}}, {{query}}, {{answer}}, {{started_at}}… Absent: the incident. */
   template: z.json().optional(),
   max_attempts: z.number().int().min(1).max(100).default(8),

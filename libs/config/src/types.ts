@@ -61,7 +61,7 @@ export interface WebhookConfig {
   token?: string;
   /** Absent: every query. */
   queries?: string[];
-  events: ('open' | 'update' | 'close' | 'camera-offline')[];
+  events: ('open' | 'update' | 'close' | 'ack' | 'resolve' | 'camera-offline')[];
   template?: unknown;
   maxAttempts: number;
   backoffMs: number;

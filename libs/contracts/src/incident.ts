@@ -28,7 +28,7 @@ export interface OperatorAction {
 /** A webhook's delivery of one incident event (the URL's credentials and the token never appear). */
 export interface WebhookDelivery {
   webhook: string;
-  event: 'open' | 'update' | 'close' | 'camera-offline';
+  event: 'open' | 'update' | 'close' | 'ack' | 'resolve' | 'camera-offline';
   status: 'pending' | 'delivered' | 'failed';
   attempts: number;
   last_error: string | null;

@@ -53,8 +53,8 @@ export class SqlIncidentStore implements IncidentStore {
     return this.db.transaction((tx) => closeQuietTx(tx, now, closeWebhooks));
   }
 
-  act(id: string, action: 'ack' | 'resolve', by: string, note: string): Promise<Incident | undefined | 'conflict'> {
-    return this.db.transaction((tx) => actTx(tx, id, action, by, note));
+  act(id: string, action: 'ack' | 'resolve', by: string, note: string, webhooks?: (query: string) => string[]): Promise<Incident | undefined | 'conflict'> {
+    return this.db.transaction((tx) => actTx(tx, id, action, by, note, webhooks));
   }
 
   async get(id: string, opts: { deliveries?: boolean } = {}): Promise<Incident | undefined> {

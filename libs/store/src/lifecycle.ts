@@ -118,7 +118,14 @@ export async function closeQuietTx(tx: SqlRunner, now: Date, closeWebhooks: (que
 }
 
 /** Acknowledge (open or closed incidents) or resolve (any not yet resolved; ends the episode). */
-export async function actTx(tx: SqlRunner, id: string, action: 'ack' | 'resolve', by: string, note: string): Promise<Incident | undefined | 'conflict'> {
+export async function actTx(
+  tx: SqlRunner,
+  id: string,
+  action: 'ack' | 'resolve',
+  by: string,
+  note: string,
+  webhooks: (query: string) => string[] = () => [],
+): Promise<Incident | undefined | 'conflict'> {
   const sql =
     action === 'ack'
       ? `UPDATE incidents SET state = 'acknowledged', ack_by = $2, ack_at = now(), ack_note = $3, updated_at = now()
@@ -127,7 +134,11 @@ export async function actTx(tx: SqlRunner, id: string, action: 'ack' | 'resolve'
            closed_at = coalesce(closed_at, now()), updated_at = now()
          WHERE id = $1 AND state <> 'resolved' RETURNING ${INCIDENT_COLUMNS}`;
   const done = await one(tx, sql, [id, by, note]);
-  if (done) return done;
+  if (done) {
+    // Told in the same transaction: the operator's action and its webhooks land together.
+    await enqueueDeliveries(tx, id, webhooks(done.query), action);
+    return done;
+  }
   const exists = (await tx.query('SELECT 1 FROM incidents WHERE id = $1', [id])).rows.length > 0;
   return exists ? 'conflict' : undefined;
 }

@@ -129,7 +129,7 @@ export interface IncidentStore {
   /** Closes active incidents whose cooldown passed before `now`; each is returned once, to one caller. */
   closeQuiet(now: Date, closeWebhooks: (query: string) => string[]): Promise<Incident[]>;
   /** Operator action; `conflict` when the state does not allow it (e.g. ack of a resolved incident). */
-  act(id: string, action: 'ack' | 'resolve', by: string, note: string): Promise<Incident | undefined | 'conflict'>;
+  act(id: string, action: 'ack' | 'resolve', by: string, note: string, webhooks?: (query: string) => string[]): Promise<Incident | undefined | 'conflict'>;
   get(id: string, opts?: { deliveries?: boolean }): Promise<Incident | undefined>;
   evidenceOf(id: string): Promise<EvidenceEntry[] | undefined>;
   search(s: IncidentSearch): Promise<IncidentPage>;

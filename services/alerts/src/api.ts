@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { VigilConfig } from '@vigil/config';
 import { ASK_SUBJECT, type AskRequest } from '@vigil/contracts';
 import { NoResponderError, RemoteError, type Control } from '@vigil/control';
-import { BadCursorError, type IncidentStore } from '@vigil/store';
+import { BadCursorError, OFFLINE_QUERY, type IncidentStore } from '@vigil/store';
 import { redactUrl } from '@vigil/observability';
 import type { Authenticator, Principal, Role } from './auth.ts';
 import type { EvidenceFiles } from './evidence.ts';
@@ -14,6 +14,7 @@ import { OPENAPI } from './openapi.ts';
 import { PAGE_HTML } from './page.ts';
 import { BadParam, parseActionBody, parseAskBody, parseIncidentSearch, parseModelStats, parseStats, parseUptime } from './params.ts';
 import type { WebhookSender } from './webhooks.ts';
+import type { AlertPolicy } from './policy.ts';
 import type { LatestFrames } from './latest-frames.ts';
 
 interface Ctx {
@@ -40,6 +41,8 @@ export interface ApiDeps {
   live: LiveEvents;
   webhooks: WebhookSender;
   metrics: AlertsMetrics;
+  /** Which webhooks fire for what (ack and resolve are sent from the API). */
+  policy: AlertPolicy;
   control?: Control;
   /** Newest frame per camera, from the frame chunks on the bus. */
   latest?: LatestFrames;
@@ -79,7 +82,7 @@ export function routes(d: ApiDeps): Route[] {
     // With tokens configured the actor is the token's name; otherwise whoever the body says.
     const by = d.auth.enabled ? ctx.principal.name : (body.by ?? 'anonymous');
     const before = await d.store.get(id);
-    const r = await d.store.act(id, action, by, body.note);
+    const r = await d.store.act(id, action, by, body.note, (query) => d.policy.webhooks(action, query === OFFLINE_QUERY ? undefined : query));
     if (r === undefined) return fail(ctx, 404, `no incident ${id}`);
     if (r === 'conflict') return fail(ctx, 409, `incident ${id} is ${before?.state}; cannot ${action === 'ack' ? 'acknowledge' : 'resolve'} it`);
     d.live.incident(before && !before.closed_at && r.closed_at ? 'incident:close' : 'incident:update', r);

@@ -80,7 +80,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   });
   const live = new LiveEvents(server, store, auth, metrics, log, config.redis);
   const latest = new LatestFrames(new Set(config.cameras.map((c) => c.id)));
-  api = createApi({ config, store, auth, evidence, live, webhooks, metrics, control: deps.control, latest });
+  api = createApi({ config, store, auth, evidence, live, webhooks, metrics, policy, control: deps.control, latest });
   // Live view: a node-rtsp-stream relay per watched camera, reached through this port.
   const relays = new LiveViewRelays({ ffmpegPath: config.ingest.ffmpegPath, log });
   server.on('upgrade', (req, socket, head) => {

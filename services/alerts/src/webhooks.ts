@@ -26,6 +26,9 @@ export function templateValues(i: Incident, event: string, cameraName?: string):
     started_at: i.started_at,
     ended_at: i.ended_at,
     url: `/api/incidents/${i.id}`,
+    // Who acted and their note, for `ack` and `resolve` events (empty otherwise).
+    by: (event === 'ack' ? i.acknowledged?.by : event === 'resolve' ? i.resolved?.by : undefined) ?? '',
+    note: (event === 'ack' ? i.acknowledged?.note : event === 'resolve' ? i.resolved?.note : undefined) ?? '',
   };
 }
 
