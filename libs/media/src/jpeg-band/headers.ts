@@ -30,7 +30,9 @@ export interface JpegLayout {
   heightOffset: number;
   /** Components in scan order (the order of blocks within an MCU). */
   scan: ScanComponent[];
-  /** First byte of the entropy-coded data. */
+  /** Offset of the SOS marker (FF DA). */
+  sosOffset: number;
+  /** First byte of the entropy-coded data (just past the SOS segment). */
   scanStart: number;
   /**
    * Everything the decode and encode tables depend on (DQT and DHT payloads, component
@@ -80,7 +82,7 @@ function readFrameHeader(d: Uint8Array, seg: number, end: number): FrameHeader {
     comps.push({ id: d[o]!, h: d[o + 1]! >> 4, v: d[o + 1]! & 15, tq: d[o + 2]! });
   }
   const sampling = comps.map((c) => `${c.h}x${c.v}`).join(',');
-  if (sampling !== '2x2,1x1,1x1') fail(`not 4:2:0 YCbCr (${n} components sampled ${sampling}; expected 2x2,1x1,1x1)`);
+  if (sampling !== '2x2,1x1,1x1') fail(`not 4:2:0 YCbCr (${n} component${n === 1 ? '' : 's'} sampled ${sampling}; expected 2x2,1x1,1x1)`);
   if (width === 0) fail('width is 0');
   // Height 0 means a DNL marker gives it after the scan; the band needs to know it up front.
   if (height === 0) fail('height 0 (defined by a DNL marker)');
@@ -165,7 +167,7 @@ export function readLayout(d: Uint8Array): JpegLayout {
       if (!frame) fail('scan (SOS) before the frame header (SOF0)');
       const scan = readScanHeader(d, seg, end, frame, quant, dcSpecs, acSpecs);
       keyParts.push(latin1.toString('latin1', seg, end));
-      return { width: frame.width, height: frame.height, heightOffset: frame.heightOffset, scan, scanStart: end, tablesKey: keyParts.join('|') };
+      return { width: frame.width, height: frame.height, heightOffset: frame.heightOffset, scan, sosOffset: p, scanStart: end, tablesKey: keyParts.join('|') };
     }
     p = end;
   }

@@ -38,12 +38,13 @@ for (let r = 0; r < 16; r++) for (let s = 1; s <= 10; s++) AC_SYMBOLS.push((r <<
 
 /** Reads one table (at `p`, after its Tc/Th byte) from a DHT payload. */
 export function readSpec(d: Uint8Array, p: number, end: number): HuffmanSpec {
-  if (p + 16 > end) throw new Error('truncated DHT segment');
-  const counts = d.subarray(p, p + 16);
+  if (p + 16 > end) throw new Error('cannot splice a band: truncated DHT segment');
+  // Copies, not views: a cached layout must not keep the first frame's buffer alive.
+  const counts = d.slice(p, p + 16);
   let total = 0;
   for (let i = 0; i < 16; i++) total += counts[i]!;
-  if (p + 16 + total > end) throw new Error('truncated DHT segment');
-  return { counts, symbols: d.subarray(p + 16, p + 16 + total) };
+  if (p + 16 + total > end) throw new Error('cannot splice a band: truncated DHT segment');
+  return { counts, symbols: d.slice(p + 16, p + 16 + total) };
 }
 
 /** Canonical code assignment (Annex C.2): walk lengths 1..16, codes count up within a length. */
@@ -143,5 +144,5 @@ export function decodeLong(h: HuffmanDecoder, peek16: number): number {
     const code = peek16 >>> (16 - len);
     if (code <= h.maxCode[len]!) return (len << 8) | h.symbols[h.valPtr[len]! + code - h.minCode[len]!]!;
   }
-  throw new Error('corrupt scan: bits match no Huffman code');
+  throw new Error('cannot splice a band: corrupt scan: bits match no Huffman code');
 }

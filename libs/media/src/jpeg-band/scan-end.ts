@@ -124,7 +124,7 @@ export function findScanEnd(d: Uint8Array, start: number, mcus: number, t: ScanD
         }
       }
       if (s !== 0) {
-        if (s > 11) throw new Error(`corrupt scan: DC difference category ${s} in MCU ${m}`);
+        if (s > 11) throw new Error(`cannot splice a band: corrupt scan: DC difference category ${s} in MCU ${m}`);
         cnt -= s;
         const v = (buf >>> cnt) & ((1 << s) - 1);
         // F.2.2.1 EXTEND: a leading 0 bit means a negative difference.
@@ -169,11 +169,11 @@ export function findScanEnd(d: Uint8Array, start: number, mcus: number, t: ScanD
         }
       }
       // An EOB leaves k at EOB_ADVANCE or more; a run past coefficient 63 without one is corrupt.
-      if (k > 64 && k < EOB_ADVANCE) throw new Error(`corrupt scan: AC run past the end of a block in MCU ${m}`);
+      if (k > 64 && k < EOB_ADVANCE) throw new Error(`cannot splice a band: corrupt scan: AC run past the end of a block in MCU ${m}`);
     }
   }
   const consumed = (fed + zeros) * 8 - cnt;
-  if (consumed > fed * 8) throw new Error('corrupt scan: entropy-coded data ends before the last MCU');
+  if (consumed > fed * 8) throw new Error('cannot splice a band: corrupt scan: entropy-coded data ends before the last MCU');
   return locateEnd(d, start, pos, fed, consumed, preds);
 }
 
@@ -189,4 +189,22 @@ function locateEnd(d: Uint8Array, start: number, pos: number, fed: number, consu
   }
   const bits = consumed & 7;
   return { cut: pos, bits, partial: bits ? d[pos]! : 0, preds };
+}
+
+/**
+ * Where the scan's bytes end, for restart mode, which needs no bit position: the EOI marker
+ * that ends the file (less any FF fill bytes before it). Also checks that no other marker
+ * sits in the scan (a restart marker, a second scan), with a memchr-speed search for FF.
+ */
+export function findScanBytesEnd(d: Uint8Array, start: number): number {
+  const n = d.length;
+  if (n < start + 2 || d[n - 2] !== 0xff || d[n - 1] !== 0xd9) throw new Error('cannot splice a band: the JPEG does not end with an EOI marker');
+  let eoi = n - 2;
+  // In entropy-coded data an FF is always followed by 00, so FFs right before EOI are fill.
+  while (eoi > start && d[eoi - 1] === 0xff) eoi--;
+  const b = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+  for (let q = b.indexOf(0xff, start); q >= 0 && q < eoi; q = b.indexOf(0xff, q + 2)) {
+    if (d[q + 1] !== 0x00) throw new Error(`cannot splice a band: marker 0x${d[q + 1]!.toString(16)} inside the scan at byte ${q}`);
+  }
+  return eoi;
 }
