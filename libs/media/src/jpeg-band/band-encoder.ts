@@ -47,8 +47,20 @@ for (let u = 0; u < 8; u++) {
   for (let x = 0; x < 8; x++) DCT[u * 8 + x] = (u === 0 ? Math.SQRT1_2 : 1) * 0.5 * Math.cos(((2 * x + 1) * u * Math.PI) / 16);
 }
 
+function isFlat(plane: Uint8Array, stride: number, x0: number, y0: number): boolean {
+  const v0 = plane[y0 * stride + x0]!;
+  for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) if (plane[(y0 + y) * stride + x0 + x] !== v0) return false;
+  return true;
+}
+
 /** Forward DCT of the level-shifted block at (x0, y0) of an 8-bit plane; natural order out. */
 function forwardDct(plane: Uint8Array, stride: number, x0: number, y0: number): Float64Array {
+  // Most of a band is flat black: a flat block has only DC (8 × its level-shifted value).
+  if (isFlat(plane, stride, x0, y0)) {
+    const out = new Float64Array(64);
+    out[0] = 8 * (plane[y0 * stride + x0]! - 128);
+    return out;
+  }
   const rows = new Float64Array(64); // DCT along x, per row
   for (let y = 0; y < 8; y++) {
     const line = (y0 + y) * stride + x0;

@@ -45,6 +45,8 @@ export async function renderLabels(labels: string[], font: string): Promise<Map<
 
 async function renderChunk(labels: string[], font: string): Promise<Map<string, LabelBitmap>> {
   labels.forEach(checkLabel);
+  // The path goes inside '…' in the filter graph, where a quote or backslash would end or escape it.
+  if (/['\\]/.test(font)) throw new Error(`font path ${JSON.stringify(font)} has a quote or backslash`);
   // Wide enough for 20 px glyphs of any font plus the 8 px margin; checked below.
   const width = 16 + 20 * Math.max(...labels.map((l) => l.length));
   const h = BAND_HEIGHT;
