@@ -5,7 +5,8 @@
  * (the frame's final byte is padded with 1-bits, which would otherwise be read as data).
  *
  * Nothing is dequantised or transformed: AC coefficients are only skipped (a code and its
- * extra bits in one step), and DC values are summed. This is the per-frame cost of a splice.
+ * extra bits in one step), and DC values are summed. This is the per-frame cost of a
+ * splice in the (default) 'continue' join; the 'restart' join only needs findScanBytesEnd.
  */
 import { EOB_ADVANCE, LOOKAHEAD, acAdvance, decodeLong, type HuffmanDecoder } from './huffman.ts';
 
