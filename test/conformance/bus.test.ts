@@ -64,6 +64,32 @@ for (const [name, make] of impls) {
       assert.deepEqual(later, ['4']);
     });
 
+    test('manual commits: consumption runs ahead; a new member resumes at the last commit; startEnds marks what came before', async () => {
+      const t = topic();
+      await bus.ensureTopics([{ topic: t, partitions: 1 }]);
+      const group = `g-${uid()}`;
+      await bus.publish(t, [0, 1].map((n) => ({ key: 'k', value: Buffer.from(String(n)) })));
+      const seen: InMessage[] = [];
+      const sub = await bus.subscribe({ topic: t, group, fromBeginning: true, commit: 'manual', handle: async (m) => void seen.push(m) });
+      assert.equal(sub.startEnds.get(0), '2', 'two messages existed at the start');
+      await bus.publish(t, [2, 3, 4].map((n) => ({ key: 'k', value: Buffer.from(String(n)) })));
+      await waitFor('all five handled without any commit', () => seen.length >= 5, 30_000);
+      assert.deepEqual(sub.assigned(), [0]);
+      await sub.commit(0, seen[3]!.offset); // done with 0, 1 and 2; 3 and 4 are not
+      await sub.pause();
+      await bus.publish(t, [{ key: 'k', value: Buffer.from('5') }]);
+      await new Promise((r) => setTimeout(r, name === 'Kafka' ? 1000 : 50));
+      assert.equal(seen.length, 5, 'paused: nothing more is fetched');
+      await sub.close();
+      const again: string[] = [];
+      const sub2 = await bus.subscribe({ topic: t, group, fromBeginning: true, commit: 'manual', handle: async (m) => void again.push(m.value.toString()) });
+      assert.equal(sub2.startEnds.get(0), '6');
+      await waitFor('the uncommitted ones again', () => again.length >= 3, 30_000);
+      await new Promise((r) => setTimeout(r, 300));
+      await sub2.close();
+      assert.deepEqual(again, ['3', '4', '5']);
+    });
+
     test('a new group without fromBeginning sees only new messages', async () => {
       const t = topic();
       await bus.ensureTopics([{ topic: t, partitions: 1 }]);

@@ -36,11 +36,30 @@ export interface SubscribeOptions {
    * resolves; if it throws, the message is delivered again.
    */
   handle(message: InMessage): Promise<void>;
+  /**
+   * `auto` (default): a message's offset commits when its handler resolves.
+   * `manual`: a resolved handler only moves consumption on; offsets commit when the
+   * subscriber calls `commit` — for consumers that run ahead of work finishing later. After a
+   * restart or a rebalance, a partition resumes at its last commit.
+   */
+  commit?: 'auto' | 'manual';
 }
 
 export interface Subscription {
-  /** Stops consuming after in-flight handlers finish and commits their offsets. */
+  /** Stops consuming after in-flight handlers finish (`auto`: and commits their offsets). */
   close(): Promise<void>;
+  /** `manual`: everything before `offset` in `partition` is done. Ignored for a partition this member no longer owns. */
+  commit(partition: number, offset: string): Promise<void>;
+  /** Stops fetching (in-flight handlers finish) but keeps the partitions, so commits still land. */
+  pause(): Promise<void>;
+  /** Partitions this member owns now. */
+  assigned(): number[];
+  /**
+   * Per partition, the offset after the last message that existed when this subscription
+   * started: messages before it were published before this process came (a replay when they
+   * come after the group's commit).
+   */
+  readonly startEnds: ReadonlyMap<number, string>;
 }
 
 /**

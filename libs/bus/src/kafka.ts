@@ -80,10 +80,24 @@ export class KafkaBus implements Bus {
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
     });
     this.consumers.add(consumer);
+    const manual = opts.commit === 'manual';
+    const startEnds = new Map<number, string>();
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      for (const p of await admin.fetchTopicOffsets(opts.topic)) startEnds.set(p.partition, p.high);
+    } finally {
+      await admin.disconnect();
+    }
+    // The partitions this member owns, from each group join (commits go only to those).
+    let assigned: number[] = [];
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      assigned = [...(e.payload.memberAssignment[opts.topic] ?? [])];
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning ?? false });
     await consumer.run({
-      autoCommit: true,
+      autoCommit: !manual,
       autoCommitInterval: 1000,
       eachMessage: async ({ topic, partition, message }) => {
         await opts.handle({
@@ -99,6 +113,13 @@ export class KafkaBus implements Bus {
     });
     let closing: Promise<void> | undefined;
     return {
+      startEnds,
+      assigned: () => [...assigned],
+      commit: async (partition, offset) => {
+        if (!manual || !assigned.includes(partition)) return;
+        await consumer.commitOffsets([{ topic: opts.topic, partition, offset }]);
+      },
+      pause: async () => consumer.pause([{ topic: opts.topic }]),
       close: () =>
         (closing ??= (async () => {
           this.consumers.delete(consumer);

@@ -14,6 +14,7 @@ interface Member {
   opts: SubscribeOptions;
   partitions: Set<number>;
   closed: boolean;
+  paused: boolean;
   running: Set<Promise<void>>;
 }
 
@@ -76,10 +77,23 @@ export class MemoryBus implements Bus {
     const key = `${opts.group}\u0000${opts.topic}`;
     const members = this.groups.get(key) ?? [];
     this.groups.set(key, members);
-    const member: Member = { topic: opts.topic, opts, partitions: new Set(), closed: false, running: new Set() };
+    const member: Member = { topic: opts.topic, opts, partitions: new Set(), closed: false, paused: false, running: new Set() };
+    const startEnds = new Map(parts.map((p, i) => [i, String(p.base + p.messages.length)]));
     members.push(member);
     this.rebalance(key, parts.length);
+    const wake = () => parts.forEach((p) => p.waiters.splice(0).forEach((w) => w()));
     return {
+      startEnds,
+      assigned: () => [...member.partitions].sort((a, b) => a - b),
+      commit: async (partition, offset) => {
+        if (opts.commit !== 'manual' || !member.partitions.has(partition) || member.closed) return;
+        this.committed.set(`${opts.group}\u0000${opts.topic}\u0000${partition}`, Number(offset));
+      },
+      pause: async () => {
+        member.paused = true;
+        wake();
+        await Promise.all(member.running);
+      },
       close: async () => {
         if (member.closed) return;
         member.closed = true;
@@ -137,9 +151,12 @@ export class MemoryBus implements Bus {
     const { opts } = member;
     const p = this.topic(opts.topic)[partition]!;
     const offsetKey = `${opts.group}\u0000${opts.topic}\u0000${partition}`;
+    const manual = opts.commit === 'manual';
+    // Manual commits: this member reads ahead of the group's commit from its own position.
+    let position: number | undefined;
     let backoff = 0;
-    while (!member.closed && !this.closed && member.partitions.has(partition)) {
-      let next = this.committed.get(offsetKey);
+    while (!member.closed && !member.paused && !this.closed && member.partitions.has(partition)) {
+      let next = position ?? this.committed.get(offsetKey);
       if (next === undefined) {
         next = opts.fromBeginning ? p.base : p.base + p.messages.length;
         this.committed.set(offsetKey, next);
@@ -152,7 +169,8 @@ export class MemoryBus implements Bus {
       }
       try {
         await opts.handle(msg);
-        this.committed.set(offsetKey, next + 1);
+        if (manual) position = next + 1;
+        else this.committed.set(offsetKey, next + 1);
         backoff = 0;
       } catch {
         backoff = Math.min(5000, backoff ? backoff * 2 : 100);

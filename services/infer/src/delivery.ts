@@ -2,123 +2,113 @@ import type { Bus, InMessage, Subscription } from '@vigil/bus';
 import type { Logger } from '@vigil/observability';
 
 /**
- * At-least-once delivery of findings with a bus whose offsets commit when a handler
- * resolves. One consumer cannot both run ahead (windows need later chunks, and the model
- * must be kept busy) and hold its commit behind unanswered windows. So there are two:
+ * At-least-once delivery of findings. Infer must read ahead of its answers (a window needs
+ * later chunks, and the model must be kept busy), yet a restart must resume at the first
+ * chunk whose windows are not all answered. So one consumer with manual commits reads on,
+ * and each partition's commit moves past a chunk only once every window using its frames
+ * is settled (finding published, skipped or superseded).
  *
- * - the *live* consumer (group G) processes chunks as they come and commits at once;
- * - the *cursor* consumer (group G.cursor) re-reads the same chunks and resolves each only
- *   when every window using its frames is settled (finding published, skipped or
- *   superseded) — its committed offset is where a restart must resume.
- *
- * After a restart the cursor re-delivers the chunks after its commit; those the live
- * consumer has not processed in this process are processed (replayed) from it, and the
- * live consumer waits on each partition until the replay has caught up with it. Chunks
- * are processed once per process (a per-partition high-water mark), and finding ids are
- * deterministic, so a replayed window that had been answered before the crash yields the
- * same id, which alerts ignores.
+ * After a restart the chunks after the commit come again: those published before this
+ * process started (`startEnds`) are replays, owed answers (never superseded). Finding ids
+ * are deterministic, so a replayed window answered before the crash yields the same id,
+ * which alerts ignores. Chunks are processed once per process (a per-partition high-water
+ * mark), since a rebalance also redelivers from the commit.
  */
 export interface DeliveryOptions {
   bus: Bus;
   topic: string;
   group: string;
   log: Logger;
-  /** Processes a chunk (`replay`: redelivered after a restart, owed answers); resolves once its windows are planned. */
+  /** Processes a chunk (`replay`: published before this process started); resolves once it is taken in. */
   process(m: InMessage, replay: boolean): Promise<void>;
   /** Whether every window that uses this chunk's frames is settled. */
   settled(m: InMessage): boolean;
   /** Resolves at the next change in settlement (or after the given ms). */
   change(ms: number): Promise<void>;
-  /** Longest a cursor message is held (below the consumer session timeout). */
+  /** Longest a chunk holds its partition's commit back (a window that never settles is a bug, not a reason to replay forever). */
   maxHoldMs?: number;
-  /** Longest the live consumer waits for a replay to reach it. */
-  maxReplayWaitMs?: number;
   onHoldExpired?(): void;
 }
 
+interface Held {
+  m: InMessage;
+  since: number;
+}
+
 export class Delivery {
+  private sub?: Subscription;
+  private subscribed?: Promise<Subscription>;
   private readonly high = new Map<number, bigint>();
-  private readonly liveFirst = new Map<number, bigint>();
-  private readonly cursorFirst = new Map<number, bigint>();
-  private closing = false;
-  private subs: Subscription[] = [];
-  private inProcess = new Map<number, Promise<void>>();
+  /** Per partition, processed chunks not yet committed, in offset order. */
+  private readonly held = new Map<number, Held[]>();
+  private stopped = false;
+  private loop?: Promise<void>;
 
   constructor(private readonly o: DeliveryOptions) {}
 
   async start(): Promise<void> {
-    // The cursor first, so a replay is under way before live chunks arrive.
-    this.subs.push(await this.o.bus.subscribe({ topic: this.o.topic, group: `${this.o.group}.cursor`, handle: (m) => this.onCursor(m) }));
-    this.subs.push(await this.o.bus.subscribe({ topic: this.o.topic, group: this.o.group, handle: (m) => this.onLive(m) }));
+    this.subscribed = this.o.bus.subscribe({ topic: this.o.topic, group: this.o.group, commit: 'manual', handle: (m) => this.onMessage(m) });
+    this.sub = await this.subscribed;
+    this.loop = this.commitLoop();
   }
 
-  /** Stops taking new chunks (first step of a graceful stop). */
+  /** Stops taking new chunks (first step of a graceful stop); commits still land. */
   async closeLive(): Promise<void> {
-    await this.subs[1]?.close().catch((e: unknown) => this.o.log.error({ err: String(e) }, 'cannot close the frames consumer'));
+    await this.sub?.pause().catch((e: unknown) => this.o.log.error({ err: String(e) }, 'cannot pause the frames consumer'));
   }
 
-  /** Stops the cursor: a chunk still unsettled is left uncommitted, so a restart replays it. */
+  /** Commits what is settled and stops; an unsettled chunk stays uncommitted, so a restart replays it. */
   async close(): Promise<void> {
-    this.closing = true;
-    await this.closeLive();
-    await this.subs[0]?.close().catch((e: unknown) => this.o.log.error({ err: String(e) }, 'cannot close the frames cursor'));
+    this.stopped = true;
+    await this.loop;
+    await this.advance();
+    await this.sub?.close().catch((e: unknown) => this.o.log.error({ err: String(e) }, 'cannot close the frames consumer'));
   }
 
-  private async runOnce(m: InMessage, replay: boolean): Promise<void> {
-    const offset = BigInt(m.offset);
-    // Both consumers go through here in offset order per partition; chain per partition.
-    const prev = this.inProcess.get(m.partition) ?? Promise.resolve();
-    const next = prev.then(async () => {
-      if (offset <= (this.high.get(m.partition) ?? -1n)) return;
-      this.high.set(m.partition, offset);
-      await this.o.process(m, replay);
-    });
-    this.inProcess.set(m.partition, next.catch(() => undefined));
-    await next;
+  /** Chunks held back from the commit (for tests and metrics). */
+  get heldChunks(): number {
+    let n = 0;
+    for (const q of this.held.values()) n += q.length;
+    return n;
   }
 
-  private async onLive(m: InMessage): Promise<void> {
+  private async onMessage(m: InMessage): Promise<void> {
+    // Messages can arrive before subscribe() returns; startEnds is needed to tell replays.
+    const sub = this.sub ?? (await this.subscribed!);
     const offset = BigInt(m.offset);
-    if (!this.liveFirst.has(m.partition)) {
-      this.liveFirst.set(m.partition, offset);
-      await this.waitForReplay(m.partition, offset);
+    if (offset <= (this.high.get(m.partition) ?? -1n)) return;
+    this.high.set(m.partition, offset);
+    const replay = offset < BigInt(sub.startEnds.get(m.partition) ?? '0');
+    await this.o.process(m, replay);
+    const q = this.held.get(m.partition) ?? [];
+    q.push({ m, since: Date.now() });
+    this.held.set(m.partition, q);
+  }
+
+  private async commitLoop(): Promise<void> {
+    while (!this.stopped) {
+      await this.advance();
+      await this.o.change(250);
     }
-    await this.runOnce(m, false);
   }
 
-  private async waitForReplay(partition: number, offset: bigint): Promise<void> {
-    // Bounded: the cursor may be holding a chunk of another partition whose windows need
-      // this consumer to go on (both consumers take partitions one at a time).
-    const deadline = Date.now() + (this.o.maxReplayWaitMs ?? 3000);
-    while (!this.closing && Date.now() < deadline) {
-      const first = this.cursorFirst.get(partition);
-      if (first !== undefined && (first >= offset || (this.high.get(partition) ?? -1n) >= offset - 1n)) return;
-      await sleep(20);
-    }
-    if (!this.closing) this.o.log.warn({ partition }, 'replay did not reach the live position in time; going on');
-  }
-
-  private async onCursor(m: InMessage): Promise<void> {
-    const offset = BigInt(m.offset);
-    if (!this.cursorFirst.has(m.partition)) this.cursorFirst.set(m.partition, offset);
-    await this.runOnce(m, true);
-    const live = this.liveFirst.get(m.partition);
-    // Replayed chunks (before the live consumer's start) are not held: holding would wait
-    // on windows whose later chunks only this consumer can deliver.
-    if (live === undefined || offset < live) return;
-    const deadline = Date.now() + (this.o.maxHoldMs ?? 8000);
-    while (!this.o.settled(m)) {
-      // Not committed: the message comes again after a restart.
-      if (this.closing) throw new Error('stopping before this chunk\'s windows were answered');
-      if (Date.now() >= deadline) {
-        this.o.onHoldExpired?.();
-        return;
+  /** Commits each partition up to its first chunk not yet settled. */
+  private async advance(): Promise<void> {
+    const maxHold = this.o.maxHoldMs ?? 60_000;
+    const now = Date.now();
+    for (const [partition, q] of this.held) {
+      let done: InMessage | undefined;
+      while (q.length > 0) {
+        const head = q[0]!;
+        if (!this.o.settled(head.m)) {
+          if (now - head.since < maxHold) break;
+          this.o.onHoldExpired?.();
+        }
+        done = q.shift()!.m;
       }
-      await this.o.change(Math.min(250, deadline - Date.now()));
+      if (!done) continue;
+      const next = (BigInt(done.offset) + 1n).toString();
+      await this.sub!.commit(partition, next).catch((e: unknown) => this.o.log.warn({ partition, offset: next, err: String(e) }, 'cannot commit frames offset; a restart replays from the previous one'));
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -28,7 +28,7 @@ export interface InferDeps {
   /** Serves "ask this camera now" (`vigil.ask`) when given. */
   control?: Control;
   logger?: Logger;
-  /** Consumer group on vigil.frames (default vigil-infer); the commit cursor uses `<group>.cursor`. */
+  /** Consumer group on vigil.frames (default vigil-infer); it commits only past settled windows. */
   group?: string;
 }
 
@@ -194,7 +194,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     log,
     process: processLive,
     settled: (m) => {
-      // Asked again at every ledger change while the cursor holds this message: decode once.
+      // Asked again at every ledger change while this chunk holds the commit back: decode once.
       let seen = cameraOf.get(m);
       if (seen === undefined) {
         const decoded = decodeFrameChunk(m.value);

@@ -45,7 +45,7 @@ export const keyOf = (camera: string, query: string) => `${camera}\u0000${query}
  * Turns chunks into windows: keeps each camera's ring, runs the trigger stage on new
  * frames (batched across cameras), and for each standing query decides whether the due
  * window is asked (schedule, enough frames, trigger, budget) — recording every window in
- * the ledger so the commit cursor knows when its frames are no longer needed.
+ * the ledger so the frames commit knows when a chunk's frames are no longer needed.
  */
 export class WindowPlanner {
   private readonly cameras = new Map<string, CameraState>();
