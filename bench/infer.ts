@@ -184,8 +184,17 @@ async function runInfer(cfgFile: string, group: string): Promise<number> {
   const { monitorEventLoopDelay } = await import('node:perf_hooks');
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
+  // VIGIL_BENCH_MEM=1: where the memory is (V8 heap, Buffers), every 5 s, to tell heap growth from allocator growth.
+  const mem = process.env.VIGIL_BENCH_MEM
+    ? setInterval(() => {
+        const m = process.memoryUsage();
+        const mb = (n: number) => (n / 1048576).toFixed(0);
+        process.stderr.write(`infer memory MB: rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}\n`);
+      }, 5000)
+    : undefined;
   console.log('READY');
   await new Promise((r) => process.once('SIGTERM', r));
+  clearInterval(mem);
   process.stderr.write(`infer event loop delay ms: p50 ${(loop.percentile(50) / 1e6).toFixed(1)} p99 ${(loop.percentile(99) / 1e6).toFixed(1)} max ${(loop.max / 1e6).toFixed(0)}\n`);
   await infer.close();
   await bus.close();

@@ -21,8 +21,12 @@ export interface DeliveryOptions {
   log: Logger;
   /** Processes a chunk (`replay`: published before this process started); resolves once it is taken in. */
   process(m: InMessage, replay: boolean): Promise<void>;
-  /** Whether every window that uses this chunk's frames is settled. */
-  settled(m: InMessage): boolean;
+  /**
+   * Called once a chunk is processed: returns whether every window that uses its frames is
+   * settled, asked again at each change until it is. It must not keep the message: a held
+   * message keeps the consumer's whole fetch buffer (megabytes) alive.
+   */
+  watch(m: InMessage): () => boolean;
   /** Resolves at the next change in settlement (or after the given ms). */
   change(ms: number): Promise<void>;
   /** Longest a chunk holds its partition's commit back (a window that never settles is a bug, not a reason to replay forever). */
@@ -31,7 +35,8 @@ export interface DeliveryOptions {
 }
 
 interface Held {
-  m: InMessage;
+  offset: bigint;
+  settled: () => boolean;
   since: number;
 }
 
@@ -81,7 +86,7 @@ export class Delivery {
     const replay = offset < BigInt(sub.startEnds.get(m.partition) ?? '0');
     await this.o.process(m, replay);
     const q = this.held.get(m.partition) ?? [];
-    q.push({ m, since: Date.now() });
+    q.push({ offset, settled: this.o.watch(m), since: Date.now() });
     this.held.set(m.partition, q);
   }
 
@@ -97,17 +102,17 @@ export class Delivery {
     const maxHold = this.o.maxHoldMs ?? 60_000;
     const now = Date.now();
     for (const [partition, q] of this.held) {
-      let done: InMessage | undefined;
+      let done: bigint | undefined;
       while (q.length > 0) {
         const head = q[0]!;
-        if (!this.o.settled(head.m)) {
+        if (!head.settled()) {
           if (now - head.since < maxHold) break;
           this.o.onHoldExpired?.();
         }
-        done = q.shift()!.m;
+        done = q.shift()!.offset;
       }
-      if (!done) continue;
-      const next = (BigInt(done.offset) + 1n).toString();
+      if (done === undefined) continue;
+      const next = (done + 1n).toString();
       await this.sub!.commit(partition, next).catch((e: unknown) => this.o.log.warn({ partition, offset: next, err: String(e) }, 'cannot commit frames offset; a restart replays from the previous one'));
     }
   }

@@ -162,7 +162,6 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     },
   });
 
-  const cameraOf = new WeakMap<InMessage, { camera: string; last: number } | null>();
   const processChunk = async (m: InMessage, replay: boolean) => {
     const decoded = decodeFrameChunk(m.value);
     if (!decoded.ok) {
@@ -193,16 +192,14 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     group: deps.group ?? 'vigil-infer',
     log,
     process: processLive,
-    settled: (m) => {
-      // Asked again at every ledger change while this chunk holds the commit back: decode once.
-      let seen = cameraOf.get(m);
-      if (seen === undefined) {
-        const decoded = decodeFrameChunk(m.value);
-        const frames = decoded.ok ? decoded.value.frames : [];
-        seen = decoded.ok && frames.length > 0 ? { camera: decoded.value.cameraId, last: frames[frames.length - 1]!.capturedAt } : null;
-        cameraOf.set(m, seen);
-      }
-      return seen === null || planner.settledThrough(seen.camera, seen.last);
+    watch: (m) => {
+      // Only the camera and the last capture time are kept, not the message (see Delivery).
+      const decoded = decodeFrameChunk(m.value);
+      const frames = decoded.ok ? decoded.value.frames : [];
+      if (!decoded.ok || frames.length === 0) return () => true;
+      const camera = decoded.value.cameraId;
+      const last = frames[frames.length - 1]!.capturedAt;
+      return () => planner.settledThrough(camera, last);
     },
     change: (ms) => ledger.change(ms),
     onHoldExpired: () => metrics.cursorHoldExpired.inc(),
