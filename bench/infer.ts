@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- infer --cameras 200 --seconds 60 [--json]`
  *
- * Simulated cameras' chunks (4 fps, 640×388 JPEGs incl. the band, pre-encoded once with
+ * Simulated cameras' chunks (4 fps, 640×368 JPEGs as ingest makes them; the band is spliced per window), pre-encoded once with
  * ffmpeg) go through Kafka into an infer process, one standing query per camera (8 s
  * window every 2 s, trigger `always` unless --trigger says otherwise), against the model
  * test server at a fixed latency with an in-flight limit — demand well above capacity.
@@ -102,7 +102,7 @@ export async function main(args: string[]): Promise<number> {
           cameraId: c,
           seq,
           width: 640,
-          height: 388,
+          height: 368,
           fps: 4,
           codec: 'jpeg',
           frames: [0, 1, 2, 3].map((i) => ({ capturedAt: start + i * 250, streamTime: (start + i * 250) / 1000, jpeg: frames[(seq * 4 + i + ci) % frames.length]! })),
@@ -201,10 +201,10 @@ async function runInfer(cfgFile: string, group: string): Promise<number> {
   return 0;
 }
 
-/** A few real frames (ffmpeg's testsrc2 with a band-sized strip, 640×388), encoded once. */
+/** A few real frames as ingest makes them (640×368, standard Huffman tables), encoded once. */
 function preEncodeFrames(): Buffer[] {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-frames-'));
-  execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x388:rate=4', '-frames:v', '16', '-q:v', '5', join(dir, 'f%02d.jpg')]);
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x368:rate=4', '-frames:v', '16', '-huffman', 'default', '-q:v', '5', join(dir, 'f%02d.jpg')]);
   return readdirSync(dir)
     .sort()
     .map((f) => readFileSync(join(dir, f)));

@@ -145,6 +145,10 @@ queries:
     const metrics = await (await fetch(`http://127.0.0.1:${infer.port}/metrics`)).text();
     assert.ok(metricSum(metrics, 'vigil_infer_findings_total', 'verdict="false"') >= 2, 'windows were asked and answered "no"');
     assert.ok(model.requests.some((r) => r.status === 200 && /No, there is no red object/.test(r.answer ?? '')));
+    // Ingest sends 640×368 frames; infer spliced each window's own 0-based band under them.
+    const answered = model.requests.filter((r) => r.status === 200);
+    assert.ok(answered.length > 0 && answered.every((r) => r.width === 640 && r.height === 368 + 28), `frame sizes: ${[...new Set(answered.map((r) => `${r.width}x${r.height}`))].join(', ')}`);
+    assert.equal(metricSum(metrics, 'vigil_infer_band_failures_total'), 0);
   });
 
   test('every service reports its counters on /metrics', async () => {

@@ -7,7 +7,11 @@ import { Registry } from 'prom-client';
 import { decodeFrameChunk, type CameraStatus, type FrameChunk } from '@vigil/contracts';
 import type { Bus, OutMessage } from '@vigil/bus';
 import { createLogger } from '@vigil/observability';
-import { FfmpegLog, ffmpegArgs } from '@vigil/media';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BandSplicer, FfmpegLog, JpegSplitter, ffmpegArgs, jpegSize } from '@vigil/media';
 import { backoffDelay, DEFAULT_BACKOFF } from '../../services/ingest/src/backoff.ts';
 import { checkShard, inShard, parseShard, shardOf } from '../../services/ingest/src/shard.ts';
 import { diffCameras } from '../../services/ingest/src/reload.ts';
@@ -143,6 +147,33 @@ test('the ffmpeg command line: hwaccel and extra input options before -i, loopin
   const file = ffmpegArgs({ ...base, hwaccel: 'none', inputArgs: [], url: 'file:///clips/a%20b.mp4' }, { fps: 4, width: 640, band: true });
   assert.ok(file.includes('-stream_loop') && file.includes('-re') && !file.includes('-hwaccel'));
   assert.equal(file[at(file, '-i') + 1], '/clips/a b.mp4');
+});
+
+test("ingest's frames are what infer's band splicer extends: height a multiple of 16, standard Huffman tables", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-args-'));
+  try {
+    const clip = join(dir, 'cam.mp4');
+    execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', clip]);
+    const args = ffmpegArgs({ url: `file://${clip}`, transport: 'tcp', hwaccel: 'none', inputArgs: [], timeoutMs: 5000 }, { fps: 4, width: 640, band: false });
+    assert.ok(args.join(' ').includes('-c:v mjpeg -huffman default'));
+    const ff = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const splitter = new JpegSplitter();
+    const frames: Buffer[] = [];
+    await new Promise<void>((resolve) => {
+      ff.stdout!.on('data', (d: Buffer) => {
+        frames.push(...splitter.push(d));
+        if (frames.length >= 3) (ff.kill('SIGKILL'), resolve());
+      });
+      ff.once('exit', () => resolve());
+    });
+    assert.ok(frames.length >= 3, 'ffmpeg produced frames');
+    assert.deepEqual(jpegSize(frames[0]!), { width: 640, height: 368 }, '16:9 at 640 wide (360), rounded to a multiple of 16');
+    const splicer = await BandSplicer.open({ mode: 'restart', labels: ['0.00s', '0.25s'] });
+    const banded = splicer.splice(frames[1]!, '0.25s', 'right');
+    assert.deepEqual(jpegSize(banded), { width: 640, height: 396 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** A bus that fails while `down` is set, recording what it was sent. */

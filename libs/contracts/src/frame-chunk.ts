@@ -19,7 +19,7 @@ const MAX_FRAMES = 4096;
 export interface Frame {
   /** Capture time, wall clock, ms since the Unix epoch. */
   capturedAt: number;
-  /** Seconds since the camera's stream started (what the timestamp band shows). */
+  /** Seconds since the camera's stream started (a window's band restarts at 0: see infer). */
   streamTime: number;
   jpeg: Buffer;
 }

@@ -4,12 +4,13 @@ export const BAND_HEIGHT = 28;
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';
 
 /**
- * ffmpeg filters that resample to `fps`, scale to `width`, and add the timestamp band:
- * white monospace `S.SSs`, alternating between the left and right half on even/odd frames,
- * as the model was trained to read. Time counts from the stream's first frame.
+ * ffmpeg filters that resample to `fps` and scale to `width` (height a multiple of 16, so
+ * infer can splice a per-window timestamp band under the frame: see @vigil/media's
+ * BandSplicer). With `band`, ffmpeg burns a band itself instead: white monospace `S.SSs`,
+ * alternating left and right on even/odd frames, counted from the stream's first frame.
  */
 export function frameFilters(fps: number, width: number, opts: { band?: boolean; font?: string } = {}): string {
-  const base = [`setpts=PTS-STARTPTS`, `fps=${fps}`, `scale=${width}:-2:flags=fast_bilinear`];
+  const base = [`setpts=PTS-STARTPTS`, `fps=${fps}`, `scale=${width}:-16:flags=fast_bilinear`];
   if (opts.band === false) return base.join(',');
   const text = `%{eif\\:floor(t)\\:d}.%{eif\\:mod(t*100,100)\\:d\\:2}s`;
   const drawtext = [

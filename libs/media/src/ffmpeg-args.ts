@@ -48,7 +48,8 @@ export function ffmpegArgs(input: FfmpegInput, output: FfmpegOutput, target = 'p
   args.push(
     ...['-map', '0:v:0', '-an', '-sn', '-dn'],
     ...['-vf', frameFilters(output.fps, output.width, { band: output.band })],
-    ...['-c:v', 'mjpeg', '-q:v', String(output.quality ?? 5), '-f', 'image2pipe', '-y', target],
+    // Standard Huffman tables: every symbol has a code, so infer can append a band to the scan.
+    ...['-c:v', 'mjpeg', '-huffman', 'default', '-q:v', String(output.quality ?? 5), '-f', 'image2pipe', '-y', target],
   );
   return args;
 }

@@ -33,8 +33,8 @@ export function parseReasoningAnswer(content: string, opts: { answerTag: boolean
 }
 
 /**
- * Finds times like `1.25s` or `12.5 seconds` in text and maps them from the band's
- * stream clock to absolute capture times using the window's frames.
+ * Finds times like `1.25s` or `12.5 seconds` in text and maps them from the window's clock
+ * (the frames' `streamTime`: what the band shows, 0 at the first frame) to capture times.
  */
 export function mapMentionedTimes(text: string, frames: { streamTime: number; capturedAt: number }[]): number[] {
   if (frames.length === 0) return [];

@@ -35,13 +35,10 @@ export function jpegVideoUrl(frames: { jpeg: Buffer }[]): string {
 }
 
 function bandNote(req: AskRequest): string {
-  const first = req.frames[0]?.streamTime ?? 0;
-  const last = req.frames[req.frames.length - 1]?.streamTime ?? 0;
-  // The band shows the camera's stream clock, not 0-based window time (see README): say so.
+  // Infer puts a 0-based band on each window's frames (the frames' streamTime is that clock).
   return (
-    `The video is sampled at ${req.fps} fps. A timestamp is embedded at the bottom of each frame ` +
-    `(seconds on the camera's clock; this clip runs from ${first.toFixed(2)}s to ${last.toFixed(2)}s). ` +
-    'Refer to moments by those timestamps.'
+    `The video is sampled at ${req.fps} fps. The timestamp embedded at the bottom of each frame ` +
+    'counts seconds from the first frame of this clip. Refer to moments by those timestamps.'
   );
 }
 

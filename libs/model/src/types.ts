@@ -2,7 +2,7 @@
 export interface WindowFrame {
   jpeg: Buffer;
   capturedAt: number;
-  /** Seconds on the stream clock: what the burned-in timestamp band shows. */
+  /** Seconds on the window's clock (0 at its first frame): what the timestamp band shows. */
   streamTime: number;
 }
 

@@ -1,9 +1,10 @@
 import { findingId, type Finding, type Frame } from '@vigil/contracts';
 import type { QueryConfig } from '@vigil/config';
-import type { ModelClient, ModelAnswer } from '@vigil/model';
+import { profileByName, type ModelClient, type ModelAnswer, type ProfileName } from '@vigil/model';
 import type { Logger } from '@vigil/observability';
 import type { InferMetrics } from './metrics.ts';
 import { judge, questionFor } from './verdict.ts';
+import { windowClock, type WindowBander } from './band.ts';
 
 /** One window to ask about. */
 export interface AskJob {
@@ -28,17 +29,22 @@ export class WindowAsker {
     private readonly model: ModelClient,
     private readonly metrics: InferMetrics,
     private readonly log: Logger,
+    private readonly defaultProfile: ProfileName,
+    private readonly bander?: WindowBander,
   ) {}
 
   async ask(job: AskJob, endpoint?: string): Promise<Finding> {
     const q = job.query;
+    // Every profile counts time from the window's first frame; Reason1 also reads it off a band.
+    const banded = profileByName(q.model.profile ?? this.defaultProfile).band && this.bander;
+    const frames = banded ? await this.bander!.band(job.cameraId, job.frames, job.fps) : windowClock(job.frames);
     this.metrics.windowsAsked.inc({ query: q.id });
     const lagS = Math.max(0, Date.now() - job.end) / 1000;
     this.metrics.lag.observe(lagS);
     this.metrics.cameraLag.set({ camera: job.cameraId }, lagS);
     const answer = await this.model.ask({
       question: questionFor(job.question, q.alert),
-      frames: job.frames,
+      frames,
       fps: job.fps,
       label: `${job.cameraId}/${q.id}@${new Date(job.start).toISOString()}`,
       maxTokens: q.model.maxTokens,
@@ -46,7 +52,7 @@ export class WindowAsker {
       sampling: q.model.sampling,
       endpoint,
     });
-    const finding = buildFinding(job, answer);
+    const finding = buildFinding({ ...job, frames }, answer);
     this.metrics.modelLatency.observe(answer.latencyMs / 1000);
     this.metrics.promptTokens.inc(answer.promptTokens);
     this.metrics.completionTokens.inc(answer.completionTokens);

@@ -16,6 +16,7 @@ import { serveAskNow } from './ask-now.ts';
 import { AnalyticsStage } from './analytics/stage.ts';
 import { DetectorStage } from './analytics/detector.ts';
 import { needsAnalytics } from './triggers.ts';
+import { WindowBander } from './band.ts';
 
 export interface InferService {
   port: number;
@@ -32,8 +33,6 @@ export interface InferDeps {
   group?: string;
 }
 
-/** Height of the timestamp band ingest burns under every frame (excluded from analytics). */
-const BAND_PX = 28;
 
 interface Work {
   job: AskJob;
@@ -71,14 +70,16 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
 
   const needs = config.queries.some((q) => needsAnalytics(q.trigger));
   const onnx = config.infer.onnx;
-  const analytics = needs ? await AnalyticsStage.open({ provider: onnx.provider, maxBatch: onnx.maxBatch, waitMs: onnx.batchWaitMs, bandPx: BAND_PX, onBatch: (n) => metrics.analyticsBatch.observe(n) }) : undefined;
+  const analytics = needs ? await AnalyticsStage.open({ provider: onnx.provider, maxBatch: onnx.maxBatch, waitMs: onnx.batchWaitMs, bandPx: 0, onBatch: (n) => metrics.analyticsBatch.observe(n) }) : undefined;
   const detector =
     onnx.detector && config.queries.some((q) => q.trigger.type === 'object') ? await DetectorStage.open(onnx.detector.model, { provider: onnx.provider, ...onnx.detector }) : undefined;
 
   const ledger = new WindowLedger();
   const budget = new TokenBudget(config.model.budget ?? {});
   const publisher = new FindingPublisher(bus);
-  const asker = model && new WindowAsker(model, metrics, log);
+  // Frames come without a band; each window gets its own 0-based one (model input and evidence).
+  const bander = config.queries.length > 0 ? await WindowBander.open(log, () => metrics.bandFailures.inc()) : undefined;
+  const asker = model && new WindowAsker(model, metrics, log, config.model.profile, bander);
   const background = new Set<Promise<void>>();
   const track = (p: Promise<void>) => (background.add(p), void p.finally(() => background.delete(p)));
   let stopping = false;
@@ -146,7 +147,9 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
         if (memory) memory.askedThrough = Math.max(memory.askedThrough ?? -Infinity, job.end);
         metrics.triggerFindings.inc({ query: job.query.id });
         track(
-          publisher.publish(buildTriggerFinding(job)).then(
+          (bander ? bander.band(job.cameraId, job.frames, job.fps) : Promise.resolve(job.frames))
+            .then((frames) => publisher.publish(buildTriggerFinding({ ...job, frames })))
+            .then(
             () => ledger.settled(key, job.end),
             (e: unknown) => {
               metrics.publishFailures.inc();

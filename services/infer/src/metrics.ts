@@ -12,6 +12,7 @@ export function createInferMetrics(registry: Registry) {
     windowsAsked: new Counter({ name: 'vigil_infer_windows_asked_total', help: 'Windows asked to the model', labelNames: ['query'], registers }),
     windowsSkipped: new Counter({ name: 'vigil_infer_windows_skipped_total', help: 'Windows not asked', labelNames: ['query', 'reason'], registers }),
     triggerFindings: new Counter({ name: 'vigil_infer_trigger_findings_total', help: 'Triggered windows published as trigger findings (no model server configured)', labelNames: ['query'], registers }),
+    bandFailures: new Counter({ name: 'vigil_infer_band_failures_total', help: 'Frames sent without a timestamp band (not a frame the band splicer can extend)', registers }),
     superseded: new Counter({ name: 'vigil_infer_windows_superseded_total', help: 'Waiting windows replaced by a newer one', registers }),
     findings: new Counter({ name: 'vigil_infer_findings_total', help: 'Findings published', labelNames: ['query', 'status', 'verdict'], registers }),
     modelLatency: new Histogram({
