@@ -53,6 +53,11 @@ export class WindowAsker {
       endpoint,
     });
     const finding = buildFinding({ ...job, frames }, answer);
+    // Evidence always shows the band, also when this profile's model did not get one.
+    if (finding.verdict && !banded && this.bander) {
+      const withBand = await this.bander.band(job.cameraId, job.frames, job.fps);
+      finding.evidenceFrames = withBand.map((f) => ({ capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: f.jpeg.toString('base64') }));
+    }
     this.metrics.modelLatency.observe(answer.latencyMs / 1000);
     this.metrics.promptTokens.inc(answer.promptTokens);
     this.metrics.completionTokens.inc(answer.completionTokens);
