@@ -83,6 +83,31 @@ test('dispatcher: a superseded window keeps its camera\'s turn, and higher sever
   assert.deepEqual(order, ['first', 'critical', 'a2', 'b1']);
 });
 
+test('dispatcher: the camera served longest ago goes next, whatever order its windows arrive in', async () => {
+  const order: string[] = [];
+  const gates: (() => void)[] = [];
+  const d = new FairDispatcher<string, number>(new CounterSlots(1), async (job) => {
+    order.push(job);
+    await new Promise<void>((r) => gates.push(r));
+  });
+  const submit = (camera: string, job: string) => d.submit({ key: `${camera}/q`, camera, priority: 2 }, job);
+  const finishOne = async () => {
+    gates.shift()!();
+    await new Promise((r) => setTimeout(r, 1));
+  };
+  submit('a', 'a1'); // runs at once
+  submit('b', 'b1');
+  submit('c', 'c1');
+  await finishOne(); // a1 done: b1 runs
+  // The next windows arrive in partition order, b before a, though a was served first.
+  submit('c', 'c2'); // supersedes c1, keeping c's place: never served, so next
+  submit('b', 'b2');
+  submit('a', 'a2');
+  for (let i = 0; i < 4; i++) await finishOne();
+  await d.close();
+  assert.deepEqual(order, ['a1', 'b1', 'c2', 'a2', 'b2']);
+});
+
 test('DC-only decode gives the 1/8-scale luma of a full decode', () => {
   const w = 96;
   const h = 64;

@@ -32,18 +32,84 @@ interface Entry<T> {
   job: T;
 }
 
+/** One camera's waiting work at one priority level; Map order is the turn order of its queries. */
+interface CameraQueue<T> {
+  camera: string;
+  queries: Map<string, Entry<T>>;
+  /** When the camera was last served (dispatcher clock) as it entered the heap: its place in line. */
+  turn: number;
+  /** Ties (never served, or served together) go in order of arrival. */
+  seq: number;
+}
+
+/** A level's cameras, least recently served first (a binary min-heap on turn, then seq). */
+class TurnHeap<T> {
+  private readonly items: CameraQueue<T>[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(q: CameraQueue<T>): void {
+    const a = this.items;
+    a.push(q);
+    for (let i = a.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!before(a[i]!, a[parent]!)) break;
+      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): CameraQueue<T> | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && before(a[l]!, a[m]!)) m = l;
+        if (r < a.length && before(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  *all(): Iterable<CameraQueue<T>> {
+    yield* this.items;
+  }
+}
+
+const before = <T>(a: CameraQueue<T>, b: CameraQueue<T>) => a.turn < b.turn || (a.turn === b.turn && a.seq < b.seq);
+
+interface Level<T> {
+  heap: TurnHeap<T>;
+  cameras: Map<string, CameraQueue<T>>;
+}
+
 /**
  * Schedules windows of all cameras onto the model's in-flight slots:
  * - a free slot takes the highest priority level that has work;
- * - within a level, cameras take turns (round-robin), and each camera's queries take turns,
- *   so a camera with many queries or a flood of windows cannot starve the others;
+ * - within a level, the camera served longest ago goes next, and each camera's queries take
+ *   turns, so a camera with many queries or a flood of windows cannot starve the others.
+ *   (Least recently *served*, not first re-queued: all cameras' windows complete on the same
+ *   time grid and arrive in partition order, so queue order would favour early partitions.)
  * - one waiting job per (camera, query): a newer window replaces the waiting one (live video:
- *   latest wins) and the replaced job is reported to `onSuperseded`.
+ *   latest wins), keeping its camera's place, and the replaced job goes to `onSuperseded`.
  */
 export class FairDispatcher<T, S = unknown> {
-  /** priority → camera → key → entry; Map order is the round-robin order. */
-  private readonly levels = new Map<number, Map<string, Map<string, Entry<T>>>>();
+  private readonly levels = new Map<number, Level<T>>();
   private readonly where = new Map<string, DispatchKey>();
+  /** Dispatcher clock of each camera's last service (0: never). */
+  private readonly served = new Map<string, number>();
+  private clock = 0;
+  private seq = 0;
   private inFlight = 0;
   private closed = false;
   private readonly idle: (() => void)[] = [];
@@ -61,22 +127,23 @@ export class FairDispatcher<T, S = unknown> {
     if (this.closed) return;
     const old = this.where.get(k.key);
     if (old) {
-      const cam = this.levels.get(old.priority)?.get(old.camera);
-      const prev = cam?.get(k.key);
-      cam?.delete(k.key);
-      // The camera keeps its place in the turn order: a window that waited long enough to be
-      // superseded must not send its camera to the back of the line again.
-      if (cam && cam.size === 0 && old.priority !== k.priority) this.levels.get(old.priority)!.delete(old.camera);
+      const level = this.levels.get(old.priority);
+      const cq = level?.cameras.get(old.camera);
+      const prev = cq?.queries.get(k.key);
+      cq?.queries.delete(k.key);
+      // Emptied at another level: it leaves that level (the heap skips it lazily).
+      if (cq && cq.queries.size === 0 && old.priority !== k.priority) level!.cameras.delete(old.camera);
       if (prev) this.onSuperseded(prev.job);
     }
     let level = this.levels.get(k.priority);
-    if (!level) {
-      level = new Map();
-      this.levels.set(k.priority, level);
+    if (!level) this.levels.set(k.priority, (level = { heap: new TurnHeap(), cameras: new Map() }));
+    let cq = level.cameras.get(k.camera);
+    if (!cq) {
+      cq = { camera: k.camera, queries: new Map(), turn: this.served.get(k.camera) ?? 0, seq: ++this.seq };
+      level.cameras.set(k.camera, cq);
+      level.heap.push(cq);
     }
-    let cam = level.get(k.camera);
-    if (!cam) level.set(k.camera, (cam = new Map()));
-    cam.set(k.key, { k, job }); // at the back of this camera's queries
+    cq.queries.set(k.key, { k, job }); // at the back of this camera's queries
     this.where.set(k.key, k);
     this.drain();
   }
@@ -93,7 +160,7 @@ export class FairDispatcher<T, S = unknown> {
   async close(): Promise<void> {
     this.closed = true;
     this.unlisten?.();
-    for (const level of this.levels.values()) for (const cam of level.values()) for (const e of cam.values()) this.onSuperseded(e.job);
+    for (const level of this.levels.values()) for (const cq of level.cameras.values()) for (const e of cq.queries.values()) this.onSuperseded(e.job);
     this.levels.clear();
     this.where.clear();
     if (this.inFlight === 0) return;
@@ -103,21 +170,30 @@ export class FairDispatcher<T, S = unknown> {
   private next(): Entry<T> | undefined {
     for (;;) {
       let best: number | undefined;
-      for (const [p, level] of this.levels) if (level.size > 0 && (best === undefined || p > best)) best = p;
+      for (const [p, level] of this.levels) if (level.cameras.size > 0 && (best === undefined || p > best)) best = p;
       if (best === undefined) return undefined;
       const level = this.levels.get(best)!;
-      const [camera, queries] = level.entries().next().value as [string, Map<string, Entry<T>>];
-      level.delete(camera); // this camera goes to the back of the turn order
-      if (level.size === 0) this.levels.delete(best);
-      const first = queries.entries().next().value as [string, Entry<T>] | undefined;
-      if (!first) continue; // a camera left without waiting work
-      const [key, entry] = first;
-      queries.delete(key);
-      this.where.delete(key);
-      if (queries.size > 0) {
-        if (!this.levels.has(best)) this.levels.set(best, level);
-        level.set(camera, queries);
+      const cq = level.heap.pop();
+      if (!cq) {
+        level.cameras.clear(); // only stale entries were left
+        continue;
       }
+      if (level.cameras.get(cq.camera) !== cq) continue; // left this level earlier
+      const first = cq.queries.entries().next().value as [string, Entry<T>] | undefined;
+      if (!first) {
+        level.cameras.delete(cq.camera);
+        continue;
+      }
+      const [key, entry] = first;
+      cq.queries.delete(key);
+      this.where.delete(key);
+      const turn = ++this.clock;
+      this.served.set(cq.camera, turn);
+      if (cq.queries.size > 0) {
+        cq.turn = turn;
+        cq.seq = ++this.seq;
+        level.heap.push(cq);
+      } else level.cameras.delete(cq.camera);
       return entry;
     }
   }
