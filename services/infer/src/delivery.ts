@@ -48,6 +48,7 @@ export class Delivery {
   private readonly held = new Map<number, Held[]>();
   private stopped = false;
   private loop?: Promise<void>;
+  private busySince = performance.now();
 
   constructor(private readonly o: DeliveryOptions) {}
 
@@ -85,6 +86,12 @@ export class Delivery {
     this.high.set(m.partition, offset);
     const replay = offset < BigInt(sub.startEnds.get(m.partition) ?? '0');
     await this.o.process(m, replay);
+    // The consumer runs a fetched batch with only microtask breaks: without a real yield, model
+    // answers (and so the next requests) wait behind the whole batch.
+    if (performance.now() - this.busySince > 4) {
+      await new Promise((r) => setImmediate(r));
+      this.busySince = performance.now();
+    }
     const q = this.held.get(m.partition) ?? [];
     q.push({ offset, settled: this.o.watch(m), since: Date.now() });
     this.held.set(m.partition, q);
