@@ -182,6 +182,27 @@ test('different labels give different bands; the frame part stays byte-identical
   assert.deepEqual(a.subarray(scanStart, scanStart + 1000), frame.subarray(scanStart, scanStart + 1000));
 });
 
+test('base64 pieces: their concatenation is a whole JPEG with the same pixels; the frame\'s bulk is encoded once', async () => {
+  const s = await splicer.restart();
+  const all = [...(await frames('testsrc2=size=640x352:rate=4', 4, { q: 5 })), ...(await frames('nullsrc=s=640x352:r=4,geq=lum=random(1)*255:cb=128:cr=128', 3, { q: 3 }))];
+  for (const [i, frame] of all.entries()) {
+    const label = windowLabel(i, 4);
+    const pieces = s.spliceBase64(frame, label, windowSide(i));
+    assert.equal(pieces.length, 3);
+    assert.ok(pieces.every((p) => /^[A-Za-z0-9+/]*={0,2}$/.test(p.toString('latin1'))));
+    assert.ok(!pieces[0]!.includes('=') && !pieces[1]!.includes('='), 'only the last piece is padded');
+    const whole = Buffer.from(Buffer.concat(pieces).toString('latin1'), 'base64');
+    const direct = s.splice(frame, label, windowSide(i));
+    const [a, b] = await Promise.all([decodeGray([whole]), decodeGray([direct])]);
+    assert.equal(a.stderr, '', 'ffmpeg decodes it without a word');
+    assert.deepEqual(a.stdout, b.stdout, 'the same pixels as splice()');
+    const js = jpeg.decode(whole, { useTArray: true });
+    assert.deepEqual([js.width, js.height], [640, 352 + BAND]);
+    // The same frame under another label: the bulk piece is the very same buffer.
+    assert.equal(s.spliceBase64(frame, windowLabel(i + 1, 4), windowSide(i + 1))[1], pieces[1]);
+  }
+});
+
 test('both joins give the same pixels on many frames: every end-bit offset, stuffing at the join', async (t) => {
   // Frames of varied entropy: test patterns, a fractal at a high quality, and noise (many FF
   // bytes in the scan, so the join often lands next to stuffing), flat black at q 1.

@@ -87,6 +87,8 @@ export class BandSplicer {
   private readonly contexts = new Map<string, TablesContext>();
   /** The last frame's header bytes (SOI up to the scan) and their layout: frames of one stream repeat them. */
   private lastHeader?: Buffer;
+  /** Per frame: where its scan ends and the base64 of its 3-byte-aligned bulk (spliceBase64). */
+  private readonly scans = new WeakMap<Uint8Array, { sosOffset: number; eoi: number; split: number; b64: Buffer }>();
   private lastLayout?: JpegLayout;
 
   private constructor(
@@ -127,6 +129,49 @@ export class BandSplicer {
     const ctx = this.context(layout);
     const band = this.band(ctx, layout.width, label, side);
     return this.mode === 'restart' ? spliceRestart(jpeg, layout, ctx, band) : spliceContinue(jpeg, layout, ctx, band.coded);
+  }
+
+  /**
+   * The same JPEG as `splice(…)` in 'restart' mode, plus a COM segment of 4–6 bytes that
+   * makes the header a multiple of 3 bytes long, returned as base64 (ASCII) pieces whose
+   * concatenation is the whole file's base64. The middle piece — the frame's own scan, nearly
+   * all of it — depends on the frame only and is encoded once per frame however many windows
+   * (each with other labels) it is sent in; only the header and the band change per window.
+   */
+  spliceBase64(jpeg: Buffer, label: string, side: BandSide): Buffer[] {
+    if (this.mode !== 'restart') throw new Error("cannot splice a band: base64 pieces need mode 'restart'");
+    if (side !== 'left' && side !== 'right') throw new Error(`cannot splice a band: side must be 'left' or 'right', not ${JSON.stringify(side)}`);
+    const layout = this.layout(jpeg);
+    const ctx = this.context(layout);
+    const band = this.band(ctx, layout.width, label, side);
+    const mcus = Math.ceil(layout.width / 16) * (layout.height / 16);
+    if (mcus > 0xffff) throw new Error(`cannot splice a band: ${mcus} MCUs are more than a restart interval can span (use mode 'continue')`);
+    let scan = this.scans.get(jpeg);
+    if (!scan || scan.sosOffset !== layout.sosOffset) {
+      const eoi = findScanBytesEnd(jpeg, layout.scanStart);
+      const whole = Math.floor((eoi - layout.sosOffset) / 3) * 3;
+      scan = { sosOffset: layout.sosOffset, eoi, split: layout.sosOffset + whole, b64: Buffer.from(jpeg.toString('base64', layout.sosOffset, layout.sosOffset + whole), 'latin1') };
+      this.scans.set(jpeg, scan);
+    }
+    // Header: SOI…tables with the new height, DRI, then COM padding to a multiple of 3.
+    const pad = (3 - ((layout.sosOffset + 6 + 4) % 3)) % 3;
+    const head = Buffer.allocUnsafe(layout.sosOffset + 6 + 4 + pad);
+    head.set(jpeg.subarray(0, layout.sosOffset));
+    patchHeight(head, layout);
+    let o = layout.sosOffset;
+    for (const b of [0xff, 0xdd, 0, 4, mcus >> 8, mcus & 0xff, 0xff, 0xfe, 0, 2 + pad]) head[o++] = b;
+    head.fill(0x20, o); // the comment's text: spaces
+    const bytes = band.restart!;
+    const tail = Buffer.allocUnsafe(scan.eoi - scan.split + 2 + bytes.length + 2);
+    tail.set(jpeg.subarray(scan.split, scan.eoi));
+    o = scan.eoi - scan.split;
+    tail[o++] = 0xff;
+    tail[o++] = 0xd0; // RST0
+    tail.set(bytes, o);
+    o += bytes.length;
+    tail[o++] = 0xff;
+    tail[o] = 0xd9; // EOI
+    return [Buffer.from(head.toString('base64'), 'latin1'), scan.b64, Buffer.from(tail.toString('base64'), 'latin1')];
   }
 
   /** Parses the headers, or reuses the last frame's layout when its header bytes are the same. */

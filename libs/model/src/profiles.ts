@@ -23,7 +23,7 @@ export interface ModelProfile {
 }
 
 /** Registers a frames placeholder and returns its token. */
-function spliced(splices: Splice[], prefix: string, frames: { jpeg: Buffer }[]): string {
+function spliced(splices: Splice[], prefix: string, frames: { jpeg: Buffer; base64?: Buffer[] }[]): string {
   const s = frameSplice(prefix, frames);
   splices.push(s);
   return s.token;

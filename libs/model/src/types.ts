@@ -4,6 +4,8 @@ export interface WindowFrame {
   capturedAt: number;
   /** Seconds on the window's clock (0 at its first frame): what the timestamp band shows. */
   streamTime: number;
+  /** The frame as sent, already base64 (ASCII) in pieces to concatenate; `jpeg` is then not encoded. */
+  base64?: Buffer[];
 }
 
 export interface AskRequest {

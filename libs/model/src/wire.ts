@@ -25,12 +25,13 @@ export interface Splice {
 let counter = 0;
 
 /** A placeholder for a `data:` URL made of a prefix and frames joined by `sep`. */
-export function frameSplice(prefix: string, frames: { jpeg: Buffer }[], sep = ','): Splice {
+export function frameSplice(prefix: string, frames: { jpeg: Buffer; base64?: Buffer[] }[], sep = ','): Splice {
   const parts: Buffer[] = [Buffer.from(prefix, 'latin1')];
   const sepBuf = Buffer.from(sep, 'latin1');
   frames.forEach((f, i) => {
     if (i > 0) parts.push(sepBuf);
-    parts.push(base64Of(f.jpeg));
+    if (f.base64) parts.push(...f.base64);
+    else parts.push(base64Of(f.jpeg));
   });
   return { token: `\u0001vigil-splice-${++counter}\u0001`, parts };
 }

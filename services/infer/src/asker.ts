@@ -37,7 +37,7 @@ export class WindowAsker {
     const q = job.query;
     // Every profile counts time from the window's first frame; Reason1 also reads it off a band.
     const banded = profileByName(q.model.profile ?? this.defaultProfile).band && this.bander;
-    const frames = banded ? await this.bander!.band(job.cameraId, job.frames, job.fps) : windowClock(job.frames);
+    const frames = banded ? await this.bander!.forModel(job.cameraId, job.frames, job.fps) : windowClock(job.frames);
     this.metrics.windowsAsked.inc({ query: q.id });
     const lagS = Math.max(0, Date.now() - job.end) / 1000;
     this.metrics.lag.observe(lagS);
@@ -53,8 +53,8 @@ export class WindowAsker {
       endpoint,
     });
     const finding = buildFinding({ ...job, frames }, answer);
-    // Evidence always shows the band, also when this profile's model did not get one.
-    if (finding.verdict && !banded && this.bander) {
+    // Evidence is JPEGs with the band (made only for positive windows: it is rarely needed).
+    if (finding.verdict && this.bander) {
       const withBand = await this.bander.band(job.cameraId, job.frames, job.fps);
       finding.evidenceFrames = withBand.map((f) => ({ capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: f.jpeg.toString('base64') }));
     }

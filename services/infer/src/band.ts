@@ -29,7 +29,32 @@ export class WindowBander {
     }
   }
 
-  /** The window's frames with the band; a frame that cannot take one goes without (counted, warned once per camera). */
+  /**
+   * The window's frames for the model: with the band, as base64 pieces whose bulk (the
+   * frame's own scan) is encoded once per frame however many windows send it.
+   */
+  async forModel(cameraId: string, frames: Frame[], fps: number): Promise<ModelFrame[]> {
+    const labels = frames.map((_, i) => windowLabel(i, fps));
+    if (!labels.every((l) => this.splicer.has(l))) await this.splicer.prepare(labels);
+    return frames.map((f, i) => {
+      const out: ModelFrame = { capturedAt: f.capturedAt, streamTime: i / fps, jpeg: f.jpeg };
+      try {
+        out.base64 = this.splicer.spliceBase64(f.jpeg, labels[i]!, windowSide(i));
+      } catch (e) {
+        this.failed(cameraId, e);
+      }
+      return out;
+    });
+  }
+
+  private failed(cameraId: string, e: unknown): void {
+    this.onFailure();
+    if (this.warned.has(cameraId)) return;
+    this.warned.add(cameraId);
+    this.log.warn({ camera: cameraId, err: (e as Error).message }, 'frame sent without a timestamp band');
+  }
+
+  /** The window's frames with the band (evidence); a frame that cannot take one goes without (counted, warned once per camera). */
   async band(cameraId: string, frames: Frame[], fps: number): Promise<Frame[]> {
     const labels = frames.map((_, i) => windowLabel(i, fps));
     if (!labels.every((l) => this.splicer.has(l))) await this.splicer.prepare(labels);
@@ -38,16 +63,15 @@ export class WindowBander {
       try {
         return { capturedAt: f.capturedAt, streamTime, jpeg: this.splicer.splice(f.jpeg, labels[i]!, windowSide(i)) };
       } catch (e) {
-        this.onFailure();
-        if (!this.warned.has(cameraId)) {
-          this.warned.add(cameraId);
-          this.log.warn({ camera: cameraId, err: (e as Error).message }, 'frame sent without a timestamp band');
-        }
+        this.failed(cameraId, e);
         return { capturedAt: f.capturedAt, streamTime, jpeg: f.jpeg };
       }
     });
   }
 }
+
+/** A frame as sent to the model: `base64` holds it with its band, `jpeg` the frame without. */
+export type ModelFrame = Frame & { base64?: Buffer[] };
 
 /** Frames on the window's own clock (seconds from its first frame), for profiles without a band. */
 export function windowClock(frames: Frame[]): Frame[] {
