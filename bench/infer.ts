@@ -7,7 +7,7 @@
  * test server at a fixed latency with an in-flight limit — demand well above capacity.
  * Infer runs in its own process so its CPU and memory are measured alone (/proc).
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,9 +34,11 @@ export async function main(args: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       'role-infer': { type: 'string' },
       group: { type: 'string' },
+      'role-model': { type: 'boolean', default: false },
     },
   });
   if (values['role-infer']) return runInfer(values['role-infer'], values.group!);
+  if (values['role-model']) return runModel(Number(values['latency-ms']), Number(values['max-in-flight']));
   const cameras = Number(values.cameras);
   const seconds = Number(values.seconds);
   const warmup = Number(values.warmup);
@@ -45,7 +47,9 @@ export async function main(args: string[]): Promise<number> {
   const id = Math.random().toString(16).slice(2, 8);
   const frames = preEncodeFrames();
 
-  const model = await startModelServer({ behavior: { latencyMs: Number(values['latency-ms']), maxInFlight: limit }, inspectFrames: false });
+  // The model server runs in a process of its own, as a real one would: in this process the
+  // producer's bursts (kafkajs computes CRCs in JS) would stall it and count as idle GPU.
+  const model = await ModelProcess.start(Number(values['latency-ms']), limit);
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
   const ids = Array.from({ length: cameras }, (_, i) => `bench-${id}-${i}`);
   const metricsPort = 20000 + Math.floor(Math.random() * 20000);
@@ -119,16 +123,16 @@ export async function main(args: string[]): Promise<number> {
   const cpu0 = procCpuMs(child.pid!);
   const rss0 = procRssMb(child.pid!);
   measuring = true;
-  let inFlightSum = 0;
+  await model.call('start');
   let samples = 0;
   let rssMax = rss0;
   const t0 = Date.now();
   while (Date.now() - t0 < seconds * 1000) {
     await sleep(50);
-    inFlightSum += model.inFlight;
     samples++;
     if (samples % 20 === 0) rssMax = Math.max(rssMax, procRssMb(child.pid!));
   }
+  const served = await model.call('stop');
   measuring = false;
   const elapsed = (Date.now() - t0) / 1000;
   const cpu1 = procCpuMs(child.pid!);
@@ -140,7 +144,6 @@ export async function main(args: string[]): Promise<number> {
   await new Promise((r) => child.once('exit', r));
   await findingsSub.close();
   await bus.close();
-  const requests = model.requests;
   await model.close();
 
   const considered = metric(m1, 'vigil_infer_windows_considered_total') - metric(m0, 'vigil_infer_windows_considered_total');
@@ -158,14 +161,14 @@ export async function main(args: string[]): Promise<number> {
     windows_asked: asked,
     windows_superseded: superseded,
     windows_answered: counts.reduce((s, n) => s + n, 0),
-    model_utilization: round(inFlightSum / samples / limit, 3),
+    model_utilization: round(served.meanInFlight / limit, 3),
     cpu_ms_per_window: round((cpu1 - cpu0) / Math.max(1, considered), 2),
     infer_cpu_cores: round((cpu1 - cpu0) / 1000 / elapsed, 3),
     fairness: round(Math.min(...counts) / Math.max(1, ...counts), 3),
     answered_per_camera_min: Math.min(...counts),
     answered_per_camera_max: Math.max(...counts),
-    model_requests: requests.length,
-    model_rejected_429: requests.filter((r) => r.status === 429).length,
+    model_requests: served.requests,
+    model_rejected_429: served.rejected429,
     rss_mb: round(rss1, 1),
     rss_growth_mb: round(rssMax - rss0, 1),
   };
@@ -175,6 +178,71 @@ export async function main(args: string[]): Promise<number> {
 }
 
 /** The infer side, in its own process: start, say READY, stop on SIGTERM. */
+interface Served {
+  meanInFlight: number;
+  requests: number;
+  rejected429: number;
+}
+
+/** The model test server in a child process, sampling its own in-flight count every 50 ms while asked to. */
+class ModelProcess {
+  private replies: ((s: Served & { url?: string }) => void)[] = [];
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+  ) {
+    child.on('message', (m) => this.replies.shift()?.(m as Served));
+  }
+
+  static async start(latencyMs: number, maxInFlight: number): Promise<ModelProcess> {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--role-model', '--latency-ms', String(latencyMs), '--max-in-flight', String(maxInFlight)], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      child.once('message', (m) => resolve((m as { url: string }).url));
+      child.once('exit', (code) => reject(new Error(`model server exited with ${code}`)));
+    });
+    return new ModelProcess(child, url);
+  }
+
+  /** `start`: begin sampling (and counting requests); `stop`: end it and report. */
+  call(cmd: 'start' | 'stop'): Promise<Served> {
+    return new Promise((resolve) => {
+      this.replies.push(resolve);
+      this.child.send(cmd);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.child.kill('SIGTERM');
+    if (this.child.exitCode === null) await new Promise((r) => this.child.once('exit', r));
+  }
+}
+
+async function runModel(latencyMs: number, maxInFlight: number): Promise<number> {
+  const model = await startModelServer({ behavior: { latencyMs, maxInFlight }, inspectFrames: false });
+  let sum = 0;
+  let samples = 0;
+  let from = 0;
+  let timer: NodeJS.Timeout | undefined;
+  process.on('message', (cmd) => {
+    if (cmd === 'start') {
+      from = model.requests.length;
+      timer = setInterval(() => ((sum += model.inFlight), samples++), 50);
+      process.send!({});
+    } else if (cmd === 'stop') {
+      clearInterval(timer);
+      const seen = model.requests.slice(from);
+      process.send!({ meanInFlight: sum / Math.max(1, samples), requests: seen.length, rejected429: seen.filter((r) => r.status === 429).length });
+    }
+  });
+  process.send!({ url: model.url });
+  await new Promise((r) => process.once('SIGTERM', r));
+  await model.close();
+  process.disconnect(); // the IPC channel would keep this process alive
+  return 0;
+}
+
 async function runInfer(cfgFile: string, group: string): Promise<number> {
   const { startInfer } = await import('@vigil/infer');
   const config = loadConfig(cfgFile, {});
@@ -236,5 +304,5 @@ function metric(text: string, name: string): number {
 const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// Run directly (the infer child process): `node --import tsx bench/infer.ts --role-infer …`.
+// Run directly (the infer and model child processes): `node --import tsx bench/infer.ts --role-infer …` or `--role-model`.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = await main(process.argv.slice(2));
