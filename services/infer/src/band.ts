@@ -30,8 +30,8 @@ export class WindowBander {
   }
 
   /**
-   * The window's frames for the model: with the band, as base64 pieces whose bulk (the
-   * frame's own scan) is encoded once per frame however many windows send it.
+   * The window's frames for the model: with the band, as base64 pieces that go straight into
+   * the request body (no spliced JPEG is built for frames the model only reads).
    */
   async forModel(cameraId: string, frames: Frame[], fps: number): Promise<ModelFrame[]> {
     const labels = frames.map((_, i) => windowLabel(i, fps));
