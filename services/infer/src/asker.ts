@@ -56,7 +56,7 @@ export class WindowAsker {
     // Evidence is JPEGs with the band (made only for positive windows: it is rarely needed).
     if (finding.verdict && this.bander) {
       const withBand = await this.bander.band(job.cameraId, job.frames, job.fps);
-      finding.evidenceFrames = withBand.map((f) => ({ capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: f.jpeg.toString('base64') }));
+      finding.evidenceFrames = evidenceFrames(withBand);
     }
     this.metrics.modelLatency.observe(answer.latencyMs / 1000);
     this.metrics.promptTokens.inc(answer.promptTokens);
@@ -67,11 +67,11 @@ export class WindowAsker {
   }
 }
 
-export function buildFinding(job: AskJob, answer: ModelAnswer): Finding {
+/** What every finding of a window says about the window itself, whoever judged it. */
+function windowPart(job: AskJob) {
   const { frames, query: q } = job;
-  const judged = answer.status === 'ok' ? judge(answer.answer, q.alert) : { verdict: false };
   return {
-    v: 1,
+    v: 1 as const,
     id: findingId(job.cameraId, q.id, job.start),
     cameraId: job.cameraId,
     queryId: q.id,
@@ -79,6 +79,18 @@ export function buildFinding(job: AskJob, answer: ModelAnswer): Finding {
     windowStart: frames[0]?.capturedAt ?? job.start,
     windowEnd: frames[frames.length - 1]?.capturedAt ?? job.end,
     frameCount: frames.length,
+    evidence: pickEvidence(frames).map((f) => ({ capturedAt: f.capturedAt })),
+    createdAt: Date.now(),
+  };
+}
+
+/** Every frame of the window as evidence (JPEG, base64), carried by positive findings only. */
+const evidenceFrames = (frames: Frame[]) => frames.map((f) => ({ capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: f.jpeg.toString('base64') }));
+
+export function buildFinding(job: AskJob, answer: ModelAnswer): Finding {
+  const judged = answer.status === 'ok' ? judge(answer.answer, job.query.alert) : { verdict: false };
+  return {
+    ...windowPart(job),
     status: answer.status,
     verdict: judged.verdict,
     structured: judged.structured,
@@ -91,9 +103,7 @@ export function buildFinding(job: AskJob, answer: ModelAnswer): Finding {
     usage: { promptTokens: answer.promptTokens, completionTokens: answer.completionTokens },
     latencyMs: Math.round(answer.latencyMs),
     mentionedTimes: answer.mentionedTimes,
-    evidence: pickEvidence(frames).map((f) => ({ capturedAt: f.capturedAt })),
-    evidenceFrames: judged.verdict ? frames.map((f) => ({ capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: f.jpeg.toString('base64') })) : undefined,
-    createdAt: Date.now(),
+    evidenceFrames: judged.verdict ? evidenceFrames(job.frames) : undefined,
   };
 }
 
@@ -103,17 +113,10 @@ export function buildFinding(job: AskJob, answer: ModelAnswer): Finding {
  * made-up model answer. Positive, so alerts opens (or extends) an incident with evidence.
  */
 export function buildTriggerFinding(job: AskJob): Finding {
-  const { frames, query: q } = job;
+  const q = job.query;
   const trigger = job.trigger ?? { type: q.trigger.type, zone: q.trigger.zone, detail: `${q.trigger.type} trigger` };
   return {
-    v: 1,
-    id: findingId(job.cameraId, q.id, job.start),
-    cameraId: job.cameraId,
-    queryId: q.id,
-    question: job.question,
-    windowStart: frames[0]?.capturedAt ?? job.start,
-    windowEnd: frames[frames.length - 1]?.capturedAt ?? job.end,
-    frameCount: frames.length,
+    ...windowPart(job),
     status: 'trigger',
     verdict: true,
     answer: `${trigger.detail}. Not asked: no model server is connected.`,
@@ -124,9 +127,7 @@ export function buildTriggerFinding(job: AskJob): Finding {
     usage: { promptTokens: 0, completionTokens: 0 },
     latencyMs: 0,
     mentionedTimes: [],
-    evidence: pickEvidence(frames).map((f) => ({ capturedAt: f.capturedAt })),
-    evidenceFrames: frames.map((f) => ({ capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: f.jpeg.toString('base64') })),
-    createdAt: Date.now(),
+    evidenceFrames: evidenceFrames(job.frames),
   };
 }
 
