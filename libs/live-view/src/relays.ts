@@ -40,7 +40,7 @@ export class LiveViewRelays {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly opts: { ffmpegPath: string; log: Logger; idleMs?: number; width?: number },
+    private readonly opts: { ffmpegPath: string; log: Logger; idleMs?: number; width?: number; fps?: number },
   ) {
     this.sweeper = setInterval(() => this.sweep(), 1000);
     this.sweeper.unref();
@@ -74,7 +74,7 @@ export class LiveViewRelays {
         '-vf': `scale=${this.opts.width ?? 960}:-2`,
         '-b:v': '1200k',
         '-bf': '0',
-        '-r': '25',
+        '-r': String(this.opts.fps ?? 25),
       },
     });
     this.relays.set(src.id, { stream, port, idleSince: Date.now() });

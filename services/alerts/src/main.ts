@@ -82,7 +82,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   const latest = new LatestFrames(new Set(config.cameras.map((c) => c.id)));
   api = createApi({ config, store, auth, evidence, live, webhooks, metrics, policy, control: deps.control, latest });
   // Live view: a node-rtsp-stream relay per watched camera, reached through this port.
-  const relays = new LiveViewRelays({ ffmpegPath: config.ingest.ffmpegPath, log });
+  const relays = new LiveViewRelays({ ffmpegPath: config.ingest.ffmpegPath, log, ...config.alerts.liveView });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const m = /^\/api\/cameras\/([A-Za-z0-9_.-]{1,128})\/live$/.exec(url.pathname);
