@@ -50,7 +50,7 @@ cameras:
   - { id: ${street}, name: Street corner, url: "${rtsp.url(street)}", transport: tcp }
   - { id: ${broken}, name: Gate, url: "rtsp://127.0.0.1:${deadPort}/none" }
 alerts:
-  live_view: { width: 480, fps: 10 }   # light enough for JSMpeg beside the whole stack on 2 cores
+  live_view: { width: 480 }   # light enough for JSMpeg beside the whole stack on 2 cores
 queries:
   - id: red-object
     cameras: [${dock}, ${street}]

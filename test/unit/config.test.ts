@@ -48,8 +48,8 @@ test('defaults are applied', () => {
   assert.equal(c.ingest.chunkMs, 1000);
   assert.equal(c.cameras[0]!.fps, 4);
   assert.equal(c.cameras[0]!.width, 640);
-  assert.deepEqual(c.alerts.liveView, { width: 960, fps: 25 });
-  assert.deepEqual(parseConfig(`${BASE}alerts: { live_view: { width: 480, fps: 10 } }\n`, 'x.yaml', {}).alerts.liveView, { width: 480, fps: 10 });
+  assert.deepEqual(c.alerts.liveView, { width: 960 });
+  assert.deepEqual(parseConfig(`${BASE}alerts: { live_view: { width: 480 } }\n`, 'x.yaml', {}).alerts.liveView, { width: 480 });
 });
 
 // (bad YAML, exact error) pairs: the messages are the product here.

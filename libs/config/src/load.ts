@@ -196,7 +196,7 @@ function normalize(c: RawConfig): VigilConfig {
         keyFrames: c.alerts.evidence.key_frames,
         clip: c.alerts.evidence.clip,
       },
-      liveView: { width: c.alerts.live_view.width, fps: c.alerts.live_view.fps },
+      liveView: { width: c.alerts.live_view.width },
       tokens: c.alerts.tokens,
       webhooks: c.alerts.webhooks.map((w) => ({
         id: w.id,

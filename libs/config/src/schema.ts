@@ -107,10 +107,8 @@ export const AlertsSchema = z.strictObject({
       clip: z.boolean().default(true),
     })
     .default({ max_age: '720h', max_size: '10GB', key_frames: 3, clip: true }),
-  /** The dashboard's live view (a relay per watched camera, MPEG-1 for JSMpeg): size and rate. */
-  live_view: z
-    .strictObject({ width: z.number().int().min(160).max(1920).default(960), fps: z.number().int().min(1).max(30).default(25) })
-    .default({ width: 960, fps: 25 }),
+  /** The dashboard's live view (a relay per watched camera, MPEG-1 at 25 fps for JSMpeg): its width. */
+  live_view: z.strictObject({ width: z.number().int().min(160).max(1920).default(960) }).default({ width: 960 }),
   /** API tokens; when any is set, REST and Socket.IO require one. */
   tokens: z.array(z.strictObject({ name: id, token: z.string().min(16, { error: 'use at least 16 characters' }), role: z.enum(['read', 'admin']) })).default([]),
   webhooks: z.array(WebhookSchema).default([]),
@@ -149,7 +147,7 @@ export const ConfigSchema = z.strictObject({
   alerts: AlertsSchema.default({
     offline_grace: '60s',
     evidence: { max_age: '720h', max_size: '10GB', key_frames: 3, clip: true },
-    live_view: { width: 960, fps: 25 },
+    live_view: { width: 960 },
     tokens: [],
     webhooks: [],
   }),

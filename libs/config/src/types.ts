@@ -48,7 +48,7 @@ export interface VigilConfig {
 export interface AlertsConfig {
   offlineGraceMs: number;
   evidence: { dir: string; maxAgeMs: number; maxBytes: number; keyFrames: number; clip: boolean };
-  liveView: { width: number; fps: number };
+  liveView: { width: number };
   /** Secrets: never log them. */
   tokens: { name: string; token: string; role: 'read' | 'admin' }[];
   webhooks: WebhookConfig[];

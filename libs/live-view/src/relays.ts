@@ -40,7 +40,7 @@ export class LiveViewRelays {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly opts: { ffmpegPath: string; log: Logger; idleMs?: number; width?: number; fps?: number },
+    private readonly opts: { ffmpegPath: string; log: Logger; idleMs?: number; width?: number },
   ) {
     this.sweeper = setInterval(() => this.sweep(), 1000);
     this.sweeper.unref();
@@ -74,7 +74,7 @@ export class LiveViewRelays {
         '-vf': `scale=${this.opts.width ?? 960}:-2`,
         '-b:v': '1200k',
         '-bf': '0',
-        '-r': String(this.opts.fps ?? 25),
+        '-r': '25', // MPEG-1 knows only a few rates (23.976 … 60): not 10 or 15
       },
     });
     this.relays.set(src.id, { stream, port, idleSince: Date.now() });
