@@ -47,8 +47,8 @@ queries:
   const produced: number[] = [];
   const prod = produceLive(bus, cams, (_c, t) => (produced.push(t), grey));
   try {
-    // Run long enough for the commit cursor to have committed on every partition (a brand-new
-    // deployment has no cursor position until then: see the README's delivery notes).
+    // Run long enough for infer to have committed on every partition (a brand-new group has no
+    // committed position until then and would start from the latest chunk: see the README).
     await waitFor('first findings', () => out.findings.length >= 6, 40_000);
     await new Promise((r) => setTimeout(r, 10_000));
     const inFlight = model.inFlight;
