@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
-import { ConfigError, configJsonSchema, loadConfig, type VigilConfig } from '@vigil/config';
-import { createLogger } from '@vigil/observability';
+import { ConfigError, configJsonSchema, configSecrets, loadConfig, type VigilConfig } from '@vigil/config';
+import { createLogger, installProcessPolicy, scrubber } from '@vigil/observability';
 import { openPlatform } from '@vigil/platform';
 import { checkShard, parseShard, startIngest, type Shard } from '@vigil/ingest';
 import { startInfer } from '@vigil/infer';
@@ -90,31 +90,37 @@ async function run(args: string[]): Promise<number> {
   const config: VigilConfig = loadConfig(values.config);
   const services = parseServices(values.service);
   const shard = ingestShard(values.shard, process.env);
-  const log = createLogger('vigil');
-  let platform: Awaited<ReturnType<typeof openPlatform>>;
+  // Every log line of this process is scrubbed of the config's secrets.
+  const scrub = scrubber(configSecrets(config));
+  const logger = (name: string) => createLogger(name, { scrub });
+  const log = logger('vigil');
+  let platform: Awaited<ReturnType<typeof openPlatform>> | undefined;
+  const started: { name: string; close(): Promise<void> }[] = [];
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      // Upstream first, so nothing new enters a service that is stopping; adapters last.
+      for (const s of started.reverse()) {
+        await s.close().catch((e: unknown) => log.error({ service: s.name, err: String(e) }, 'error while stopping'));
+      }
+      await platform?.close().catch((e: unknown) => log.error({ err: String(e) }, 'error while closing adapters'));
+    })());
+  installProcessPolicy({ log, stop: stopAll });
   try {
     platform = await openPlatform(config, log);
   } catch (e) {
-    process.stderr.write(`vigil: ${(e as Error).message}\n`);
+    process.stderr.write(`vigil: ${scrub((e as Error).message)}\n`);
     return 1;
   }
   log.info({ services, adapters: platform.kinds }, 'starting');
-  const started: { name: string; close(): Promise<void> }[] = [];
-  const stopAll = async () => {
-    // Upstream first, so nothing new enters a service that is stopping; adapters last.
-    for (const s of started.reverse()) {
-      await s.close().catch((e: unknown) => log.error({ service: s.name, err: String(e) }, 'error while stopping'));
-    }
-    await platform.close().catch((e: unknown) => log.error({ err: String(e) }, 'error while closing adapters'));
-  };
   try {
     const { bus } = platform;
     // Downstream first, so the first findings and frames have somewhere to go.
-    if (services.includes('alerts')) started.push({ name: 'alerts', ...(await startAlerts(config, { bus, store: await platform.store(), state: platform.state, control: platform.control, logger: createLogger('alerts') })) });
-    if (services.includes('infer')) started.push({ name: 'infer', ...(await startInfer(config, { bus, control: platform.control, logger: createLogger('infer') })) });
-    if (services.includes('ingest')) started.push({ name: 'ingest', ...(await startIngest(config, { bus, control: platform.control, configFile: values.config, shard, logger: createLogger('ingest') })) });
+    if (services.includes('alerts')) started.push({ name: 'alerts', ...(await startAlerts(config, { bus, store: await platform.store(), state: platform.state, control: platform.control, logger: logger('alerts'), scrub })) });
+    if (services.includes('infer')) started.push({ name: 'infer', ...(await startInfer(config, { bus, control: platform.control, logger: logger('infer') })) });
+    if (services.includes('ingest')) started.push({ name: 'ingest', ...(await startIngest(config, { bus, control: platform.control, configFile: values.config, shard, logger: logger('ingest') })) });
   } catch (e) {
-    log.error({ err: (e as Error).message }, 'cannot start');
+    log.error({ err: scrub((e as Error).message) }, 'cannot start');
     await stopAll();
     return 1;
   }

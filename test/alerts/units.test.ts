@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Authenticator } from '../../services/alerts/src/auth.ts';
+import { Authenticator } from '@vigil/edge';
 import { pickKeyFrames } from '../../services/alerts/src/evidence.ts';
 import { renderTemplate, retryDelay } from '../../services/alerts/src/webhooks.ts';
 import { parseAskBody, parseIncidentSearch, parseStats } from '../../services/alerts/src/params.ts';

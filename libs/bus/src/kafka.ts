@@ -17,7 +17,8 @@ export class KafkaBus implements Bus {
   private producer?: Producer;
   private producerReady?: Promise<Producer>;
   private readonly consumers = new Set<Consumer>();
-  private connected = false;
+  /** Producer and consumers with a live connection: healthy while any is (a reader-only service publishes nothing). */
+  private readonly live = new Set<object>();
   private closed = false;
 
   constructor(private readonly opts: KafkaBusOptions) {
@@ -94,6 +95,9 @@ export class KafkaBus implements Bus {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       assigned = [...(e.payload.memberAssignment[opts.topic] ?? [])];
     });
+    consumer.on(consumer.events.CONNECT, () => this.live.add(consumer));
+    consumer.on(consumer.events.DISCONNECT, () => this.live.delete(consumer));
+    consumer.on(consumer.events.CRASH, () => this.live.delete(consumer));
     await consumer.connect();
     await consumer.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning ?? false });
     await consumer.run({
@@ -123,13 +127,14 @@ export class KafkaBus implements Bus {
       close: () =>
         (closing ??= (async () => {
           this.consumers.delete(consumer);
+          this.live.delete(consumer);
           await consumer.disconnect();
         })()),
     };
   }
 
   healthy(): boolean {
-    return this.connected && !this.closed;
+    return this.live.size > 0 && !this.closed;
   }
 
   async close(): Promise<void> {
@@ -146,8 +151,8 @@ export class KafkaBus implements Bus {
     if (this.closed) return Promise.reject(new Error('bus is closed'));
     this.producerReady ??= (async () => {
       const p = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-      p.on(p.events.CONNECT, () => (this.connected = true));
-      p.on(p.events.DISCONNECT, () => (this.connected = false));
+      p.on(p.events.CONNECT, () => this.live.add(p));
+      p.on(p.events.DISCONNECT, () => this.live.delete(p));
       await p.connect();
       this.producer = p;
       return p;

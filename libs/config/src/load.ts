@@ -9,6 +9,8 @@ import { parseDuration } from './duration.ts';
 import { alertRegex, normalizeAlertWhen, normalizeEndpoints, normalizeSampling, normalizeSchedule, normalizeTrigger, selectCameras } from './inference.ts';
 import { checkInference } from './inference-check.ts';
 import type { VigilConfig } from './types.ts';
+import { scrubber } from '@vigil/observability';
+import { rawSecrets, SECRET_KEYS } from './secrets.ts';
 
 /** The most frames one question may carry: bounds the model server's memory per request. */
 export const MAX_FRAMES_PER_WINDOW = 128;
@@ -41,7 +43,11 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
   const parsed = ConfigSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) issues.push(...parsed.error.issues.map((i) => toIssue(i, lineOf)));
   else issues.push(...crossCheck(parsed.data, lineOf));
-  if (issues.length > 0 || !parsed.success) throw new ConfigError(file, dedupe(issues));
+  if (issues.length > 0 || !parsed.success) {
+    // Messages quote values; none may carry a secret the file (or the environment) holds.
+    const scrub = scrubber(rawSecrets(raw));
+    throw new ConfigError(file, dedupe(issues).map((i) => ({ ...i, message: scrub(i.message) })));
+  }
   return normalize(parsed.data);
 }
 
@@ -52,9 +58,11 @@ function toIssue(i: z.core.$ZodIssue, lineOf: (p: (string | number)[]) => number
     return { path: formatPath(path), message: `unknown key ${keys}`, line: lineOf([...path, i.keys[0] ?? '']) ?? lineOf(path) };
   }
   let message = i.message;
+  // The value at a secret key is never quoted back, not even a wrong one.
+  const got = path.some((p) => typeof p === 'string' && SECRET_KEYS.test(p)) ? '(a secret: not shown)' : JSON.stringify(i.input);
   if (i.code === 'invalid_type' && i.input === undefined) message = 'is required';
-  else if (i.code === 'invalid_value' && 'values' in i) message = `expected one of ${i.values.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(i.input)}`;
-  else if (i.input !== undefined && typeof i.input !== 'object') message += ` (got ${JSON.stringify(i.input)})`;
+  else if (i.code === 'invalid_value' && 'values' in i) message = `expected one of ${i.values.map((v) => JSON.stringify(v)).join(', ')}, got ${got}`;
+  else if (i.input !== undefined && typeof i.input !== 'object') message += ` (got ${got})`;
   return { path: formatPath(path), message, line: lineOf(path) };
 }
 
@@ -115,9 +123,12 @@ function crossCheck(c: RawConfig, lineOf: (p: (string | number)[]) => number | u
     }
   });
   const tokens = new Set<string>();
+  const tokenNames = new Set<string>();
   c.alerts.tokens.forEach((t, i) => {
     if (tokens.has(t.token)) at(['alerts', 'tokens', i, 'token'], 'the same token is listed twice');
+    if (tokenNames.has(t.name)) at(['alerts', 'tokens', i, 'name'], `duplicate token name "${t.name}" (names say who acted)`);
     tokens.add(t.token);
+    tokenNames.add(t.name);
   });
   if (parseDuration(c.infer.buffer) < Math.max(0, ...c.queries.map((q) => parseDuration(q.window)))) {
     at(['infer', 'buffer'], 'must be at least as long as the longest query window');
@@ -144,7 +155,7 @@ function normalize(c: RawConfig): VigilConfig {
     postgres: c.postgres && { url: c.postgres.url },
     redis: c.redis && { url: c.redis.url, prefix: c.redis.prefix },
     nats: c.nats && { url: c.nats.url },
-    http: { port: c.http.port, host: c.http.host },
+    http: { port: c.http.port, host: c.http.host, allowedHosts: c.http.allowed_hosts },
     ingest: {
       metricsPort: c.ingest.metrics_port,
       chunkMs: parseDuration(c.ingest.chunk),

@@ -124,7 +124,18 @@ export const ConfigSchema = z.strictObject({
   postgres: z.strictObject({ url: z.string().regex(/^postgres(ql)?:\/\//, { error: 'expected a postgres:// URL' }) }).optional(),
   redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, { error: 'expected a redis:// URL' }), prefix: z.string().default('vigil:') }).optional(),
   nats: z.strictObject({ url: z.string().regex(/^(nats|tls|ws|wss):\/\//, { error: 'expected a nats:// URL' }) }).optional(),
-  http: z.strictObject({ port: port.default(8080), host: z.string().default('0.0.0.0') }).default({ port: 8080, host: '0.0.0.0' }),
+  /**
+   * Every listener (alerts' API, ingest's and infer's ops ports) binds `host`. `allowed_hosts`:
+   * names (or `.suffix` patterns) this server is reached by, besides IP addresses and localhost
+   * — checked against Host with authentication off (DNS rebinding) and against Origin always.
+   */
+  http: z
+    .strictObject({
+      port: port.default(8080),
+      host: z.string().default('0.0.0.0'),
+      allowed_hosts: z.array(z.string().regex(/^\.?[A-Za-z0-9.-]{1,253}$/, { error: 'expected a host name like "vigil.example.com" or ".example.com"' })).default([]),
+    })
+    .default({ port: 8080, host: '0.0.0.0', allowed_hosts: [] }),
   ingest: z
     .strictObject({
       metrics_port: port.default(9101),

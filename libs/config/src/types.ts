@@ -25,7 +25,8 @@ export interface VigilConfig {
   redis?: { url: string; prefix: string };
   /** Absent: control plane in-process. */
   nats?: { url: string };
-  http: { port: number; host: string };
+  /** Every listener binds `host`; `allowedHosts` see @vigil/edge `RequestGuard`. */
+  http: { port: number; host: string; allowedHosts: string[] };
   ingest: { metricsPort: number; chunkMs: number; ffmpegPath: string; bufferMs: number };
   infer: {
     metricsPort: number;

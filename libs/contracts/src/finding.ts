@@ -71,6 +71,11 @@ export function decodeFinding(buf: Buffer): { ok: true; value: Finding } | { ok:
   for (const k of ['windowStart', 'windowEnd'] as const) {
     if (typeof f[k] !== 'number' || !Number.isFinite(f[k])) return { ok: false, reason: `finding.${k} must be a number` };
   }
+  // Ids name files and rooms downstream (evidence folders): letters, digits, - _ . only.
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(f.id!)) return { ok: false, reason: 'finding.id must be 1-128 letters, digits, "-" or "_"' };
+  for (const k of ['cameraId', 'queryId'] as const) {
+    if (!/^[A-Za-z0-9_.-]{1,128}$/.test(f[k]!) || f[k] === '.' || f[k] === '..') return { ok: false, reason: `finding.${k} must be an id of letters, digits, "-", "_" or "."` };
+  }
   if (typeof f.verdict !== 'boolean') return { ok: false, reason: 'finding.verdict must be a boolean' };
   return { ok: true, value: f as Finding };
 }

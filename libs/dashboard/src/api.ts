@@ -79,10 +79,21 @@ export const auth = {
   },
 };
 
-/** Adds the token to URLs the browser loads itself (<img>, <video>), which cannot send headers. */
-export function mediaUrl(path: string): string {
-  const t = auth.token;
-  return t ? `${path}${path.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(t)}` : path;
+/**
+ * Exchanges the token for the HttpOnly media session cookie, and renews it hourly (it lasts
+ * 12 h): URLs the browser loads itself (<img>, <video>, the live view's websocket) cannot
+ * send headers, and never carry the token. Without tokens configured it is harmless.
+ */
+export async function startMediaSession(): Promise<void> {
+  await api('/api/session', { method: 'POST', body: '{}' });
+  mediaRenewal ??= setInterval(() => void api('/api/session', { method: 'POST', body: '{}' }).catch(() => undefined), 3600_000);
+}
+let mediaRenewal: ReturnType<typeof setInterval> | undefined;
+
+/** Forgets the token here and ends the media session at the server. */
+export async function signOut(): Promise<void> {
+  auth.set(null);
+  await fetch('/api/session', { method: 'DELETE' }).catch(() => undefined);
 }
 
 export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, auth } from './api.ts';
+import { ApiError, api, auth, signOut, startMediaSession } from './api.ts';
 import { live, useConnected } from './live.ts';
 import { useRoute } from './router.ts';
 import { LiveView } from './views/live.tsx';
@@ -27,6 +27,7 @@ export function App() {
   const start = async () => {
     try {
       await api('/api/incidents?limit=1');
+      await startMediaSession();
       setNeedsToken(null);
       live.start();
       setReady(true);
@@ -64,10 +65,7 @@ export function App() {
           </span>
           {auth.token && (
             <button
-              onClick={() => {
-                auth.set(null);
-                location.reload();
-              }}
+              onClick={() => void signOut().then(() => location.reload())}
             >
               Sign out
             </button>

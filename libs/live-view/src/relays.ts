@@ -83,7 +83,7 @@ export class LiveViewRelays {
   }
 
   /** Pipes a viewer's websocket upgrade to the camera's relay. */
-  async proxyUpgrade(src: LiveSource, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  async proxyUpgrade(src: LiveSource, req: IncomingMessage, socket: Duplex, head: Buffer, _opts?: { principal?: string }): Promise<void> {
     const port = await this.open(src);
     const upstream: Socket = connect(port, '127.0.0.1');
     const retry = (attempt: number) => {

@@ -5,7 +5,7 @@ import { KafkaBus, MemoryBus, type Bus } from '@vigil/bus';
 import { MemoryControl, NatsControl, type Control } from '@vigil/control';
 import { MemoryState, RedisState, type SharedState } from '@vigil/state';
 import { PgDatabase, PgliteDatabase, SqlIncidentStore, type IncidentStore } from '@vigil/store';
-import type { Logger } from '@vigil/observability';
+import { redactUrl, type Logger } from '@vigil/observability';
 import { lockDataDir } from './lock.ts';
 
 export { lockDataDir, DataDirLockedError } from './lock.ts';
@@ -39,7 +39,7 @@ export async function openPlatform(config: VigilConfig, log: Logger): Promise<Pl
   } catch (e) {
     unlock();
     await bus.close().catch(() => undefined);
-    throw new Error(`cannot connect to NATS at ${config.nats?.url}: ${(e as Error).message}`);
+    throw new Error(`cannot connect to NATS at ${redactUrl(config.nats?.url ?? '')}: ${(e as Error).message}`);
   }
   const state: SharedState = config.redis ? new RedisState(config.redis.url, config.redis.prefix) : new MemoryState();
   let store: Promise<IncidentStore> | undefined;

@@ -3,8 +3,8 @@ import type { VigilConfig } from '@vigil/config';
 import { ASK_SUBJECT, type AskRequest } from '@vigil/contracts';
 import { NoResponderError, RemoteError, type Control } from '@vigil/control';
 import { BadCursorError, OFFLINE_QUERY, type IncidentStore } from '@vigil/store';
-import { redactUrl } from '@vigil/observability';
-import type { Authenticator, Principal, Role } from './auth.ts';
+import { redactUrl, type Scrub } from '@vigil/observability';
+import { MEDIA_COOKIE, requestUrl, type Authenticator, type Principal, type Role } from '@vigil/edge';
 import type { EvidenceFiles } from './evidence.ts';
 import { sendFile } from './files.ts';
 import { readJson, sendJson } from './http-util.ts';
@@ -27,9 +27,10 @@ interface Ctx {
 
 /** A REST route; `path` is written as in the OpenAPI document (`{name}` segments). */
 export interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   path: string;
-  role: Role | 'public';
+  /** `media`: read access by token or by the media session cookie (what <img>, <video> and WebSockets send). */
+  role: Role | 'public' | 'media';
   handle(ctx: Ctx): Promise<number>;
 }
 
@@ -46,6 +47,8 @@ export interface ApiDeps {
   control?: Control;
   /** Newest frame per camera, from the frame chunks on the bus. */
   latest?: LatestFrames;
+  /** Cleans text that came from elsewhere (infer's errors) before it is sent back. */
+  scrub: Scrub;
 }
 
 const ID = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -57,7 +60,7 @@ function checkId(v: string, name = 'id'): string {
 
 /** Every route alerts serves under /api (the OpenAPI test walks this list). */
 export function routes(d: ApiDeps): Route[] {
-  const ok = (ctx: Ctx, body: unknown, status = 200) => (sendJson(ctx.res, status, body), status);
+  const ok = (ctx: Ctx, body: unknown, status = 200, headers: Record<string, string> = {}) => (sendJson(ctx.res, status, body, headers), status);
   const fail = (ctx: Ctx, status: number, error: string) => ok(ctx, { error }, status);
   const cameraIds = new Set(d.config.cameras.map((c) => c.id));
   const camera = async (id: string, statuses?: Map<string, unknown>) => {
@@ -91,6 +94,25 @@ export function routes(d: ApiDeps): Route[] {
   };
   return [
     { method: 'GET', path: '/api/openapi.json', role: 'public', handle: async (ctx) => ok(ctx, OPENAPI) },
+    {
+      method: 'POST',
+      path: '/api/session',
+      role: 'read',
+      handle: async (ctx) => {
+        // A media session: the browser sends it with <img>, <video> and the live view's WebSocket,
+        // which cannot carry an Authorization header, so no token ever goes into a URL.
+        const session = d.auth.mediaSession(ctx.principal);
+        const secure = ctx.req.headers['x-forwarded-proto'] === 'https' || 'encrypted' in ctx.req.socket;
+        const cookie = session && `${MEDIA_COOKIE}=${session.value}; Path=/api/; Max-Age=${session.maxAgeS}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+        return ok(ctx, { name: ctx.principal.name, role: ctx.principal.role, media_session: !!session, expires_in_s: session?.maxAgeS ?? null }, 200, cookie ? { 'set-cookie': cookie } : {});
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/session',
+      role: 'public',
+      handle: async (ctx) => ok(ctx, { ok: true }, 200, { 'set-cookie': `${MEDIA_COOKIE}=; Path=/api/; Max-Age=0; HttpOnly; SameSite=Strict` }),
+    },
     { method: 'GET', path: '/api/incidents', role: 'read', handle: async (ctx) => ok(ctx, await d.store.search(parseIncidentSearch(ctx.url.searchParams))) },
     {
       method: 'GET',
@@ -106,7 +128,7 @@ export function routes(d: ApiDeps): Route[] {
     {
       method: 'GET',
       path: '/api/incidents/{id}/frames/{n}.jpg',
-      role: 'read',
+      role: 'media',
       handle: async (ctx) => {
         const id = checkId(ctx.params.id!);
         if (!/^\d{1,4}$/.test(ctx.params.n!)) throw new BadParam('n', 'expected a frame number');
@@ -122,7 +144,7 @@ export function routes(d: ApiDeps): Route[] {
     {
       method: 'GET',
       path: '/api/incidents/{id}/clip.mp4',
-      role: 'read',
+      role: 'media',
       handle: async (ctx) => {
         const id = checkId(ctx.params.id!);
         const entries = await d.store.evidenceOf(id);
@@ -181,7 +203,7 @@ export function routes(d: ApiDeps): Route[] {
     {
       method: 'GET',
       path: '/api/cameras/{id}/latest.jpg',
-      role: 'read',
+      role: 'media',
       handle: async (ctx) => {
         const id = checkId(ctx.params.id!);
         if (!cameraIds.has(id)) return fail(ctx, 404, `no camera ${id}`);
@@ -225,7 +247,7 @@ export function routes(d: ApiDeps): Route[] {
           return ok(ctx, await d.control.request(ASK_SUBJECT, request, d.config.model.timeoutMs + 10_000));
         } catch (e) {
           if (e instanceof NoResponderError) return fail(ctx, 503, `no infer service answers ${ASK_SUBJECT}`);
-          if (e instanceof RemoteError) return fail(ctx, 502, `infer could not answer: ${e.message}`);
+          if (e instanceof RemoteError) return fail(ctx, 502, `infer could not answer: ${d.scrub(e.message)}`);
           if (/timeout|timed out/i.test((e as Error).message)) return fail(ctx, 504, 'infer did not answer in time');
           throw e;
         }
@@ -253,7 +275,8 @@ function matcher(path: string): (p: string) => Record<string, string> | undefine
 export function createApi(d: ApiDeps) {
   const table = routes(d).map((r) => ({ ...r, match: matcher(r.path) }));
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
+    if (!url) return false; // the edge has answered it already
     const path = url.pathname;
     if ((req.method === 'GET' || req.method === 'HEAD') && (path === '/' || path === '/index.html')) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE_HTML);
@@ -279,9 +302,8 @@ export function createApi(d: ApiDeps) {
     label = hit.r.path;
     let principal: Principal = { name: 'anonymous', role: 'admin' };
     if (hit.r.role !== 'public') {
-      // <img> and <video> cannot send headers: media GETs may carry the token as access_token.
-      const token = hit.r.method === 'GET' && /\.(jpg|mp4)$/.test(hit.r.path) ? url.searchParams.get('access_token') : null;
-      const a = d.auth.check(req.headers.authorization ?? (token ? `Bearer ${token}` : undefined), hit.r.role);
+      // <img> and <video> cannot send headers: media routes also take the media session cookie.
+      const a = hit.r.role === 'media' && !req.headers.authorization ? d.auth.checkMedia(req.headers.cookie) : d.auth.check(req.headers.authorization, hit.r.role === 'media' ? 'read' : hit.r.role);
       if (!a.ok) {
         sendJson(res, a.status, { error: a.message }, a.status === 401 ? { 'www-authenticate': 'Bearer realm="vigil"' } : {});
         count(a.status);

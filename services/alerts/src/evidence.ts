@@ -27,7 +27,9 @@ export class EvidenceFiles {
   async save(f: Finding, withClip: boolean): Promise<EvidenceEntry> {
     const frames = f.evidenceFrames ?? [];
     const rel = join(f.id.slice(0, 2), f.id);
-    const dir = join(this.root, rel);
+    const dir = resolve(this.root, rel);
+    // The id comes off the bus: never let it name a folder outside the evidence root.
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(f.id) || !dir.startsWith(this.root + sep)) throw new Error(`finding id ${JSON.stringify(f.id.slice(0, 80))} cannot name an evidence folder`);
     await mkdir(dir, { recursive: true });
     const picked = pickKeyFrames(frames.length, this.opts.keyFrames).map((i) => frames[i]!);
     let bytes = 0;

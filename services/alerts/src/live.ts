@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import type { Incident } from '@vigil/contracts';
 import type { IncidentStore, StoredCameraStatus } from '@vigil/store';
 import type { Logger } from '@vigil/observability';
-import type { Authenticator } from './auth.ts';
+import type { Authenticator, RequestGuard } from '@vigil/edge';
 import type { AlertsMetrics } from './metrics.ts';
 
 export type IncidentEvent = 'incident:new' | 'incident:update' | 'incident:close';
@@ -19,12 +19,27 @@ interface Interest {
 const ALL = 'all';
 const rooms = (i: Interest) => (i.cameras.length + i.sites.length === 0 ? [ALL] : [...i.cameras.map((c) => `camera:${c}`), ...i.sites.map((s) => `site:${s}`)]);
 
+const MAX_FOLLOWED = 256;
+const NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/** A client's subscription, checked: lists of ids (or comma-separated strings), bounded. */
 function interestOf(v: unknown): Interest | undefined {
+  if (v !== undefined && v !== null && (typeof v !== 'object' || Array.isArray(v))) return undefined;
   const o = (v ?? {}) as Record<string, unknown>;
-  const list = (x: unknown) => (x === undefined ? [] : typeof x === 'string' ? x.split(',').filter(Boolean) : Array.isArray(x) && x.every((s) => typeof s === 'string') ? (x as string[]) : undefined);
+  const list = (x: unknown): string[] | undefined => {
+    const items = x === undefined ? [] : typeof x === 'string' ? x.split(',').filter(Boolean) : Array.isArray(x) ? x : undefined;
+    return items && items.length <= MAX_FOLLOWED && items.every((s) => typeof s === 'string' && NAME.test(s)) ? (items as string[]) : undefined;
+  };
   const cameras = list(o.cameras ?? o.camera);
   const sites = list(o.sites ?? o.site);
   return cameras && sites ? { cameras, sites } : undefined;
+}
+
+/** A socket's pending subscription change (see `follow`). */
+interface Following {
+  running: boolean;
+  next?: Interest;
+  waiting: (() => void)[];
 }
 
 /**
@@ -35,17 +50,29 @@ function interestOf(v: unknown): Interest | undefined {
 export class LiveEvents {
   readonly io: SocketServer;
   private readonly redis: Redis[] = [];
+  private readonly following = new Map<string, Following>();
 
   constructor(
     server: HttpServer,
     private readonly store: IncidentStore,
     auth: Authenticator,
+    guard: RequestGuard,
     metrics: AlertsMetrics,
     private readonly log: Logger,
     redis?: { url: string; prefix: string },
   ) {
-    // destroyUpgrade off: other websocket upgrades on this port (live view) are not Socket.IO's.
-    this.io = new SocketServer(server, { serveClient: true, destroyUpgrade: false });
+    // destroyUpgrade off: other websocket upgrades on this port (live view) are ours to answer.
+    // Clients only send small subscribe messages: a 64 KB cap keeps a hostile one small.
+    this.io = new SocketServer(server, {
+      serveClient: true,
+      destroyUpgrade: false,
+      maxHttpBufferSize: 64 * 1024,
+      connectTimeout: 10_000,
+      allowRequest: (req, cb) => {
+        const refused = guard.check(req, 'upgrade');
+        cb(refused ? refused.message : null, !refused);
+      },
+    });
     if (redis) {
       const pub = new Redis(redis.url, { lazyConnect: false });
       const sub = pub.duplicate();
@@ -58,36 +85,81 @@ export class LiveEvents {
       const credential = (typeof hs.auth?.token === 'string' ? hs.auth.token : undefined) ?? hs.headers.authorization;
       const r = auth.check(credential, 'read');
       if (!r.ok) return next(Object.assign(new Error(r.message), { data: { status: r.status } }));
+      socket.data.principal = r.principal.name;
       next();
     });
     this.io.on('connection', (socket) => {
       metrics.clients.inc();
-      socket.on('disconnect', () => metrics.clients.dec());
-      const interest = interestOf({ ...socket.handshake.query, ...(socket.handshake.auth ?? {}) }) ?? { cameras: [], sites: [] };
-      void this.follow(socket, interest);
-      socket.on('subscribe', (v: unknown, ack?: (r: unknown) => void) => {
+      socket.on('disconnect', () => {
+        metrics.clients.dec();
+        this.following.delete(socket.id);
+      });
+      socket.on('error', (e: Error) => log.debug({ err: e.message }, 'socket.io client error'));
+      const interest = interestOf({ ...socket.handshake.query, ...(typeof socket.handshake.auth === 'object' ? socket.handshake.auth : {}), token: undefined }) ?? { cameras: [], sites: [] };
+      this.follow(socket, interest);
+      socket.on('subscribe', (v: unknown, ack?: unknown) => {
+        // Anything may arrive here: a non-object interest, a non-function ack.
+        const reply = (r: unknown) => {
+          if (typeof ack === 'function') (ack as (r: unknown) => void)(r);
+        };
         const next = interestOf(v);
-        if (!next) return ack?.({ ok: false, error: 'expected {cameras?: string[], sites?: string[]}' });
-        void this.follow(socket, next).then(() => ack?.({ ok: true }));
+        if (!next) return reply({ ok: false, error: `expected {cameras?: string[], sites?: string[]} of at most ${MAX_FOLLOWED} ids each` });
+        this.follow(socket, next, () => reply({ ok: true }));
       });
     });
   }
 
-  /** Moves a socket to the rooms of its interest and sends it the matching snapshot. */
-  private async follow(socket: Socket, interest: Interest): Promise<void> {
+  /** Closes the live connections of principals no longer allowed (a token removed from the config). */
+  disconnectWhere(revoked: (principal: string) => boolean): number {
+    let n = 0;
+    for (const socket of this.io.of('/').sockets.values()) {
+      if (revoked(String(socket.data.principal ?? ''))) {
+        socket.disconnect(true);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Moves a socket to the rooms of its interest and sends it the matching snapshot. One
+   * snapshot at a time per socket: subscribes that arrive meanwhile collapse into the latest,
+   * so a client spamming `subscribe` costs one store query at a time, not one each.
+   */
+  private follow(socket: Socket, interest: Interest, done?: () => void): void {
+    const state = (this.following.get(socket.id) ?? { running: false, waiting: [] as (() => void)[] }) as Following;
+    this.following.set(socket.id, state);
+    state.next = interest;
+    if (done) state.waiting.push(done);
+    if (state.running) return;
+    state.running = true;
+    void (async () => {
+      while (state.next && socket.connected) {
+        const want = state.next;
+        state.next = undefined;
+        const callbacks = state.waiting.splice(0);
+        try {
+          await this.applyInterest(socket, want);
+        } catch (e) {
+          this.log.warn({ err: (e as Error).message }, 'snapshot for a connection failed');
+        }
+        for (const cb of callbacks) cb();
+      }
+      state.running = false;
+      if (!socket.connected) this.following.delete(socket.id);
+    })();
+  }
+
+  private async applyInterest(socket: Socket, interest: Interest): Promise<void> {
     for (const r of socket.rooms) if (r !== socket.id) await socket.leave(r);
     await socket.join(rooms(interest));
-    try {
-      const [incidents, cameras] = await Promise.all([this.store.active(500), this.store.cameraStatuses()]);
-      const match = (camera: string, site?: string) =>
-        rooms(interest)[0] === ALL || interest.cameras.includes(camera) || (site !== undefined && interest.sites.includes(site));
-      socket.emit('snapshot', {
-        incidents: incidents.filter((i) => match(i.camera, i.site)),
-        cameras: cameras.filter((c) => match(c.camera, c.status.site)),
-      });
-    } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'snapshot for a new connection failed');
-    }
+    const [incidents, cameras] = await Promise.all([this.store.active(500), this.store.cameraStatuses()]);
+    const match = (camera: string, site?: string) =>
+      rooms(interest)[0] === ALL || interest.cameras.includes(camera) || (site !== undefined && interest.sites.includes(site));
+    socket.emit('snapshot', {
+      incidents: incidents.filter((i) => match(i.camera, i.site)),
+      cameras: cameras.filter((c) => match(c.camera, c.status.site)),
+    });
   }
 
   incident(event: IncidentEvent, i: Incident): void {

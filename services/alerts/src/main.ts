@@ -1,14 +1,16 @@
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { VigilConfig } from '@vigil/config';
+import { configSecrets, type VigilConfig } from '@vigil/config';
 import { Topics } from '@vigil/contracts';
 import type { Bus, InMessage } from '@vigil/bus';
 import type { Control } from '@vigil/control';
 import { MemoryState, type SharedState } from '@vigil/state';
 import type { IncidentStore } from '@vigil/store';
-import { createLogger, createRegistry, opsHandler, type Logger } from '@vigil/observability';
+import { createLogger, createRegistry, opsHandler, scrubber, type Logger, type Scrub } from '@vigil/observability';
+import { Authenticator, hardenServer, opsAccess, RequestGuard } from '@vigil/edge';
 import { createApi } from './api.ts';
-import { Authenticator } from './auth.ts';
+import { edgeHandlers } from './edge.ts';
+import { liveViewRoute } from './live-route.ts';
 import { EvidenceFiles } from './evidence.ts';
 import { IncidentLifecycle, type AfterWrite, type Rejected } from './incidents.ts';
 import { LiveEvents } from './live.ts';
@@ -41,6 +43,8 @@ export interface AlertsDeps {
   tickMs?: number;
   /** Period of the webhook outbox poll (default 500 ms). */
   webhookPollMs?: number;
+  /** Cleans text from elsewhere before it is logged or returned (default: this config's secrets). */
+  scrub?: Scrub;
   /** Test seam between the store write and the offset commit. */
   afterWrite?: AfterWrite;
 }
@@ -61,44 +65,21 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   ]);
 
   const auth = new Authenticator(config.alerts.tokens);
+  const guard = new RequestGuard({ authEnabled: auth.enabled, allowedHosts: config.http.allowedHosts });
+  const scrub = deps.scrub ?? scrubber(configSecrets(config));
   const evidence = new EvidenceFiles({ ...config.alerts.evidence, ffmpegPath: config.ingest.ffmpegPath });
   const policy = new AlertPolicy(config);
   const webhooks = new WebhookSender(config, store, log, metrics, deps.webhookPollMs);
-  const ops = opsHandler(registry, { store: async () => ({ ok: await store.ping() }), bus: () => ({ ok: bus.healthy() }) });
-  let api: ReturnType<typeof createApi> | undefined;
-  const server = createServer((req, res) => {
-    void (async () => {
-      if (await ops(req, res)) return;
-      if (await serveDashboard(req, res)) return;
-      if (api && (await api(req, res))) return;
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
-    })().catch((e: unknown) => {
-      log.error({ err: (e as Error).message, path: (req.url ?? '').split('?')[0] }, 'request failed');
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'internal error' }));
-    });
-  });
-  const live = new LiveEvents(server, store, auth, metrics, log, config.redis);
-  const latest = new LatestFrames(new Set(config.cameras.map((c) => c.id)));
-  api = createApi({ config, store, auth, evidence, live, webhooks, metrics, policy, control: deps.control, latest });
-  // Live view: a node-rtsp-stream relay per watched camera, reached through this port.
+  const ops = opsHandler(registry, { store: async () => ({ ok: await store.ping() }), bus: () => ({ ok: bus.healthy() }) }, { access: opsAccess(auth, guard), scrub });
+  // Live view: one relay per watched camera, reached only through this port's upgrade route.
   const relays = new LiveViewRelays({ ffmpegPath: config.ingest.ffmpegPath, log, ...config.alerts.liveView });
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const m = /^\/api\/cameras\/([A-Za-z0-9_.-]{1,128})\/live$/.exec(url.pathname);
-    if (!m) return; // Socket.IO's own upgrades
-    const token = url.searchParams.get('access_token');
-    const a = auth.check(req.headers.authorization ?? (token ? `Bearer ${token}` : undefined), 'read');
-    const cam = config.cameras.find((c) => c.id === m[1]);
-    if (!a.ok || !cam) {
-      socket.end(`HTTP/1.1 ${!a.ok ? `${a.status} Unauthorized` : '404 Not Found'}\r\nconnection: close\r\n\r\n`);
-      return;
-    }
-    void relays.proxyUpgrade({ id: cam.id, url: cam.url, transport: cam.transport }, req, socket, head).catch((e: unknown) => {
-      log.warn({ camera: cam.id, err: (e as Error).message }, 'live view failed');
-      socket.destroy();
-    });
-  });
+  const handlers: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>)[] = [ops, serveDashboard];
+  const server = hardenServer(createServer());
+  // Before Socket.IO attaches (it wraps the request listeners it finds).
+  edgeHandlers({ server, guard, auth, handlers, upgrades: [liveViewRoute(config, relays)], metrics, log, scrub });
+  const live = new LiveEvents(server, store, auth, guard, metrics, log, config.redis);
+  const latest = new LatestFrames(new Set(config.cameras.map((c) => c.id)));
+  handlers.push(createApi({ config, store, auth, evidence, live, webhooks, metrics, policy, control: deps.control, latest, scrub }));
   const usage = new UsageRecorder(store, log);
   const lifecycle = new IncidentLifecycle(config, store, state, policy, evidence, live, webhooks, metrics, log, deps.afterWrite, usage);
 
@@ -127,6 +108,9 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   webhooks.kick(); // deliveries left pending by a previous run
   const port = (server.address() as AddressInfo).port;
   log.info({ port, auth: auth.enabled ? 'tokens' : 'open', replicas: config.redis ? 'redis adapter' : 'single', webhooks: config.alerts.webhooks.length }, 'alerts started');
+  if (!auth.enabled && !isLoopback(config.http.host)) {
+    log.warn({ host: config.http.host }, 'authentication is off and alerts listens beyond this machine: anyone who can reach the port can read incidents, watch cameras and act; set alerts.tokens (docs/security.md)');
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -147,4 +131,8 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
         log.info('alerts stopped');
       })()),
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

@@ -18,5 +18,6 @@ export function createAlertsMetrics(registry: Registry) {
     writeSeconds: new Histogram({ name: 'vigil_alerts_write_seconds', help: 'Time to fold a finding into the store', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers }),
     clients: new Gauge({ name: 'vigil_alerts_socket_clients', help: 'Connected Socket.IO clients', registers }),
     requests: new Counter({ name: 'vigil_alerts_http_requests_total', help: 'REST requests', labelNames: ['route', 'status'], registers }),
+    refused: new Counter({ name: 'vigil_alerts_edge_refused_total', help: 'Requests and upgrades refused at the edge (bad target, host, origin, content type, credentials)', labelNames: ['reason'], registers }),
   };
 }

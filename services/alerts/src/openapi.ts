@@ -35,6 +35,11 @@ const MODEL_DOCS = {
 };
 const valueSeries = { type: 'array', items: { type: 'object', properties: { key: str, points: { type: 'array', items: { type: 'object', properties: { t: str, value: { type: 'number' } } } } } } };
 
+/** Media routes: the bearer header, or the media session cookie browsers send with <img>, <video>. */
+const MEDIA_SECURITY = [{ bearer: [] }, { mediaSession: [] }, {}];
+/** Mutations must be JSON (a cross-site form cannot send that without a preflight). */
+const JSON_ONLY = { '415': err('Content-Type is not application/json') };
+
 const Action = { type: ['object', 'null'], properties: { by: str, at: str, note: str } };
 
 /** The OpenAPI 3.1 document served at /api/openapi.json (a test checks it against the routes). */
@@ -42,7 +47,10 @@ export const OPENAPI = {
   openapi: '3.1.0',
   info: { title: 'Vigil alerts API', version: '1.0.0', description: 'Incidents from standing questions about live cameras: search, evidence, operator actions, live status.' },
   components: {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token from alerts.tokens (role read or admin); required only when tokens are configured' } },
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', description: 'API token from alerts.tokens (role read or admin); required only when tokens are configured' },
+      mediaSession: { type: 'apiKey', in: 'cookie', name: 'vigil_media', description: 'Set by POST /api/session; accepted by media routes (frames, clip, latest frame, live view), which browsers load without headers' },
+    },
     schemas: {
       Error: { type: 'object', required: ['error'], properties: { error: str, param: str } },
       Incident: {
@@ -80,6 +88,14 @@ export const OPENAPI = {
   security: [{ bearer: [] }, {}],
   paths: {
     '/api/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1') } } },
+    '/api/session': {
+      post: {
+        summary: 'Start a media session: sets the HttpOnly, SameSite=Strict `vigil_media` cookie (12 h) that media routes accept, so no token goes into a URL',
+        requestBody: { required: false, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: { '200': json({ type: 'object', properties: { name: str, role: str, media_session: { type: 'boolean' }, expires_in_s: { type: ['integer', 'null'] } } }, 'Who the token is; the cookie is set'), '415': err('Not JSON'), ...AUTH },
+      },
+      delete: { summary: 'End the media session (clears the cookie)', security: [], responses: { '200': json({ type: 'object' }, 'Cleared') } },
+    },
     '/api/incidents': {
       get: {
         summary: 'Search incidents, newest first (stable cursor pagination)',
@@ -95,7 +111,7 @@ export const OPENAPI = {
         summary: 'Acknowledge an open or closed incident',
         parameters: [idParam],
         requestBody: { required: false, content: { 'application/json': { schema: ref('Action') } } },
-        responses: { '200': json(ref('Incident'), 'Acknowledged'), '400': err('Bad body'), '404': err('No such incident'), '409': err('Already acknowledged or resolved'), ...ADMIN },
+        responses: { '200': json(ref('Incident'), 'Acknowledged'), '400': err('Bad body'), '404': err('No such incident'), '409': err('Already acknowledged or resolved'), ...JSON_ONLY, ...ADMIN },
       },
     },
     '/api/incidents/{id}/resolve': {
@@ -103,11 +119,12 @@ export const OPENAPI = {
         summary: 'Resolve an incident (ends its episode)',
         parameters: [idParam],
         requestBody: { required: false, content: { 'application/json': { schema: ref('Action') } } },
-        responses: { '200': json(ref('Incident'), 'Resolved'), '400': err('Bad body'), '404': err('No such incident'), '409': err('Already resolved'), ...ADMIN },
+        responses: { '200': json(ref('Incident'), 'Resolved'), '400': err('Bad body'), '404': err('No such incident'), '409': err('Already resolved'), ...JSON_ONLY, ...ADMIN },
       },
     },
     '/api/incidents/{id}/frames/{n}.jpg': {
       get: {
+        security: MEDIA_SECURITY,
         summary: 'Key frame n of the incident (JPEG with the timestamp band)',
         parameters: [idParam, { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }],
         responses: { '200': { description: 'JPEG', content: { 'image/jpeg': {} } }, '400': err('Bad frame number'), '404': err('No such incident or frame (or deleted by retention)'), ...AUTH },
@@ -115,6 +132,7 @@ export const OPENAPI = {
     },
     '/api/incidents/{id}/clip.mp4': {
       get: {
+        security: MEDIA_SECURITY,
         summary: 'H.264 clip of the window that opened the incident (Range requests supported)',
         parameters: [idParam],
         responses: { '200': { description: 'MP4', content: { 'video/mp4': {} } }, '206': { description: 'Partial MP4', content: { 'video/mp4': {} } }, '400': err('Bad id'), '404': err('No clip'), '416': err('Bad range'), ...AUTH },
@@ -157,7 +175,8 @@ export const OPENAPI = {
     '/api/cameras/{id}': { get: { summary: 'One camera', parameters: [idParam], responses: { '200': json(ref('Camera'), 'Camera'), '400': err('Bad id'), '404': err('No such camera'), ...AUTH } } },
     '/api/cameras/{id}/latest.jpg': {
       get: {
-        summary: "The camera's newest frame (JPEG with the timestamp band), from frames ingest already publishes; `access_token` may replace the header",
+        security: MEDIA_SECURITY,
+        summary: "The camera's newest frame (JPEG with the timestamp band), from frames ingest already publishes",
         parameters: [idParam],
         responses: { '200': { description: 'JPEG', content: { 'image/jpeg': {} } }, '400': err('Bad id'), '404': err('No such camera, or no frame yet'), ...AUTH },
       },
@@ -173,6 +192,7 @@ export const OPENAPI = {
           '502': err('infer failed to answer'),
           '503': err('No infer service answers'),
           '504': err('infer did not answer in time'),
+          ...JSON_ONLY,
           ...ADMIN,
         },
       },

@@ -1,7 +1,7 @@
 import { findingId, type Finding, type Frame } from '@vigil/contracts';
 import type { QueryConfig } from '@vigil/config';
 import { profileByName, type ModelClient, type ModelAnswer, type ProfileName } from '@vigil/model';
-import type { Logger } from '@vigil/observability';
+import { redactText, redactUrl, type Logger } from '@vigil/observability';
 import type { InferMetrics } from './metrics.ts';
 import { judge, questionFor } from './verdict.ts';
 import { windowClock, type WindowBander } from './band.ts';
@@ -62,7 +62,7 @@ export class WindowAsker {
     this.metrics.promptTokens.inc(answer.promptTokens);
     this.metrics.completionTokens.inc(answer.completionTokens);
     this.metrics.findings.inc({ query: q.id, status: answer.status, verdict: String(finding.verdict) });
-    if (answer.status !== 'ok') this.log.warn({ camera: job.cameraId, query: q.id, status: answer.status, error: answer.error }, 'window not answered');
+    if (answer.status !== 'ok') this.log.warn({ camera: job.cameraId, query: q.id, status: answer.status, error: finding.error }, 'window not answered');
     return finding;
   }
 }
@@ -98,8 +98,9 @@ export function buildFinding(job: AskJob, answer: ModelAnswer): Finding {
     answer: answer.answer,
     reasoning: answer.reasoning,
     rawAnswer: answer.raw,
-    error: answer.error,
-    model: { id: answer.modelId, profile: answer.profile, endpoint: answer.endpoint },
+    // Endpoint URLs may carry credentials; findings travel on the bus and into the API.
+    error: answer.error === undefined ? undefined : redactText(answer.error),
+    model: { id: answer.modelId, profile: answer.profile, endpoint: redactUrl(answer.endpoint) },
     usage: { promptTokens: answer.promptTokens, completionTokens: answer.completionTokens },
     latencyMs: Math.round(answer.latencyMs),
     mentionedTimes: answer.mentionedTimes,

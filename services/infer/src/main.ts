@@ -3,7 +3,8 @@ import { decodeFrameChunk, Topics, type Finding } from '@vigil/contracts';
 import type { Bus, InMessage } from '@vigil/bus';
 import type { Control } from '@vigil/control';
 import { ModelClient, type Endpoint } from '@vigil/model';
-import { createLogger, createRegistry, startOpsServer, type Logger } from '@vigil/observability';
+import { opsListener } from '@vigil/edge';
+import { createLogger, createRegistry, redactUrl, startOpsServer, type Logger } from '@vigil/observability';
 import { FairDispatcher, type Slots } from './dispatcher.ts';
 import { WindowAsker, buildTriggerFinding, type AskJob } from './asker.ts';
 import { createInferMetrics } from './metrics.ts';
@@ -219,8 +220,9 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
 
   const refreshGauges = () => {
     for (const e of model?.pool.endpoints ?? []) {
-      metrics.endpointInFlight.set({ endpoint: e.url }, e.inFlight);
-      metrics.endpointOpen.set({ endpoint: e.url }, model!.pool.isOpen(e) ? 1 : 0);
+      // Label by the redacted URL: an endpoint's credentials never reach /metrics.
+      metrics.endpointInFlight.set({ endpoint: redactUrl(e.url) }, e.inFlight);
+      metrics.endpointOpen.set({ endpoint: redactUrl(e.url) }, model!.pool.isOpen(e) ? 1 : 0);
     }
     metrics.queued.set(dispatcher.queued);
     metrics.inFlight.set(dispatcher.active);
@@ -228,7 +230,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
   const gaugeTimer = setInterval(refreshGauges, 1000);
   gaugeTimer.unref();
 
-  const ops = await startOpsServer({ port: config.infer.metricsPort, registry, health: { bus: () => ({ ok: bus.healthy() }) } });
+  const ops = await startOpsServer({ port: config.infer.metricsPort, ...opsListener(config), registry, health: { bus: () => ({ ok: bus.healthy() }) } });
   log.info({ queries: config.queries.length, metricsPort: ops.port, profile: config.model.profile, analytics: !!analytics, detector: !!detector }, 'infer started');
 
   let closing: Promise<void> | undefined;

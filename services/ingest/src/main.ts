@@ -2,6 +2,7 @@ import { loadConfig, type VigilConfig } from '@vigil/config';
 import { Topics } from '@vigil/contracts';
 import type { Bus } from '@vigil/bus';
 import type { Control } from '@vigil/control';
+import { opsListener } from '@vigil/edge';
 import { createLogger, createRegistry, redactText, startOpsServer, type Logger, type OpsServer } from '@vigil/observability';
 import { CameraFleet, type ApplyResult } from './fleet.ts';
 import { ChunkPublisher, type QueuedChunk } from './publisher.ts';
@@ -74,6 +75,7 @@ export async function startIngest(config: VigilConfig, deps: IngestDeps): Promis
   const ticker = setInterval(() => fleet.tick(), 1000);
   const ops: OpsServer = await startOpsServer({
     port: config.ingest.metricsPort,
+    ...opsListener(config),
     registry,
     health: { bus: () => ({ ok: true, detail: bus.healthy() ? 'connected' : 'not connected; chunks are buffered' }) },
     extra: camerasHandler(() => fleet.snapshots()),
@@ -90,7 +92,7 @@ export async function startIngest(config: VigilConfig, deps: IngestDeps): Promis
       log.info({ added: result.added, removed: result.removed, restarted: result.restarted, relabelled: result.relabelled }, 'config reloaded');
       return result;
     } catch (e) {
-      // ConfigError lists each problem; values it quotes may hold a URL, so redact.
+      // ConfigError already hides secrets; a read error may still quote a URL.
       const error = redactText((e as Error).message);
       log.error({ err: error }, 'config reload failed; keeping the running config');
       return { error };

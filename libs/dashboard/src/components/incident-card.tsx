@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { actOnIncident, mediaUrl, type Incident } from '../api.ts';
+import { actOnIncident, type Incident } from '../api.ts';
 import { time } from '../format.ts';
 import { NoteDialog } from './note-dialog.tsx';
 
@@ -23,7 +23,7 @@ export function IncidentCard(props: { incident: Incident; fresh?: boolean; onCha
   return (
     <li class={`incident sev-${i.severity}${props.fresh ? ' fresh' : ''}`} data-id={i.id} data-state={i.state} data-camera={i.camera}>
       <a href={`#/incidents/${encodeURIComponent(i.id)}`} aria-label={`Open incident on ${i.camera}`}>
-        {thumb ? <img class="thumb" src={mediaUrl(thumb)} alt="" loading="lazy" /> : <div class="thumb" />}
+        {thumb ? <img class="thumb" src={thumb} alt="" loading="lazy" /> : <div class="thumb" />}
       </a>
       <div>
         <div class="title">

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import JSMpeg from '@cycjimmy/jsmpeg-player';
-import { auth, mediaUrl, type Camera } from '../api.ts';
+import { type Camera } from '../api.ts';
 
 /**
  * Live view of one camera: the server starts a node-rtsp-stream relay on demand (MPEG-1 over
@@ -18,8 +18,8 @@ export function LiveViewer(props: { camera: Camera; onClose: () => void }) {
     addEventListener('keydown', onKey);
     ref.current?.querySelector('button')?.focus();
     const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-    const token = auth.token ? `?access_token=${encodeURIComponent(auth.token)}` : '';
-    const url = `${proto}://${location.host}/api/cameras/${encodeURIComponent(props.camera.id)}/live${token}`;
+    // The media session cookie authorises the websocket: no token in the URL.
+    const url = `${proto}://${location.host}/api/cameras/${encodeURIComponent(props.camera.id)}/live`;
     const player = new JSMpeg.Player(url, {
       canvas: canvas.current,
       audio: false,
@@ -40,7 +40,7 @@ export function LiveViewer(props: { camera: Camera; onClose: () => void }) {
           <button onClick={props.onClose}>Close</button>
         </div>
         <canvas ref={canvas} style={playing ? '' : 'display:none'} data-live="stream" />
-        {!playing && <img src={mediaUrl(`/api/cameras/${encodeURIComponent(props.camera.id)}/latest.jpg?t=${tick}`)} alt={`Latest frame of ${props.camera.id}`} />}
+        {!playing && <img src={`/api/cameras/${encodeURIComponent(props.camera.id)}/latest.jpg?t=${tick}`} alt={`Latest frame of ${props.camera.id}`} />}
       </div>
     </div>
   );

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { listCameras, mediaUrl, type Camera } from '../api.ts';
+import { listCameras, type Camera } from '../api.ts';
 import { useCameraEvents } from '../live.ts';
 import { ago } from '../format.ts';
 import { LiveViewer } from '../components/live-viewer.tsx';
@@ -39,7 +39,7 @@ export function CamerasView() {
                 {state === 'offline' ? (
                   <div class="nosignal">no signal</div>
                 ) : (
-                  <img src={mediaUrl(`/api/cameras/${encodeURIComponent(c.id)}/latest.jpg?t=${tick}`)} alt="" onError={(e) => ((e.target as HTMLImageElement).style.visibility = 'hidden')} onLoad={(e) => ((e.target as HTMLImageElement).style.visibility = 'visible')} />
+                  <img src={`/api/cameras/${encodeURIComponent(c.id)}/latest.jpg?t=${tick}`} alt="" onError={(e) => ((e.target as HTMLImageElement).style.visibility = 'hidden')} onLoad={(e) => ((e.target as HTMLImageElement).style.visibility = 'visible')} />
                 )}
               </div>
               <div class="info">

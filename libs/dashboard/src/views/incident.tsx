@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { getIncident, mediaUrl, type Incident } from '../api.ts';
+import { getIncident, type Incident } from '../api.ts';
 import { useIncidentEvents } from '../live.ts';
 import { time } from '../format.ts';
 import { IncidentCard } from '../components/incident-card.tsx';
@@ -35,7 +35,7 @@ export function IncidentView(props: { id: string }) {
           <h2>Evidence</h2>
           {i.evidence?.deleted_at && <p class="muted">Evidence removed by retention on {time(i.evidence.deleted_at)}; the text is kept.</p>}
           {clip && (
-            <video controls muted playsinline preload="metadata" src={mediaUrl(clip)} aria-label="Clip of the window the model saw">
+            <video controls muted playsinline preload="metadata" src={clip} aria-label="Clip of the window the model saw">
               <track kind="captions" />
             </video>
           )}
@@ -43,8 +43,8 @@ export function IncidentView(props: { id: string }) {
           <div class="frames" style="margin-top:.6rem">
             {frames.map((f) => (
               <figure style="margin:0">
-                <a href={mediaUrl(f.url)} target="_blank" rel="noopener">
-                  <img src={mediaUrl(f.url)} alt={`Evidence frame ${f.n + 1}, captured ${time(f.captured_at)}`} loading="lazy" />
+                <a href={f.url} target="_blank" rel="noopener">
+                  <img src={f.url} alt={`Evidence frame ${f.n + 1}, captured ${time(f.captured_at)}`} loading="lazy" />
                 </a>
                 <figcaption class="muted" style="font-size:.8rem">{time(f.captured_at)}</figcaption>
               </figure>

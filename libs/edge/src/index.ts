@@ -1,0 +1,4 @@
+export * from './auth.ts';
+export * from './guard.ts';
+export * from './server.ts';
+export * from './ops.ts';
