@@ -1,3 +1,4 @@
+import { urlCredentials } from '@vigil/observability';
 import type { VigilConfig } from './types.ts';
 
 /** Config keys whose values are secrets: never echoed in errors, logs or replies. */
@@ -6,13 +7,15 @@ export const SECRET_KEYS = /^(password|token|api_key|apiKey|secret|authorization
 /** The password and secret-looking parameter values inside a URL (nothing when it has none). */
 function urlSecrets(url: string | undefined): string[] {
   if (!url) return [];
+  // The redactor's reading of the userinfo, so a URL that `new URL` refuses still yields its password.
+  const cred = urlCredentials(url);
+  const out = cred ? [cred.password, cred.user && !cred.password ? cred.user : ''] : [];
   try {
-    const u = new URL(url);
-    const params = [...u.searchParams].filter(([k]) => /pass|pwd|secret|token|key|auth|sig/i.test(k)).map(([, v]) => v);
-    return [u.password, ...params].filter(Boolean);
+    out.push(...[...new URL(url).searchParams].filter(([k]) => /pass|pwd|secret|token|key|auth|sig/i.test(k)).map(([, v]) => v));
   } catch {
-    return [];
+    // not a URL: its query cannot be read, and redactText masks secret parameters anyway
   }
+  return out.filter(Boolean);
 }
 
 /**

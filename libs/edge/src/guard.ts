@@ -76,10 +76,19 @@ export class RequestGuard {
     } catch {
       return false; // includes the opaque "null" origin of sandboxed frames and files
     }
-    const own = [headerOf(req, 'host'), headerOf(req, 'x-forwarded-host')?.split(',')[0]].filter((h): h is string => !!h).map((h) => h.trim().toLowerCase());
-    if (own.includes(o.host.toLowerCase())) return true;
+    const own = [headerOf(req, 'host'), headerOf(req, 'x-forwarded-host')?.split(',')[0]].filter((h): h is string => !!h);
+    // Compared as URLs of the origin's scheme, so a default port written out (":443") still matches.
+    if (own.some((h) => sameHost(o, h))) return true;
     const h = hostOnly(o.host);
     return this.allowed.some((a) => (a.startsWith('.') ? h.endsWith(a) || h === a.slice(1) : h === a));
+  }
+}
+
+function sameHost(origin: URL, hostHeader: string): boolean {
+  try {
+    return new URL(`${origin.protocol}//${hostHeader.trim()}`).host === origin.host;
+  } catch {
+    return false;
   }
 }
 

@@ -7,29 +7,36 @@
 const SECRET_PARAM = /pass|pwd|secret|token|key|auth|sig|session|credential|cookie/i;
 
 /**
- * Replaces credentials in a URL: `rtsp://admin:p@ss@host/s?pwd=x` → `rtsp://admin:***@host/s?pwd=***`.
- * The userinfo runs to the LAST `@` before the path (passwords may hold `@`, as ffmpeg
- * accepts them); where a password holds `/` the URL is ambiguous, so everything up to the
- * last `@` before any `?` or `#` is treated as userinfo: over-redacting is the safe side.
+ * Where a URL's userinfo ends: at the LAST `@` before the query. Passwords hold `@`, `/` and
+ * `#` in the wild (ffmpeg wants them percent-encoded, users do not always); over-redacting a
+ * rare `@` in a path is the safe side of that ambiguity.
  */
+function userinfoEnd(rest: string): number {
+  const q = rest.indexOf('?');
+  return (q < 0 ? rest : rest.slice(0, q)).lastIndexOf('@');
+}
+
+/** A URL's userinfo split as `userinfoEnd` reads it; undefined when it has none. */
+export function urlCredentials(url: string): { user: string; password: string } | undefined {
+  const m = /^[a-z][a-z0-9+.-]{0,31}:\/\/(.*)$/is.exec(url);
+  const at = m ? userinfoEnd(m[1]!) : -1;
+  if (at < 0) return undefined;
+  const info = m![1]!.slice(0, at);
+  const colon = info.indexOf(':');
+  return colon < 0 ? { user: '', password: info } : { user: info.slice(0, colon), password: info.slice(colon + 1) };
+}
+
+/** Replaces credentials in a URL: `rtsp://admin:p@ss@host/s?pwd=x` → `rtsp://admin:***@host/s?pwd=***`. */
 export function redactUrl(url: string): string {
   const m = /^([a-z][a-z0-9+.-]{0,31}:\/\/)(.*)$/is.exec(url);
   if (!m) return redactQuery(url);
-  const scheme = m[1]!;
-  let rest = m[2]!;
-  const queryAt = rest.search(/[?#]/);
-  const beforeQuery = queryAt < 0 ? rest : rest.slice(0, queryAt);
-  const at = beforeQuery.lastIndexOf('@');
-  let userinfo = '';
-  if (at >= 0) {
-    // A user before a colon is shown; userinfo without one may itself be a token.
-    const info = beforeQuery.slice(0, at);
-    const colon = info.indexOf(':');
-    const user = colon > 0 && !info.slice(0, colon).includes('/') ? info.slice(0, colon) : '';
-    userinfo = `${user ? `${user}:***` : '***'}@`;
-    rest = rest.slice(at + 1);
-  }
-  return `${scheme}${userinfo}${redactQuery(rest)}`;
+  const rest = m[2]!;
+  const at = userinfoEnd(rest);
+  if (at < 0) return `${m[1]}${redactQuery(rest)}`;
+  // A user before a colon is shown; userinfo without one may itself be a token.
+  const cred = urlCredentials(url)!;
+  const user = cred.user && !/[/#]/.test(cred.user) ? cred.user : '';
+  return `${m[1]}${user ? `${user}:***` : '***'}@${redactQuery(rest.slice(at + 1))}`;
 }
 
 /** Masks the values of secret-looking query parameters (`pwd=***`). */

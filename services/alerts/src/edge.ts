@@ -36,7 +36,8 @@ export function edgeHandlers(d: {
       refused('bad_target');
       return void sendError(res, 400, 'request target must be a path like /api/incidents');
     }
-    const r = d.guard.check(req, req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS' ? 'read' : 'mutation');
+    // Only POST needs the JSON check: a cross-site page can send other methods only after a preflight.
+    const r = d.guard.check(req, req.method === 'POST' ? 'mutation' : 'read');
     if (r) {
       refused(`http_${r.status}`);
       return void sendError(res, r.status, r.message);
