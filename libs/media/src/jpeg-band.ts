@@ -17,7 +17,7 @@
  * no restart markers, height a multiple of 16 — anything else is refused.
  */
 import { BAND_HEIGHT } from './band.ts';
-import { StuffingWriter } from './jpeg-band/bits.ts';
+import { StuffingWriter, category } from './jpeg-band/bits.ts';
 import { encodeBand, putDcDiff, type BandComponent, type EncodedBand } from './jpeg-band/band-encoder.ts';
 import { readLayout, type JpegLayout } from './jpeg-band/headers.ts';
 import { buildAcDecoder, buildDcDecoder, buildEncoder, missingSymbol } from './jpeg-band/huffman.ts';
@@ -281,6 +281,11 @@ function restartBytes(band: EncodedBand, comps: BandComponent[]): Uint8Array {
 function spliceContinue(jpeg: Uint8Array, layout: JpegLayout, ctx: TablesContext, band: EncodedBand): Buffer {
   const mcus = Math.ceil(layout.width / 16) * (layout.height / 16);
   const end = findScanEnd(jpeg, layout.scanStart, mcus, ctx.decoder);
+  // A corrupt scan can sum its DC differences far past what 8-bit samples reach; the band's
+  // first difference from there must still have a code (category 11 at most).
+  end.preds.forEach((p, ci) => {
+    if (category(band.firstDc[ci]! - p) > 11) throw new Error(`cannot splice a band: corrupt scan: component ${ci} ends on DC value ${p}, out of range for 8-bit samples`);
+  });
   // Headers and the frame's whole scan bytes as they are (already stuffed).
   const out = Buffer.allocUnsafe(end.cut + band.maxBytes + 64);
   out.set(jpeg.subarray(0, end.cut));
