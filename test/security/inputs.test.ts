@@ -155,7 +155,7 @@ test('callers skip and count hostile frames: the trigger stage and the window ba
 // (b) Seeded JPEG fuzzer
 // ---------------------------------------------------------------------------------------
 
-const JPEG_CASES = 3000;
+const JPEG_CASES = 4000;
 
 test(`JPEG fuzz: ${JPEG_CASES} mutated frames through the DC decoder, the band splicer and the splitter end in a result or a clear Error`, async () => {
   const raw = (w: number, h: number, r: Rng) => {
@@ -368,7 +368,7 @@ function fuzzReply(r: Rng): string {
   return text;
 }
 
-const REPLY_CASES = 300;
+const REPLY_CASES = 1000;
 
 test(`model reply fuzz: ${REPLY_CASES} seeded replies through the client end in an answer or a clear error, and a bounded finding`, async () => {
   const server = await hostileServer();
