@@ -87,6 +87,7 @@ export function send(url: string, method: string, headers: Record<string, string
       u,
       { method, headers: body ? { ...headers, 'content-length': String(body.reduce((n, b) => n + b.length, 0)) } : headers, agent: u.protocol === 'https:' ? agents.https : agents.http },
       (res) => {
+        res.on('error', (e) => settle(e));
         const declared = Number(res.headers['content-length']);
         if (declared > maxBytes) return abort(new Error(`model reply exceeded ${maxBytes} bytes (Content-Length ${declared})`));
         const chunks: Buffer[] = [];
@@ -98,7 +99,6 @@ export function send(url: string, method: string, headers: Record<string, string
           chunks.push(c);
         });
         res.on('end', () => settle(undefined, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (e) => settle(e));
       },
     );
     const timer = setTimeout(() => abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
