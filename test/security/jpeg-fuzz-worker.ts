@@ -11,12 +11,14 @@ import { BandSplicer, JpegSplitter } from '@vigil/media';
 import { mutate, rng, type Rng } from './fuzz.ts';
 import { overwriteHeaderField, segments } from './jpegs.ts';
 
+/** The worker's workerData. */
 export interface JpegFuzzInput {
   seed: number;
   cases: number;
   bases: { name: string; jpeg: Uint8Array }[];
 }
 
+/** What the worker posts as `done`. */
 export interface JpegFuzzResult {
   cases: number;
   /** Outcomes per component: returned vs threw (expected errors). */

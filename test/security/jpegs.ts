@@ -5,6 +5,7 @@
  */
 import { mutate, type Rng } from './fuzz.ts';
 
+/** What tinyJpeg writes into its headers; nothing is checked, that is the point. */
 export interface TinyJpegOptions {
   width: number;
   height: number;

@@ -21,6 +21,7 @@ const MAX_FRAMES = 4096;
  * covers 8K cameras; 40 MP is above 8K UHD (7680×4320, 33 MP).
  */
 export const MAX_FRAME_SIDE = 8192;
+/** See MAX_FRAME_SIDE. */
 export const MAX_FRAME_PIXELS = 40_000_000;
 
 /** One encoded video frame with its capture time (wall clock, ms since epoch). */

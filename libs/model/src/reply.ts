@@ -54,6 +54,7 @@ function tokens(v: unknown): number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
 }
 
+/** JSON.parse, failing with the start of the text instead of a SyntaxError position. */
 export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);

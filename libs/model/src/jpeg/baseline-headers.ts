@@ -8,6 +8,7 @@ import { MAX_FRAME_PIXELS, MAX_FRAME_SIDE } from '@vigil/contracts';
 /** Bits looked up at once when decoding; longer codes take the slow path. */
 export const LOOKAHEAD = 9;
 
+/** Decoding tables of one DHT table. */
 export interface Huffman {
   /** LOOKAHEAD-bit lookup: (length << 8) | symbol, 0 when the code is longer than LOOKAHEAD bits. */
   lut: Uint16Array;
@@ -19,6 +20,7 @@ export interface Huffman {
   minLen: number;
 }
 
+/** A frame component, with the tables the first scan gives it. */
 export interface Component {
   id: number;
   h: number;
