@@ -28,6 +28,7 @@ export interface Finding {
   structured?: unknown;
   /** Why a yes/no or JSON verdict could not be read from an `ok` answer (verdict is then false). */
   verdictError?: string;
+  /** The model's text, each cut to FINDING_TEXT_LIMITS (a cut one ends `… [cut: N more characters]`). */
   answer: string;
   reasoning: string;
   rawAnswer: string;
@@ -48,6 +49,27 @@ export interface Finding {
    */
   evidenceFrames?: { capturedAt: number; streamTime: number; jpeg: string }[];
   createdAt: number;
+}
+
+/**
+ * Caps, in characters, on the model's text a finding carries. A reply can be megabytes (a
+ * runaway or hostile server; the client caps bodies at 16 MiB), and a finding is one bus
+ * message, read by alerts and the dashboard: a real answer is well under these.
+ */
+export const FINDING_TEXT_LIMITS = {
+  answer: 16 * 1024,
+  reasoning: 64 * 1024,
+  rawAnswer: 64 * 1024,
+  error: 4 * 1024,
+} as const;
+
+/** `text` cut to `max` characters, saying so at the end (the note is extra to `max`). */
+export function clipText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // Not between the halves of a surrogate pair.
+  const last = text.charCodeAt(max - 1);
+  const cut = last >= 0xd800 && last <= 0xdbff ? max - 1 : max;
+  return `${text.slice(0, cut)}… [cut: ${text.length - cut} more characters]`;
 }
 
 /** The finding id for a window: stable across retries, restarts and replays. */

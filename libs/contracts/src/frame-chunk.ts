@@ -15,6 +15,15 @@ const CODEC_JPEG = 1;
 const FRAME_ENTRY_BYTES = 20;
 const MAX_FRAMES = 4096;
 
+/**
+ * The largest picture any stage decodes or splices: a JPEG's size is a claim made by whoever
+ * wrote the chunk, so it is checked before it sizes an allocation or a loop. 8192 px a side
+ * covers 8K cameras; 40 MP is above 8K UHD (7680×4320, 33 MP).
+ */
+export const MAX_FRAME_SIDE = 8192;
+/** See MAX_FRAME_SIDE. */
+export const MAX_FRAME_PIXELS = 40_000_000;
+
 /** One encoded video frame with its capture time (wall clock, ms since epoch). */
 export interface Frame {
   /** Capture time, wall clock, ms since the Unix epoch. */

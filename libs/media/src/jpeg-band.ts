@@ -17,7 +17,7 @@
  * no restart markers, height a multiple of 16 — anything else is refused.
  */
 import { BAND_HEIGHT } from './band.ts';
-import { StuffingWriter } from './jpeg-band/bits.ts';
+import { StuffingWriter, category } from './jpeg-band/bits.ts';
 import { encodeBand, putDcDiff, type BandComponent, type EncodedBand } from './jpeg-band/band-encoder.ts';
 import { readLayout, type JpegLayout } from './jpeg-band/headers.ts';
 import { buildAcDecoder, buildDcDecoder, buildEncoder, missingSymbol } from './jpeg-band/huffman.ts';
@@ -56,15 +56,23 @@ const DEFAULT_LABELS = Array.from({ length: 64 }, (_, i) => windowLabel(i, 4));
 /** Band rows coded: two MCU rows of 16, of which BAND_HEIGHT are shown. */
 const CODED_ROWS = 32;
 
-/** Caps on cached state (a frame table set is one per encoder setting, so few in practice). */
+/**
+ * Caps on cached state (a frame table set is one per encoder setting, so few in practice).
+ * Tables, widths and (through the frame rate) labels come from frames anyone on the bus can
+ * write, so the caches are bounded in count and in bytes, not by what arrives.
+ */
 const MAX_CONTEXTS = 32;
 const MAX_BANDS_PER_CONTEXT = 1024;
+const MAX_BAND_BYTES = 32 * 1024 * 1024;
+const MAX_LABELS = 4096;
 
 /** Tables derived from one set of frame tables (DQT, DHT, sampling), and the bands coded with them. */
 interface TablesContext {
   decoder: ScanDecoder;
   comps: BandComponent[];
   bands: Map<string, CachedBand>;
+  /** Bytes held by `bands`. */
+  bytes: number;
 }
 
 interface CachedBand {
@@ -90,6 +98,8 @@ export class BandSplicer {
   /** Per frame: where its scan ends and where its 3-byte-aligned bulk ends (spliceBase64). */
   private readonly scans = new WeakMap<Uint8Array, { sosOffset: number; eoi: number; split: number }>();
   private lastLayout?: JpegLayout;
+  /** Bytes held by the bands of all contexts. */
+  private bandBytes = 0;
 
   private constructor(
     private readonly font: string,
@@ -110,6 +120,7 @@ export class BandSplicer {
     const todo = [...new Set(labels)].filter((l) => !this.bitmaps.has(l));
     todo.forEach(checkLabel);
     if (todo.length === 0) return;
+    if (this.bitmaps.size + todo.length > MAX_LABELS) this.bitmaps.clear();
     for (const [label, bitmap] of await renderLabels(todo, this.font)) this.bitmaps.set(label, bitmap);
   }
 
@@ -126,9 +137,10 @@ export class BandSplicer {
   splice(jpeg: Uint8Array, label: string, side: BandSide): Buffer {
     if (side !== 'left' && side !== 'right') throw new Error(`cannot splice a band: side must be 'left' or 'right', not ${JSON.stringify(side)}`);
     const layout = this.layout(jpeg);
+    if (this.mode === 'restart') checkRestartSpan(layout);
     const ctx = this.context(layout);
     const band = this.band(ctx, layout.width, label, side);
-    return this.mode === 'restart' ? spliceRestart(jpeg, layout, ctx, band) : spliceContinue(jpeg, layout, ctx, band.coded);
+    return this.mode === 'restart' ? spliceRestart(jpeg, layout, band) : spliceContinue(jpeg, layout, ctx, band.coded);
   }
 
   /**
@@ -143,10 +155,9 @@ export class BandSplicer {
     if (this.mode !== 'restart') throw new Error("cannot splice a band: base64 pieces need mode 'restart'");
     if (side !== 'left' && side !== 'right') throw new Error(`cannot splice a band: side must be 'left' or 'right', not ${JSON.stringify(side)}`);
     const layout = this.layout(jpeg);
+    const mcus = checkRestartSpan(layout);
     const ctx = this.context(layout);
     const band = this.band(ctx, layout.width, label, side);
-    const mcus = Math.ceil(layout.width / 16) * (layout.height / 16);
-    if (mcus > 0xffff) throw new Error(`cannot splice a band: ${mcus} MCUs are more than a restart interval can span (use mode 'continue')`);
     let scan = this.scans.get(jpeg);
     if (!scan || scan.sosOffset !== layout.sosOffset) {
       const eoi = findScanBytesEnd(jpeg, layout.scanStart);
@@ -210,8 +221,11 @@ export class BandSplicer {
       ac: layout.scan.map((s) => buildAcDecoder(s.ac)),
       blocks: Uint8Array.from(blocks),
     };
-    if (this.contexts.size >= MAX_CONTEXTS) this.contexts.clear();
-    const ctx: TablesContext = { decoder, comps, bands: new Map() };
+    if (this.contexts.size >= MAX_CONTEXTS) {
+      this.contexts.clear();
+      this.bandBytes = 0;
+    }
+    const ctx: TablesContext = { decoder, comps, bands: new Map(), bytes: 0 };
     this.contexts.set(layout.tablesKey, ctx);
     return ctx;
   }
@@ -227,8 +241,19 @@ export class BandSplicer {
     const plane = bandPlane(bitmap, width, mcusX * 16, side === 'left' ? 0 : Math.trunc(width / 2));
     const band: CachedBand = { coded: encodeBand(plane, mcusX * 16, mcusX, ctx.comps) };
     if (this.mode === 'restart') band.restart = restartBytes(band.coded, ctx.comps);
-    if (ctx.bands.size >= MAX_BANDS_PER_CONTEXT) ctx.bands.clear();
+    const size = band.coded.maxBytes + (band.restart?.length ?? 0);
+    if (ctx.bands.size >= MAX_BANDS_PER_CONTEXT) {
+      this.bandBytes -= ctx.bytes;
+      ctx.bands.clear();
+      ctx.bytes = 0;
+    }
+    if (this.bandBytes + size > MAX_BAND_BYTES) {
+      for (const c of this.contexts.values()) (c.bands.clear(), (c.bytes = 0));
+      this.bandBytes = 0;
+    }
     ctx.bands.set(key, band);
+    ctx.bytes += size;
+    this.bandBytes += size;
     return band;
   }
 }
@@ -256,6 +281,11 @@ function restartBytes(band: EncodedBand, comps: BandComponent[]): Uint8Array {
 function spliceContinue(jpeg: Uint8Array, layout: JpegLayout, ctx: TablesContext, band: EncodedBand): Buffer {
   const mcus = Math.ceil(layout.width / 16) * (layout.height / 16);
   const end = findScanEnd(jpeg, layout.scanStart, mcus, ctx.decoder);
+  // A corrupt scan can sum its DC differences far past what 8-bit samples reach; the band's
+  // first difference from there must still have a code (category 11 at most).
+  end.preds.forEach((p, ci) => {
+    if (category(band.firstDc[ci]! - p) > 11) throw new Error(`cannot splice a band: corrupt scan: component ${ci} ends on DC value ${p}, out of range for 8-bit samples`);
+  });
   // Headers and the frame's whole scan bytes as they are (already stuffed).
   const out = Buffer.allocUnsafe(end.cut + band.maxBytes + 64);
   out.set(jpeg.subarray(0, end.cut));
@@ -274,9 +304,8 @@ function spliceContinue(jpeg: Uint8Array, layout: JpegLayout, ctx: TablesContext
  * expects RST0, discards the frame's padding bits, resets the DC predictors and reads the
  * band's 2 MCU rows as a last, shorter interval (T.81 E.1.4 allows that).
  */
-function spliceRestart(jpeg: Uint8Array, layout: JpegLayout, ctx: TablesContext, band: CachedBand): Buffer {
+function spliceRestart(jpeg: Uint8Array, layout: JpegLayout, band: CachedBand): Buffer {
   const mcus = Math.ceil(layout.width / 16) * (layout.height / 16);
-  if (mcus > 0xffff) throw new Error(`cannot splice a band: ${mcus} MCUs are more than a restart interval can span (use mode 'continue')`);
   const eoi = findScanBytesEnd(jpeg, layout.scanStart);
   const bytes = band.restart!;
   const dri = 6;
@@ -299,6 +328,13 @@ function spliceRestart(jpeg: Uint8Array, layout: JpegLayout, ctx: TablesContext,
   out[o++] = 0xff;
   out[o++] = 0xd9; // EOI
   return out;
+}
+
+/** The frame's MCU count, which the restart join's DRI must span; throws when it cannot. */
+function checkRestartSpan(layout: JpegLayout): number {
+  const mcus = Math.ceil(layout.width / 16) * (layout.height / 16);
+  if (mcus > 0xffff) throw new Error(`cannot splice a band: ${mcus} MCUs are more than a restart interval can span (use mode 'continue')`);
+  return mcus;
 }
 
 /** The frame header's height grows by the band's shown rows (the coded 32 are cropped to 28). */

@@ -2,7 +2,8 @@ import { mapMentionedTimes, parseReasoningAnswer } from './parse.ts';
 import { profileByName, type ModelProfile, type ProfileName } from './profiles.ts';
 import { EndpointPool, type EndpointPoolOptions } from './endpoints.ts';
 import { send, serializeBody, type Splice, type WireResponse } from './wire.ts';
-import type { AskRequest, ChatCompletion, ModelAnswer, Sampling } from './types.ts';
+import { REPLY_LIMITS, parseJson, readCompletion, readModelId } from './reply.ts';
+import type { AskRequest, ModelAnswer, Sampling } from './types.ts';
 
 export interface ModelClientOptions {
   /** Base URLs (no `/v1`), or URLs with their own in-flight limit and key. */
@@ -107,14 +108,13 @@ export class ModelClient {
     const profile = this.profileOf(req);
     const splices: Splice[] = [];
     const body = profile.buildBody(modelId, { ...req, sampling: { ...this.opts.sampling, ...definedOnly(req.sampling) } }, req.maxTokens ?? this.opts.maxTokens, splices);
-    const res = await this.http(endpoint, '/v1/chat/completions', 'POST', serializeBody(body, splices));
-    const completion = parseJson(res.text) as ChatCompletion;
-    const choice = completion.choices?.[0];
-    const raw = choice?.message?.content ?? '';
+    const res = await this.http(endpoint, '/v1/chat/completions', 'POST', REPLY_LIMITS.completion, serializeBody(body, splices));
+    const completion = readCompletion(parseJson(res.text));
+    const raw = completion.content;
     const parsed = parseReasoningAnswer(raw, {
       answerTag: profile.answerTag,
-      finishReason: choice?.finish_reason,
-      reasoningContent: choice?.message?.reasoning_content,
+      finishReason: completion.finishReason,
+      reasoningContent: completion.reasoningContent,
     });
     return {
       ...parsed,
@@ -122,8 +122,8 @@ export class ModelClient {
       raw,
       modelId,
       endpoint,
-      promptTokens: completion.usage?.prompt_tokens ?? 0,
-      completionTokens: completion.usage?.completion_tokens ?? 0,
+      promptTokens: completion.promptTokens,
+      completionTokens: completion.completionTokens,
       latencyMs: performance.now() - started,
       mentionedTimes: mapMentionedTimes(`${parsed.reasoning}\n${parsed.answer}`, req.frames),
     };
@@ -134,10 +134,8 @@ export class ModelClient {
     if (this.opts.modelId) return this.opts.modelId;
     const known = this.modelIds.get(endpoint);
     if (known) return known;
-    const res = await this.http(endpoint, '/v1/models', 'GET');
-    const list = parseJson(res.text) as { data?: { id?: string }[] };
-    const id = list.data?.[0]?.id;
-    if (!id) throw new Error('GET /v1/models listed no model');
+    const res = await this.http(endpoint, '/v1/models', 'GET', REPLY_LIMITS.models);
+    const id = readModelId(parseJson(res.text));
     this.modelIds.set(endpoint, id);
     return id;
   }
@@ -146,7 +144,7 @@ export class ModelClient {
   async ready(endpoint: string): Promise<boolean> {
     for (const path of ['/v1/health/ready', '/health']) {
       try {
-        await this.http(endpoint, path, 'GET', undefined, 5000);
+        await this.http(endpoint, path, 'GET', REPLY_LIMITS.health, undefined, 5000);
         return true;
       } catch {
         /* try the next convention */
@@ -155,26 +153,19 @@ export class ModelClient {
     return false;
   }
 
-  private async http(endpoint: string, path: string, method: string, body?: Buffer[], timeoutMs = this.opts.timeoutMs): Promise<WireResponse> {
+  /** One request; its reply body is capped at `maxBytes` (REPLY_LIMITS). */
+  private async http(endpoint: string, path: string, method: string, maxBytes: number, body?: Buffer[], timeoutMs = this.opts.timeoutMs): Promise<WireResponse> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     const key = this.pool.endpoints.find((e) => e.url === endpoint)?.apiKey ?? this.opts.apiKey;
     if (key) headers.authorization = `Bearer ${key}`;
     let res: WireResponse;
     try {
-      res = await send(`${endpoint}${path}`, method, headers, body, timeoutMs);
+      res = await send(`${endpoint}${path}`, method, headers, body, timeoutMs, maxBytes);
     } catch (e) {
       throw new Error((e as Error).message);
     }
     if (res.status < 200 || res.status >= 300) throw new ModelRequestError(`${method} ${path} answered ${res.status} ${res.text.slice(0, 300)}`, res.status);
     return res;
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Error(`the server answered with invalid JSON: ${text.slice(0, 100)}`);
   }
 }
 

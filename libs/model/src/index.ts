@@ -5,3 +5,4 @@ export * from './client.ts';
 export * from './jpeg/dc-decode.ts';
 export * from './endpoints.ts';
 export * from './wire.ts';
+export * from './reply.ts';

@@ -32,18 +32,51 @@ export function parseReasoningAnswer(content: string, opts: { answerTag: boolean
   return { status: 'ok', reasoning, answer };
 }
 
+/** At most this many times are taken from one answer: a real one names a handful. */
+export const MAX_MENTIONED_TIMES = 64;
+
+/** A unit after a number, at a given position (sticky): linear in the whitespace it skips. */
+const UNIT = /\s*(?:s|sec|secs|seconds)\b/y;
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
 /**
  * Finds times like `1.25s` or `12.5 seconds` in text and maps them from the window's clock
  * (the frames' `streamTime`: what the band shows, 0 at the first frame) to capture times.
+ *
+ * One pass over the text, trying each run of digits once: the equivalent regex
+ * (`\d+(?:\.\d+)?\s*(?:s|…)\b` with the g flag) retries from every digit of a run, which is
+ * quadratic on a reply of a million digits. Stops after MAX_MENTIONED_TIMES distinct times
+ * or 16 times as many mentions in the window (each costs a pass over the frames).
  */
 export function mapMentionedTimes(text: string, frames: { streamTime: number; capturedAt: number }[]): number[] {
   if (frames.length === 0) return [];
   const first = frames[0]!;
   const last = frames[frames.length - 1]!;
   const out = new Set<number>();
-  for (const m of text.matchAll(/(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b/g)) {
-    const t = Number(m[1]);
-    if (t < first.streamTime - 0.5 || t > last.streamTime + 0.5) continue;
+  const n = text.length;
+  let seen = 0;
+  for (let i = 0; i < n && out.size < MAX_MENTIONED_TIMES && seen < 16 * MAX_MENTIONED_TIMES; ) {
+    if (!isDigit(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    // A run of digits [i, j), maybe a fraction up to k. Starting later in the run could not
+    // match where its start did not: what follows the run is the same.
+    let j = i + 1;
+    while (j < n && isDigit(text.charCodeAt(j))) j++;
+    let k = j;
+    if (text.charCodeAt(j) === 46 /* . */ && isDigit(text.charCodeAt(j + 1))) for (k = j + 2; k < n && isDigit(text.charCodeAt(k)); k++);
+    UNIT.lastIndex = k;
+    if (!UNIT.test(text)) {
+      i = j; // the fraction's digits are a run of their own ("1.2.5s" mentions 2.5 s)
+      continue;
+    }
+    const end = UNIT.lastIndex;
+    const t = Number(text.slice(i, k));
+    i = end;
+    if (!(t >= first.streamTime - 0.5 && t <= last.streamTime + 0.5)) continue;
+    seen++;
     // Nearest frame by stream time, then the offset from it.
     let best = first;
     for (const f of frames) if (Math.abs(f.streamTime - t) < Math.abs(best.streamTime - t)) best = f;

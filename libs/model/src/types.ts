@@ -48,10 +48,3 @@ export interface ModelAnswer {
   /** Absolute times (ms since epoch) mentioned in the answer, mapped from the band's clock. */
   mentionedTimes: number[];
 }
-
-/** The OpenAI chat completion fields Vigil reads. */
-export interface ChatCompletion {
-  model?: string;
-  choices?: { message?: { content?: string | null; reasoning_content?: string | null }; finish_reason?: string | null }[];
-  usage?: { prompt_tokens?: number; completion_tokens?: number };
-}

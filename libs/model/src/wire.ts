@@ -63,33 +63,46 @@ export interface WireResponse {
 
 /**
  * One HTTP request with a keep-alive agent (no stream/web copies of the body, unlike fetch).
- * Rejects with a message naming a timeout or the connection error.
+ * Rejects with a message naming a timeout, the connection error, or a reply body over
+ * `maxBytes`: then the socket is destroyed at once (a Content-Length over the cap is refused
+ * before any body is read), so a hostile server cannot make the client hold or read more.
  */
-export function send(url: string, method: string, headers: Record<string, string>, body: Buffer[] | undefined, timeoutMs: number): Promise<WireResponse> {
+export function send(url: string, method: string, headers: Record<string, string>, body: Buffer[] | undefined, timeoutMs: number, maxBytes: number): Promise<WireResponse> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const mod = u.protocol === 'https:' ? https : http;
+    let settled = false;
+    const settle = (e: Error | undefined, r?: WireResponse) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (e) reject(e);
+      else resolve(r!);
+    };
+    const abort = (e: Error) => {
+      settle(e);
+      req.destroy();
+    };
     const req = mod.request(
       u,
       { method, headers: body ? { ...headers, 'content-length': String(body.reduce((n, b) => n + b.length, 0)) } : headers, agent: u.protocol === 'https:' ? agents.https : agents.http },
       (res) => {
+        res.on('error', (e) => settle(e));
+        const declared = Number(res.headers['content-length']);
+        if (declared > maxBytes) return abort(new Error(`model reply exceeded ${maxBytes} bytes (Content-Length ${declared})`));
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (settled) return;
+          size += c.length;
+          if (size > maxBytes) return abort(new Error(`model reply exceeded ${maxBytes} bytes`));
+          chunks.push(c);
         });
-        res.on('error', (e) => {
-          clearTimeout(timer);
-          reject(e);
-        });
+        res.on('end', () => settle(undefined, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       },
     );
-    const timer = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-    req.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
+    const timer = setTimeout(() => abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    req.on('error', (e) => settle(e));
     // Corked: the parts leave in one writev.
     req.cork();
     for (const b of body ?? []) req.write(b);

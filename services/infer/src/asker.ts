@@ -1,4 +1,4 @@
-import { findingId, type Finding, type Frame } from '@vigil/contracts';
+import { FINDING_TEXT_LIMITS, clipText, findingId, type Finding, type Frame } from '@vigil/contracts';
 import type { QueryConfig } from '@vigil/config';
 import { profileByName, type ModelClient, type ModelAnswer, type ProfileName } from '@vigil/model';
 import { redactText, redactUrl, type Logger } from '@vigil/observability';
@@ -87,19 +87,25 @@ function windowPart(job: AskJob) {
 /** Every frame of the window as evidence (JPEG, base64), carried by positive findings only. */
 const evidenceFrames = (frames: Frame[]) => frames.map((f) => ({ capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: f.jpeg.toString('base64') }));
 
+/**
+ * The finding for an answered (or failed) window. The model's text is cut to
+ * FINDING_TEXT_LIMITS, saying so, and the verdict is judged on the answer as kept, so a
+ * finding stays one modest bus message and its verdict follows from what it carries.
+ */
 export function buildFinding(job: AskJob, answer: ModelAnswer): Finding {
-  const judged = answer.status === 'ok' ? judge(answer.answer, job.query.alert) : { verdict: false };
+  const kept = answer.answer.slice(0, FINDING_TEXT_LIMITS.answer);
+  const judged = answer.status === 'ok' ? judge(kept, job.query.alert) : { verdict: false };
   return {
     ...windowPart(job),
     status: answer.status,
     verdict: judged.verdict,
     structured: judged.structured,
     verdictError: judged.error,
-    answer: answer.answer,
-    reasoning: answer.reasoning,
-    rawAnswer: answer.raw,
+    answer: clipText(answer.answer, FINDING_TEXT_LIMITS.answer),
+    reasoning: clipText(answer.reasoning, FINDING_TEXT_LIMITS.reasoning),
+    rawAnswer: clipText(answer.raw, FINDING_TEXT_LIMITS.rawAnswer),
     // Endpoint URLs may carry credentials; findings travel on the bus and into the API.
-    error: answer.error === undefined ? undefined : redactText(answer.error),
+    error: answer.error === undefined ? undefined : clipText(redactText(answer.error), FINDING_TEXT_LIMITS.error),
     model: { id: answer.modelId, profile: answer.profile, endpoint: redactUrl(answer.endpoint) },
     usage: { promptTokens: answer.promptTokens, completionTokens: answer.completionTokens },
     latencyMs: Math.round(answer.latencyMs),

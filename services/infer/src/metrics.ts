@@ -29,6 +29,7 @@ export function createInferMetrics(registry: Registry) {
     endpointInFlight: new Gauge({ name: 'vigil_infer_endpoint_in_flight', help: 'Requests in flight per model endpoint', labelNames: ['endpoint'], registers }),
     endpointOpen: new Gauge({ name: 'vigil_infer_endpoint_circuit_open', help: '1 while an endpoint\'s circuit breaker is open', labelNames: ['endpoint'], registers }),
     analyticsFrames: new Counter({ name: 'vigil_infer_analytics_frames_total', help: 'Frames through the ONNX trigger stage', registers }),
+    analyticsUndecodable: new Counter({ name: 'vigil_infer_analytics_undecodable_frames_total', help: 'Frames the trigger stage could not decode (not baseline JPEG, out of limits or corrupt): no stats, no motion', registers }),
     analyticsBatch: new Histogram({ name: 'vigil_infer_analytics_batch_frames', help: 'Frames per batched ONNX run', buckets: [1, 4, 16, 64, 128, 256, 512, 1024], registers }),
     cursorHoldExpired: new Counter({ name: 'vigil_infer_commit_hold_expired_total', help: 'Chunks committed before their windows settled (hold limit reached)', registers }),
     publishFailures: new Counter({ name: 'vigil_infer_publish_failures_total', help: 'Findings that could not be published after retries', registers }),

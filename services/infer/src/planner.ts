@@ -92,6 +92,8 @@ export class WindowPlanner {
   private async analyse(cam: CameraState, frames: RingFrame[]): Promise<void> {
     const stats = await this.d.analytics!.analyze(cam.camera.id, frames.map((f) => f.jpeg), cam.zones);
     this.d.metrics.analyticsFrames.inc(frames.length);
+    const undecodable = stats.filter((s) => s === undefined).length;
+    if (undecodable > 0) this.d.metrics.analyticsUndecodable.inc(undecodable);
     frames.forEach((f, i) => (f.stats = stats[i]));
     if (cam.detector) {
       const withStats = frames.filter((f) => f.stats);

@@ -26,18 +26,39 @@ export function judge(answer: string, rule: AlertRule): Verdict {
   const value = extractJson(answer);
   if (value === undefined) return { verdict: false, error: 'the answer holds no JSON object' };
   const problems = validate(value, rule.schema, '$');
-  if (problems.length > 0) return { verdict: false, structured: value, error: `the JSON verdict does not match the schema: ${problems.join('; ')}` };
+  if (problems.length > 0) return { verdict: false, structured: value, error: `the JSON verdict does not match the schema: ${listProblems(problems)}` };
   const obj = value as Record<string, unknown>;
   const verdict = Object.entries(rule.when).every(([field, cond]) => holds(obj[field], cond));
   return { verdict, structured: value };
 }
 
-/** The first balanced {...} in the text that parses as JSON (models wrap it in prose or fences). */
+/** Schema problems named in a verdict error; an array of thousands of bad items needs no more. */
+const MAX_PROBLEMS = 8;
+
+function listProblems(problems: string[]): string {
+  const more = problems.length - MAX_PROBLEMS;
+  return problems.slice(0, MAX_PROBLEMS).join('; ') + (more > 0 ? `; and ${more} more` : '');
+}
+
+/**
+ * Bounds on the search for a JSON verdict: the '{'s tried as its start, and its length. A
+ * verdict is a small object near the start of the answer; without them a degenerate answer
+ * (20,000 '{'s) costs a scan to the end from every one of them: quadratic.
+ */
+export const MAX_JSON_STARTS = 16;
+export const MAX_JSON_CHARS = 64 * 1024;
+
+/**
+ * The first balanced {...} in the text that parses as JSON (models wrap it in prose or fences),
+ * starting at one of the first MAX_JSON_STARTS '{'s and at most MAX_JSON_CHARS long.
+ */
 export function extractJson(text: string): unknown {
-  for (let start = text.indexOf('{'); start >= 0; start = text.indexOf('{', start + 1)) {
+  let tries = 0;
+  for (let start = text.indexOf('{'); start >= 0 && tries < MAX_JSON_STARTS; start = text.indexOf('{', start + 1), tries++) {
     let depth = 0;
     let inString = false;
-    for (let i = start; i < text.length; i++) {
+    const stop = Math.min(text.length, start + MAX_JSON_CHARS);
+    for (let i = start; i < stop; i++) {
       const ch = text[i];
       if (inString) {
         if (ch === '\\') i++;

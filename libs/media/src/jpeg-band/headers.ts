@@ -4,7 +4,8 @@
  * markers, height a multiple of 16. Anything else is refused with a message naming what is
  * wrong, because a spliced band that a decoder misreads would silently corrupt the frame.
  */
-import { readSpec, type HuffmanSpec } from './huffman.ts';
+import { MAX_FRAME_PIXELS, MAX_FRAME_SIDE } from '@vigil/contracts';
+import { checkSpec, readSpec, type HuffmanSpec } from './huffman.ts';
 
 export interface FrameComponent {
   id: number;
@@ -84,6 +85,9 @@ function readFrameHeader(d: Uint8Array, seg: number, end: number): FrameHeader {
   const sampling = comps.map((c) => `${c.h}x${c.v}`).join(',');
   if (sampling !== '2x2,1x1,1x1') fail(`not 4:2:0 YCbCr (${n} component${n === 1 ? '' : 's'} sampled ${sampling}; expected 2x2,1x1,1x1)`);
   if (width === 0) fail('width is 0');
+  // The size sizes the MCU walk and the band (from a header anyone on the bus can write).
+  if (width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE) fail(`image is ${width}×${height} px, more than ${MAX_FRAME_SIDE} px a side`);
+  if (width * height > MAX_FRAME_PIXELS) fail(`image is ${width}×${height} px, more than ${MAX_FRAME_PIXELS} pixels`);
   // Height 0 means a DNL marker gives it after the scan; the band needs to know it up front.
   if (height === 0) fail('height 0 (defined by a DNL marker)');
   // The band must start on an MCU row boundary: a partial last MCU row would leave the
@@ -116,6 +120,7 @@ function readHuffmanTables(d: Uint8Array, seg: number, end: number, dc: (Huffman
     const th = d[q]! & 15;
     if (tc > 1 || th > 3) fail('invalid DHT segment');
     const spec = readSpec(d, q + 1, end);
+    checkSpec(spec, tc === 0 ? 'DC' : 'AC', th);
     (tc === 0 ? dc : ac)[th] = spec;
     q += 17 + spec.symbols.length;
   }

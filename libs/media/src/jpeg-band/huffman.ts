@@ -24,6 +24,8 @@ export interface HuffmanDecoder {
   valPtr: Int32Array;
   minCode: Int32Array;
   symbols: Uint8Array;
+  /** Length of the shortest code: the least a symbol of this table costs. */
+  minLen: number;
 }
 
 /** Encoding tables: code and length of each symbol (length 0 = the table has no code for it). */
@@ -45,6 +47,24 @@ export function readSpec(d: Uint8Array, p: number, end: number): HuffmanSpec {
   for (let i = 0; i < 16; i++) total += counts[i]!;
   if (p + 16 + total > end) throw new Error('cannot splice a band: truncated DHT segment');
   return { counts, symbols: d.slice(p + 16, p + 16 + total) };
+}
+
+/**
+ * Refuses a table a decoder would read differently from the splicer: more codes of a length
+ * than fit (they would index past the tables), a DC category above 11, or an AC symbol that
+ * baseline leaves undefined (size above 10, or size 0 other than EOB and ZRL).
+ */
+export function checkSpec(spec: HuffmanSpec, cls: 'DC' | 'AC', id: number): void {
+  let code = 0;
+  for (let len = 1; len <= 16; len++) {
+    code += spec.counts[len - 1]!;
+    if (code > 1 << len) throw new Error(`cannot splice a band: ${cls} Huffman table ${id} has more codes of length ${len} than fit`);
+    code <<= 1;
+  }
+  for (const s of spec.symbols) {
+    const bad = cls === 'DC' ? s > 11 : (s & 15) > 10 || ((s & 15) === 0 && s !== 0x00 && s !== 0xf0);
+    if (bad) throw new Error(`cannot splice a band: ${cls} Huffman table ${id} has symbol 0x${s.toString(16)}, which baseline does not define`);
+  }
 }
 
 /** Canonical code assignment (Annex C.2): walk lengths 1..16, codes count up within a length. */
@@ -84,16 +104,18 @@ function buildCanonical(spec: HuffmanSpec): Omit<HuffmanDecoder, 'lut'> {
   const minCode = new Int32Array(17);
   let code = 0;
   let k = 0;
+  let minLen = 0;
   for (let len = 1; len <= 16; len++) {
     valPtr[len] = k;
     minCode[len] = code;
     const n = spec.counts[len - 1]!;
+    if (n > 0 && minLen === 0) minLen = len;
     code += n;
     k += n;
     maxCode[len] = n > 0 ? code - 1 : -1;
     code <<= 1;
   }
-  return { maxCode, valPtr, minCode, symbols: spec.symbols };
+  return { maxCode, valPtr, minCode, symbols: spec.symbols, minLen: minLen || 1 };
 }
 
 /**

@@ -71,7 +71,9 @@ function refill(d: Uint8Array, s: Int32Array): void {
 
 /**
  * Decodes `mcus` MCUs starting at d[start]. Throws if the data is corrupt or runs out
- * before the last MCU (a marker, or the end of the buffer, comes first).
+ * before the last MCU (a marker, or the end of the buffer, comes first): up front when the
+ * data cannot hold even the shortest codes of that many MCUs, else at the first MCU that
+ * reads past it, so a header's claim never buys more work than the data pays for.
  *
  * This loop is the whole per-frame cost of a splice, hence its shape: the reader's state
  * lives in locals (a refill closure would move it to a heap context), the refill is
@@ -90,6 +92,11 @@ export function findScanEnd(d: Uint8Array, start: number, mcus: number, t: ScanD
   let fed = 0;
   let zeros = 0;
   let limit = d.length;
+  // Every block costs at least one DC code and one AC code (EOB at the least).
+  let minBits = 0;
+  for (const ci of blocks) minBits += dcs[ci]!.minLen + acs[ci]!.minLen;
+  const need = Math.ceil((mcus * minBits) / 8);
+  if (d.length - start < need) throw new Error(`cannot splice a band: ${d.length - start} bytes of scan data cannot hold ${mcus} MCUs (at least ${need} bytes)`);
   for (let m = 0; m < mcus; m++) {
     for (let b = 0; b < nb; b++) {
       const ci = blocks[b]!;
@@ -172,10 +179,10 @@ export function findScanEnd(d: Uint8Array, start: number, mcus: number, t: ScanD
       // An EOB leaves k at EOB_ADVANCE or more; a run past coefficient 63 without one is corrupt.
       if (k > 64 && k < EOB_ADVANCE) throw new Error(`cannot splice a band: corrupt scan: AC run past the end of a block in MCU ${m}`);
     }
+    // The zeros fed past the data sit at the bottom of `buf`: reading any leaves cnt below 8·zeros.
+    if (cnt < zeros * 8) throw new Error(`cannot splice a band: corrupt scan: entropy-coded data ends before MCU ${m} of ${mcus}`);
   }
-  const consumed = (fed + zeros) * 8 - cnt;
-  if (consumed > fed * 8) throw new Error('cannot splice a band: corrupt scan: entropy-coded data ends before the last MCU');
-  return locateEnd(d, start, pos, fed, consumed, preds);
+  return locateEnd(d, start, pos, fed, (fed + zeros) * 8 - cnt, preds);
 }
 
 /**
