@@ -196,7 +196,7 @@ const chunk = (cameraId: string, seq: number): FrameChunk => ({
   height: 64,
   fps: 4,
   codec: 'jpeg',
-  frames: [{ capturedAt: 1000 + seq, streamTime: seq, jpeg: Buffer.from([0xff, 0xd8, 0xff, 0xd9]) }],
+  frames: [{ capturedAt: 1_700_000_000_000 + seq, streamTime: seq, jpeg: Buffer.from([0xff, 0xd8, 0xff, 0xd9]) }],
 });
 
 test('the publisher keeps a bounded queue per camera while the bus is down, drops the oldest, and resumes alone', async () => {

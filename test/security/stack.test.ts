@@ -78,7 +78,8 @@ test('6, 7, 3: video only through the authenticated proxy, one relay for concurr
   const allowed = new Set([stack.port, stack.ingestPort, stack.inferPort]);
   const path = `/api/cameras/${stack.camera}/live`;
   // No token, a wrong one, a forged cookie, a cross-site page: refused, and no video bytes.
-  for (const headers of [{}, H('not-a-token-at-all-0000'), { cookie: `vigil_media=${Buffer.from('ops').toString('base64url')}.${Date.now() + 1e6}.forged` }, { ...H(SECRETS.read), origin: 'http://evil.example' }]) {
+  const attempts: Record<string, string>[] = [{}, H('not-a-token-at-all-0000'), { cookie: `vigil_media=${Buffer.from('ops').toString('base64url')}.${Date.now() + 1e6}.forged` }, { ...H(SECRETS.read), origin: 'http://evil.example' }];
+  for (const headers of attempts) {
     const res = await rawUpgrade(stack.port, path, headers, 500);
     assert.ok(res.status === 401 || res.status === 403, `live view without valid credentials answered ${res.status}`);
     assert.ok(!res.bytes.includes('jsmp'), 'video reached an unauthenticated viewer');
@@ -172,7 +173,7 @@ test('4, 5: hostile JPEGs in frame chunks and hostile model replies are survived
   const before = stack.modelRequests;
   const now = Date.now();
   const frames = hostileJpegs().map((jpeg, i) => ({ capturedAt: now + i * 250, streamTime: i * 0.25, jpeg }));
-  await bus.publish(Topics.frames, [{ key: stack.camera, value: encodeFrameChunk({ cameraId: stack.camera, seq: 999_999, fps: 4, width: 320, height: 192, frames }) }]);
+  await bus.publish(Topics.frames, [{ key: stack.camera, value: encodeFrameChunk({ cameraId: stack.camera, seq: 999_999, fps: 4, width: 320, height: 192, codec: 'jpeg', frames }) }]);
   await waitFor('the hostile model replies to be consumed', () => stack.modelRequests >= before + 8, 90_000, 500);
   await assertUp('hostile JPEGs and model replies');
 });
@@ -266,7 +267,7 @@ test('fuzz: Socket.IO events, arguments and acks; WebSocket upgrade targets and 
 
 test('fuzz: frame chunks, JPEG bytes and findings on the bus', async () => {
   const jpeg = realJpeg();
-  const valid = encodeFrameChunk({ cameraId: stack.camera, seq: 1, fps: 4, width: 320, height: 192, frames: [{ capturedAt: Date.now(), streamTime: 0, jpeg }] });
+  const valid = encodeFrameChunk({ cameraId: stack.camera, seq: 1, fps: 4, width: 320, height: 192, codec: 'jpeg', frames: [{ capturedAt: Date.now(), streamTime: 0, jpeg }] });
   const chunks = [];
   for (let i = 0; i < 300; i++) {
     const kind = r.int(4);
@@ -277,7 +278,7 @@ test('fuzz: frame chunks, JPEG bytes and findings on the bus', async () => {
           ? Buffer.from(mutate.truncate(r, valid))
           : kind === 2
             ? Buffer.from(r.bytes(r.int(2000)))
-            : encodeFrameChunk({ cameraId: stack.camera, seq: 2 + i, fps: 4, width: 320, height: 192, frames: [{ capturedAt: Date.now() + i, streamTime: i / 4, jpeg: Buffer.from(mutate.flipBits(r, jpeg, r.range(1, 30))) }] });
+            : encodeFrameChunk({ cameraId: stack.camera, seq: 2 + i, fps: 4, width: 320, height: 192, codec: 'jpeg', frames: [{ capturedAt: Date.now() + i, streamTime: i / 4, jpeg: Buffer.from(mutate.flipBits(r, jpeg, r.range(1, 30))) }] });
     chunks.push({ key: r.chance(0.8) ? stack.camera : fuzzString().slice(0, 50), value });
   }
   await bus.publish(Topics.frames, chunks);

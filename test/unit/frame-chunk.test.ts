@@ -42,10 +42,20 @@ test('rejects malformed chunks with a reason instead of throwing', () => {
     assert.equal(r.ok, false, name);
     if (!r.ok) assert.match(r.reason, reason, name);
   }
-  const notJpeg = { ...chunk, frames: [{ capturedAt: 1, streamTime: 0, jpeg: Buffer.from('not a jpeg') }] };
+  const notJpeg = { ...chunk, frames: [{ capturedAt: 1_700_000_000_000, streamTime: 0, jpeg: Buffer.from('not a jpeg') }] };
   const r = decodeFrameChunk(encodeFrameChunk(notJpeg));
   assert.ok(!r.ok && /frame 0: not a JPEG/.test(r.reason));
   const backwards = { ...chunk, frames: [chunk.frames[1]!, chunk.frames[0]!] };
   const r2 = decodeFrameChunk(encodeFrameChunk(backwards));
   assert.ok(!r2.ok && /not monotonic/.test(r2.reason));
+  // Values a hostile producer could pick to poison what comes after: refused by name.
+  for (const [bad, reason] of [
+    [{ ...chunk, frames: [{ ...chunk.frames[0]!, capturedAt: 1e300 }] }, /capture time out of range/],
+    [{ ...chunk, frames: [{ ...chunk.frames[0]!, capturedAt: 5 }] }, /capture time out of range/],
+    [{ ...chunk, frames: [{ ...chunk.frames[0]!, streamTime: Number.NaN }] }, /stream time out of range/],
+    [{ ...chunk, fps: 4_000_000 }, /fps must be in/],
+  ] as const) {
+    const r3 = decodeFrameChunk(encodeFrameChunk(bad));
+    assert.ok(!r3.ok && reason.test(r3.reason), String(reason));
+  }
 });

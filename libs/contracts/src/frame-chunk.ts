@@ -21,6 +21,11 @@ const MAX_FRAMES = 4096;
  * covers 8K cameras; 40 MP is above 8K UHD (7680×4320, 33 MP).
  */
 export const MAX_FRAME_SIDE = 8192;
+/** The highest frame rate a chunk may declare (ingest sends at most 30). */
+export const MAX_FPS = 120;
+/** Capture times are wall-clock ms between 2000 and 2100: anything else is not a capture time. */
+const MIN_CAPTURE_MS = Date.UTC(2000, 0, 1);
+const MAX_CAPTURE_MS = Date.UTC(2100, 0, 1);
 /** See MAX_FRAME_SIDE. */
 export const MAX_FRAME_PIXELS = 40_000_000;
 
@@ -96,7 +101,8 @@ export function decodeFrameChunk(buf: Buffer): DecodeResult<FrameChunk> {
   const count = buf.readUInt16BE(o + 16);
   o += 18;
   if (width === 0 || height === 0) return fail(`bad frame size ${width}x${height}`);
-  if (!(fps > 0)) return fail('fps must be positive');
+  // Ingest sends at most 30 fps; labels and token estimates scale with it, so bound it.
+  if (!(fps > 0 && fps <= MAX_FPS)) return fail(`fps must be in (0, ${MAX_FPS}] (got ${fps})`);
   if (!need(count * FRAME_ENTRY_BYTES)) return fail('truncated frame table');
   const entries: { capturedAt: number; streamTime: number; len: number }[] = [];
   for (let i = 0; i < count; i++, o += FRAME_ENTRY_BYTES) {
@@ -105,7 +111,9 @@ export function decodeFrameChunk(buf: Buffer): DecodeResult<FrameChunk> {
   const frames: Frame[] = [];
   let prev = -Infinity;
   for (const [i, e] of entries.entries()) {
-    if (!Number.isFinite(e.capturedAt) || e.capturedAt < prev) return fail(`frame ${i}: capture time not monotonic`);
+    if (!(e.capturedAt >= MIN_CAPTURE_MS && e.capturedAt <= MAX_CAPTURE_MS)) return fail(`frame ${i}: capture time out of range`);
+    if (e.capturedAt < prev) return fail(`frame ${i}: capture time not monotonic`);
+    if (!Number.isFinite(e.streamTime)) return fail(`frame ${i}: stream time out of range`);
     prev = e.capturedAt;
     if (!need(e.len)) return fail(`frame ${i}: truncated (${e.len} bytes declared)`);
     const jpeg = buf.subarray(o, o + e.len);
