@@ -33,10 +33,10 @@ export class Mpeg1Encoder {
     this.child = spawn(opts.ffmpegPath, ffmpegArgs(src, opts.width), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', onChunk);
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-STDERR_TAIL)));
+    let failed: (e: Error) => void = () => undefined;
     this.ready = new Promise((resolve, reject) => {
       this.child.once('spawn', resolve);
-      // A fresh error: Node's own carries `spawnargs`, the camera URL among them.
-      this.child.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`ffmpeg could not start (${e.code ?? e.message})`)));
+      failed = reject;
     });
     this.ready.catch(() => undefined); // the owner awaits it; this only marks it handled
     this.exited = new Promise((resolve) => {
@@ -44,7 +44,13 @@ export class Mpeg1Encoder {
         // A cut tail starts mid-line, maybe mid-URL: drop that line before scrubbing.
         resolve({ code, signal, stopped: this.stopped, stderr: scrub(this.stderr.length < STDERR_TAIL ? this.stderr : this.stderr.replace(/^[^\n]*\n?/, '')).trim() });
       this.child.once('close', done);
-      this.child.once('error', () => this.child.pid === undefined && done(null, null));
+      // Kept for the process's life: a later failure (say, to signal it) must not go uncaught.
+      this.child.on('error', (e: NodeJS.ErrnoException) => {
+        if (this.child.pid !== undefined) return;
+        // A fresh error: Node's own carries `spawnargs`, the camera URL among them.
+        failed(new Error(`ffmpeg could not start (${e.code ?? e.message})`));
+        done(null, null);
+      });
     });
   }
 

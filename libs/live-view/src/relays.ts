@@ -187,6 +187,7 @@ export class LiveViewRelays {
 
 /** Answers an upgrade request with a plain HTTP error and closes the socket. */
 function refuse(socket: Duplex, status: 502 | 503, reason: string): void {
+  if (socket.destroyed) return;
   const text = status === 503 ? 'Service Unavailable' : 'Bad Gateway';
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`, () => socket.destroy());
 }
