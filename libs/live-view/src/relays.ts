@@ -82,7 +82,7 @@ export class LiveViewRelays {
   /**
    * Makes an authenticated upgrade request a viewer of the camera, or answers it with an
    * HTTP error (503 over the viewer caps, 502 when the relay cannot start). Never rejects.
-   * `principal` is kept on the viewer for `closeViewers`.
+   * `principal` is kept on the viewer for `closeViewers`; an id, not a secret (it is logged).
    */
   async proxyUpgrade(src: LiveSource, req: IncomingMessage, socket: Duplex, head: Buffer, opts: { principal?: string } = {}): Promise<void> {
     // Until ws takes the socket over, a reset must not become an uncaught 'error'.
