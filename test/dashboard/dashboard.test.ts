@@ -169,7 +169,7 @@ test('cameras: live frames for online cameras; an offline camera shows as offlin
   await page.waitForTimeout(1000);
   assert.notEqual(await page.locator(`[data-camera="${dock}"] img`).getAttribute('src'), src1, 'the frame refreshes');
   await shot(page, 'cameras');
-  // Click for the live view: a node-rtsp-stream relay started on demand, drawn by JSMpeg.
+  // Click for the live view: a relay started on demand, drawn by JSMpeg.
   await page.locator(`[data-camera="${dock}"]`).click();
   await page.waitForSelector('canvas[data-live]:not([style*="display"])', { timeout: 30_000 });
   await shot(page, 'live-view');

@@ -1,1 +1,3 @@
-export { LiveViewRelays, type LiveSource } from './relays.ts';
+export { LiveViewRelays, type LiveViewOptions } from './relays.ts';
+export type { LiveViewer } from './camera-relay.ts';
+export type { LiveSource } from './source.ts';

@@ -1,142 +1,193 @@
-import { createRequire } from 'node:module';
-import { createServer, connect, type Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { WebSocketServer } from 'ws';
 import type { Logger } from '@vigil/observability';
+import { CameraRelay, type LiveViewer } from './camera-relay.ts';
+import type { LiveSource } from './source.ts';
 
-// node-rtsp-stream is CommonJS without types: one ffmpeg (RTSP → MPEG-1/TS) and one
-// websocket server per stream.
-interface VideoStream {
-  wsServer: { clients: Set<unknown> };
-  stream: { exitCode: number | null; once(ev: 'exit', cb: () => void): void };
-  stop(): void;
-}
-type VideoStreamCtor = new (o: Record<string, unknown>) => VideoStream;
-const Stream = createRequire(import.meta.url)('node-rtsp-stream') as { prototype: VideoStream } & VideoStreamCtor;
-
-const WRAPPER = fileURLToPath(new URL('../ffmpeg-live.sh', import.meta.url));
-
-export interface LiveSource {
-  id: string;
-  /** May hold credentials; only the redacting wrapper ever sees it. */
-  url: string;
-  transport: 'tcp' | 'udp';
+export interface LiveViewOptions {
+  ffmpegPath: string;
+  log: Logger;
+  /** A relay stops this long after its last viewer left. */
+  idleMs?: number;
+  /** Width of the live picture; the height keeps the camera's aspect. */
+  width?: number;
+  maxViewersPerCamera?: number;
+  maxViewers?: number;
+  /** A viewer with more than this queued for it is dropped. */
+  maxBufferedBytes?: number;
 }
 
-interface Relay {
-  stream: VideoStream;
-  port: number;
-  idleSince: number;
-}
+const DEFAULTS = {
+  idleMs: 10_000,
+  width: 960,
+  maxViewersPerCamera: 8,
+  maxViewers: 32,
+  // ~14 s of the 1.2 Mbit/s stream: a viewer that far behind is not watching live.
+  maxBufferedBytes: 2 * 1024 * 1024,
+};
+
+// Viewers send nothing but control frames (at most 125 bytes each).
+const MAX_PAYLOAD = 1024;
 
 /**
- * Live views through node-rtsp-stream, started on demand per camera and stopped once no
- * viewer has been connected for `idleMs`. Viewers reach a relay through the API server's
- * own port: `proxyUpgrade` pipes their websocket to the relay's local one.
+ * Live views, one relay (ffmpeg → MPEG-1) per watched camera, started on demand and stopped
+ * once no viewer has been connected for `idleMs`. Nothing listens: viewers arrive only as
+ * upgrades the caller has authenticated and hands to `proxyUpgrade`.
  */
 export class LiveViewRelays {
-  private readonly relays = new Map<string, Relay>();
+  private readonly opts: Required<LiveViewOptions>;
+  private readonly relays = new Map<string, CameraRelay>();
+  private readonly starting = new Map<string, Promise<CameraRelay>>();
+  /** Viewers between `proxyUpgrade` and a finished handshake, per camera: they count against the caps. */
+  private readonly pending = new Map<string, number>();
+  private readonly stopping = new Set<Promise<void>>();
+  private readonly wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: MAX_PAYLOAD });
   private readonly sweeper: NodeJS.Timeout;
+  private closed?: Promise<void>;
 
-  constructor(
-    private readonly opts: { ffmpegPath: string; log: Logger; idleMs?: number; width?: number },
-  ) {
-    this.sweeper = setInterval(() => this.sweep(), 1000);
+  constructor(opts: LiveViewOptions) {
+    this.opts = { ...DEFAULTS, ...opts };
+    for (const k of ['idleMs', 'width', 'maxViewersPerCamera', 'maxViewers', 'maxBufferedBytes'] as const) {
+      const v = this.opts[k];
+      if (!Number.isInteger(v) || v <= 0) throw new Error(`live view: ${k} must be a positive integer, got ${v}`);
+    }
+    this.wss.on('error', (e) => this.opts.log.warn({ err: e.message }, 'live view websocket server error'));
+    this.sweeper = setInterval(() => this.sweep(), Math.min(1000, this.opts.idleMs));
     this.sweeper.unref();
   }
 
   /** Cameras with a running relay and how many viewers each has. */
   active(): Record<string, number> {
-    return Object.fromEntries([...this.relays].map(([id, r]) => [id, r.stream.wsServer.clients.size]));
+    return Object.fromEntries([...this.relays].map(([id, r]) => [id, r.viewerCount]));
   }
 
-  /** Starts the camera's relay if needed; resolves to its local websocket port. */
-  async open(src: LiveSource): Promise<number> {
-    const existing = this.relays.get(src.id);
-    if (existing && existing.stream.stream.exitCode === null) return existing.port;
-    if (existing) this.stop(src.id);
-    const port = await freePort();
-    // Looped files (demo and replay cameras) play in real time, as ingest reads them.
-    const file = src.url.startsWith('file://');
-    const inputOptions: Record<string, string> = src.url.startsWith('rtsp') ? { '-rtsp_transport': src.transport } : file ? { '-re': 'true', '-stream_loop': '-1' } : {};
-    const stream = new Stream({
-      name: src.id,
-      streamUrl: file ? decodeURIComponent(src.url.slice('file://'.length)) : src.url,
-      wsPort: port,
-      ffmpegPath: WRAPPER,
-      width: this.opts.width ?? 960,
-      height: Math.round(((this.opts.width ?? 960) * 9) / 16),
-      ffmpegOptions: {
-        ...Object.fromEntries(Object.entries(inputOptions).map(([k, v]) => [`-vigil_in:${k}`, v])),
-        '-vigil_ffmpeg': this.opts.ffmpegPath,
-        '-an': '',
-        '-vf': `scale=${this.opts.width ?? 960}:-2`,
-        '-b:v': '1200k',
-        '-bf': '0',
-        '-r': '25', // MPEG-1 knows only a few rates (23.976 … 60): not 10 or 15
-      },
+  /** Starts the camera's relay unless one runs; concurrent callers share one start. */
+  async open(src: LiveSource): Promise<void> {
+    await this.relayFor(src);
+  }
+
+  private relayFor(src: LiveSource): Promise<CameraRelay> {
+    if (this.closed) return Promise.reject(new Error('live view is closed'));
+    const running = this.relays.get(src.id);
+    if (running) return Promise.resolve(running);
+    let start = this.starting.get(src.id);
+    if (!start) {
+      start = this.start(src).finally(() => this.starting.delete(src.id));
+      this.starting.set(src.id, start);
+    }
+    return start;
+  }
+
+  /**
+   * Makes an authenticated upgrade request a viewer of the camera, or answers it with an
+   * HTTP error (503 over the viewer caps, 502 when the relay cannot start). Never rejects.
+   * `principal` is kept on the viewer for `closeViewers`; an id, not a secret (it is logged).
+   */
+  async proxyUpgrade(src: LiveSource, req: IncomingMessage, socket: Duplex, head: Buffer, opts: { principal?: string } = {}): Promise<void> {
+    // Until ws takes the socket over, a reset must not become an uncaught 'error'.
+    socket.on('error', () => undefined);
+    if (socket.destroyed) return;
+    const refusal = this.closed ? 'live view is shutting down' : this.overCap(src.id);
+    if (refusal) {
+      this.opts.log.warn({ camera: src.id, principal: opts.principal }, `live view refused: ${refusal}`);
+      return refuse(socket, 503, refusal);
+    }
+    const release = this.reserve(src.id, socket);
+    let relay: CameraRelay;
+    try {
+      relay = await this.relayFor(src);
+    } catch (e) {
+      release();
+      this.opts.log.warn({ camera: src.id, err: (e as Error).message }, 'live view failed');
+      return refuse(socket, 502, 'live view unavailable');
+    }
+    if (socket.destroyed) return release();
+    // An invalid handshake is answered by ws and never calls back; `reserve` releases on close.
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      release();
+      relay.add(ws, opts.principal);
     });
-    this.relays.set(src.id, { stream, port, idleSince: Date.now() });
-    this.opts.log.info({ camera: src.id }, 'live view started');
-    return port;
   }
 
-  /** Pipes a viewer's websocket upgrade to the camera's relay. */
-  async proxyUpgrade(src: LiveSource, req: IncomingMessage, socket: Duplex, head: Buffer, _opts?: { principal?: string }): Promise<void> {
-    const port = await this.open(src);
-    const upstream: Socket = connect(port, '127.0.0.1');
-    const retry = (attempt: number) => {
-      upstream.once('error', (e) => {
-        // The relay's websocket server may still be starting: retry briefly.
-        if (attempt < 20 && (e as NodeJS.ErrnoException).code === 'ECONNREFUSED') setTimeout(() => retry(attempt + 1), 100);
-        else socket.destroy();
-      });
-    };
-    retry(0);
-    upstream.once('connect', () => {
-      const headers = Object.entries(req.headers).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]));
-      upstream.write(`GET / HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
-      if (head.length) upstream.write(head);
-      upstream.pipe(socket).pipe(upstream);
-    });
-    socket.on('error', () => upstream.destroy());
-    upstream.on('close', () => socket.destroy());
+  /** Closes the viewers `filter` picks (e.g. by `principal` once access is revoked); returns how many. */
+  closeViewers(filter: (viewer: LiveViewer) => boolean, reason = 'closed by the server'): number {
+    let n = 0;
+    for (const r of this.relays.values()) n += r.closeViewers(filter, 1008, reason);
+    return n;
   }
 
-  close(): void {
+  /** Stops every ffmpeg and closes every viewer; resolves once all are gone. Idempotent. */
+  close(): Promise<void> {
+    return (this.closed ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     clearInterval(this.sweeper);
-    for (const id of [...this.relays.keys()]) this.stop(id);
+    // A start in flight sees `closed` when it lands and stops its own ffmpeg.
+    await Promise.allSettled(this.starting.values());
+    const relays = [...this.relays.values()];
+    this.relays.clear();
+    await Promise.allSettled([...relays.map((r) => r.stop('server shutting down')), ...this.stopping]);
+    this.wss.close();
+  }
+
+  private async start(src: LiveSource): Promise<CameraRelay> {
+    const relay = new CameraRelay(src, { ...this.opts }, (r) => {
+      // ffmpeg exited by itself: the next viewer starts a fresh relay.
+      if (this.relays.get(src.id) === r) this.relays.delete(src.id);
+    });
+    await relay.ready;
+    if (this.closed) {
+      await relay.stop('server shutting down');
+      throw new Error('live view is closed');
+    }
+    this.relays.set(src.id, relay);
+    this.opts.log.info({ camera: src.id }, 'live view started');
+    return relay;
+  }
+
+  private overCap(camera: string): string | undefined {
+    const count = (id: string) => (this.relays.get(id)?.viewerCount ?? 0) + (this.pending.get(id) ?? 0);
+    if (count(camera) >= this.opts.maxViewersPerCamera) return `camera has ${this.opts.maxViewersPerCamera} viewers, the most allowed`;
+    const ids = new Set([...this.relays.keys(), ...this.pending.keys()]);
+    const total = [...ids].reduce((n, id) => n + count(id), 0);
+    if (total >= this.opts.maxViewers) return `${this.opts.maxViewers} viewers in all, the most allowed`;
+    return undefined;
+  }
+
+  /** Holds a viewer slot until released or the socket closes, whichever comes first. */
+  private reserve(camera: string, socket: Duplex): () => void {
+    this.pending.set(camera, (this.pending.get(camera) ?? 0) + 1);
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      socket.off('close', release);
+      const n = (this.pending.get(camera) ?? 1) - 1;
+      if (n > 0) this.pending.set(camera, n);
+      else this.pending.delete(camera);
+    };
+    socket.once('close', release);
+    return release;
   }
 
   private sweep(): void {
     const now = Date.now();
     for (const [id, r] of this.relays) {
-      if (r.stream.wsServer.clients.size > 0) r.idleSince = now;
-      else if (now - r.idleSince > (this.opts.idleMs ?? 10_000)) this.stop(id);
+      if (r.viewerCount > 0 || this.pending.has(id) || now - r.idleSince <= this.opts.idleMs) continue;
+      this.relays.delete(id);
+      this.opts.log.info({ camera: id }, 'live view stopped: no viewers');
+      const stop = r.stop('no viewers');
+      this.stopping.add(stop);
+      void stop.finally(() => this.stopping.delete(stop));
     }
-  }
-
-  private stop(id: string): void {
-    const r = this.relays.get(id);
-    if (!r) return;
-    this.relays.delete(id);
-    try {
-      r.stream.stop();
-    } catch {
-      /* already gone */
-    }
-    this.opts.log.info({ camera: id }, 'live view stopped: no viewers');
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+/** Answers an upgrade request with a plain HTTP error and closes the socket. */
+function refuse(socket: Duplex, status: 502 | 503, reason: string): void {
+  if (socket.destroyed) return;
+  const text = status === 503 ? 'Service Unavailable' : 'Bad Gateway';
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`, () => socket.destroy());
 }

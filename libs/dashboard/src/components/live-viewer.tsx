@@ -3,7 +3,7 @@ import JSMpeg from '@cycjimmy/jsmpeg-player';
 import { type Camera } from '../api.ts';
 
 /**
- * Live view of one camera: the server starts a node-rtsp-stream relay on demand (MPEG-1 over
+ * Live view of one camera: the server starts a relay on demand (MPEG-1 in MPEG-TS over
  * a websocket on the API port) and stops it when the last viewer leaves; JSMpeg draws it.
  * Until the first picture arrives, the newest frames Vigil already has are shown.
  */
