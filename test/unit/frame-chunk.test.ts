@@ -49,12 +49,13 @@ test('rejects malformed chunks with a reason instead of throwing', () => {
   const r2 = decodeFrameChunk(encodeFrameChunk(backwards));
   assert.ok(!r2.ok && /not monotonic/.test(r2.reason));
   // Values a hostile producer could pick to poison what comes after: refused by name.
-  for (const [bad, reason] of [
+  const hostile: [FrameChunk, RegExp][] = [
     [{ ...chunk, frames: [{ ...chunk.frames[0]!, capturedAt: 1e300 }] }, /capture time out of range/],
     [{ ...chunk, frames: [{ ...chunk.frames[0]!, capturedAt: 5 }] }, /capture time out of range/],
     [{ ...chunk, frames: [{ ...chunk.frames[0]!, streamTime: Number.NaN }] }, /stream time out of range/],
     [{ ...chunk, fps: 4_000_000 }, /fps must be in/],
-  ] as const) {
+  ];
+  for (const [bad, reason] of hostile) {
     const r3 = decodeFrameChunk(encodeFrameChunk(bad));
     assert.ok(!r3.ok && reason.test(r3.reason), String(reason));
   }

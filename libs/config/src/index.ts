@@ -5,3 +5,4 @@ export { loadConfig, parseConfig, MAX_FRAMES_PER_WINDOW, TEMPLATE_FIELDS, templa
 export { configJsonSchema, ModelProfiles } from './schema.ts';
 export * from './inference.ts';
 export { configSecrets, SECRET_KEYS } from './secrets.ts';
+export { sourceUrl } from './camera-url.ts';

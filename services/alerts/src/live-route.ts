@@ -1,4 +1,4 @@
-import type { VigilConfig } from '@vigil/config';
+import { sourceUrl, type VigilConfig } from '@vigil/config';
 import type { LiveViewRelays } from '@vigil/live-view';
 import { refuseUpgrade } from '@vigil/edge';
 import type { UpgradeRoute } from './edge.ts';
@@ -15,7 +15,8 @@ export function liveViewRoute(config: VigilConfig, relays: LiveViewRelays): Upgr
     handle: async (req, socket, head, params, principal) => {
       const cam = config.cameras.find((c) => c.id === params.id);
       if (!cam) return refuseUpgrade(socket, 404, `no camera ${params.id}`);
-      await relays.proxyUpgrade({ id: cam.id, url: cam.url, transport: cam.transport }, req, socket, head, { principal });
+      // The URL ffmpeg opens: with the camera's username and password fields put in, as ingest does.
+      await relays.proxyUpgrade({ id: cam.id, url: sourceUrl(cam) ?? cam.url, transport: cam.transport }, req, socket, head, { principal });
     },
   };
 }
