@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { io as ioClient, type Socket as IoSocket } from 'socket.io-client';
+import { WebSocket } from 'ws';
 import { KafkaBus } from '@vigil/bus';
 import { encodeFrameChunk, Topics, type Finding } from '@vigil/contracts';
 import { createLogger } from '@vigil/observability';
@@ -247,7 +248,7 @@ test('fuzz: Socket.IO events, arguments and acks; WebSocket upgrade targets and 
   socket.onAny((...args: unknown[]) => seen.push(JSON.stringify(args).slice(0, 50_000)));
   for (let i = 0; i < 400; i++) {
     const args = Array.from({ length: r.int(4) }, () => (r.chance(0.15) ? () => undefined : r.chance(0.1) ? Buffer.from(r.bytes(r.int(1000))) : anyValue()));
-    socket.emit(r.pick(['subscribe', 'subscribe', 'snapshot', 'incident:new', 'disconnect', 'x', fuzzString().slice(0, 50) || 'y']), ...args);
+    socket.emit(r.pick(['subscribe', 'subscribe', 'snapshot', 'incident:new', 'x', fuzzString().slice(0, 50) || 'y']), ...args);
     count('socketio');
     if (i % 50 === 0) await new Promise((res) => setTimeout(res, 20));
   }
@@ -255,6 +256,29 @@ test('fuzz: Socket.IO events, arguments and acks; WebSocket upgrade targets and 
   socket.emit('subscribe', { cameras: ['a'.repeat(200_000)] });
   await new Promise((res) => setTimeout(res, 500));
   socket.disconnect();
+  // Below the client library: raw engine.io/Socket.IO packets, reserved event names, garbage.
+  for (let i = 0; i < 40; i++) {
+    const ws = new WebSocket(`ws://127.0.0.1:${stack.port}/socket.io/?EIO=4&transport=websocket`);
+    ws.on('error', () => undefined);
+    ws.on('message', (d) => seen.push(String(d).slice(0, 50_000)));
+    await new Promise<void>((res) => (ws.once('open', () => res()), ws.once('close', () => res())));
+    if (ws.readyState !== WebSocket.OPEN) continue;
+    ws.send(`40${JSON.stringify({ token: SECRETS.read })}`);
+    for (let k = 0; k < 10; k++) {
+      const packet = r.pick([
+        `42${JSON.stringify([r.pick(['disconnect', 'connect', 'subscribe', 'error', 'newListener']), anyValue(), anyValue()]) ?? ''}`,
+        `42${r.int(100)}${JSON.stringify(['subscribe', anyValue()])}`,
+        `4${r.int(10)}${fuzzString().slice(0, 500)}`,
+        `${r.int(10)}${fuzzString().slice(0, 500)}`,
+        `451-["subscribe",{"_placeholder":true,"num":${r.int(5) - 1}}]`,
+        Buffer.from(r.bytes(r.int(300))),
+      ]);
+      ws.send(packet);
+      count('socketio_raw');
+    }
+    await new Promise((res) => setTimeout(res, 30));
+    ws.terminate();
+  }
   for (let i = 0; i < 120; i++) {
     const target = r.pick([`/api/cameras/${stack.camera}/live`, `/api/cameras/${encodeURIComponent(fuzzString()).slice(0, 200)}/live`, `/socket.io/?EIO=${r.int(6)}&transport=websocket`, `/${encodeURIComponent(fuzzString()).slice(0, 300)}`, '//', '/api/cameras//live']);
     const res = await rawUpgrade(stack.port, target, r.chance(0.5) ? H(SECRETS.read) : {}, 150, (s) => s.write(Buffer.from(r.bytes(r.int(200)))));
