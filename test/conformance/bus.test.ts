@@ -16,6 +16,20 @@ for (const [name, make] of impls) {
     after(() => bus.close());
     const topic = () => `test.${uid()}`;
 
+    test('a bus that has only subscribed (published nothing) is healthy', async () => {
+      // Alerts alone on Kafka only consumes: its /healthz must not wait for a first publish.
+      const reader = make();
+      try {
+        const t = topic();
+        await bus.ensureTopics([{ topic: t, partitions: 1 }]);
+        const sub = await reader.subscribe({ topic: t, group: `g-${uid()}`, handle: async () => undefined });
+        await waitFor('healthy without a publish', () => reader.healthy(), 20_000);
+        await sub.close();
+      } finally {
+        await reader.close();
+      }
+    });
+
     test('keeps order per key and delivers to a group from the beginning', async () => {
       const t = topic();
       await bus.ensureTopics([{ topic: t, partitions: 3 }]);
