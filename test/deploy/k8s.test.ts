@@ -263,6 +263,19 @@ for (const overlay of OVERLAYS) {
     for (const name of [...VIGIL_COMPONENTS, 'nim']) assert.ok(scraped.has(name), `${name} is scraped`);
   });
 
+  test(`${overlay}: with API tokens configured, Prometheus scrapes Vigil with a token the Secret holds`, () => {
+    const cm = objs.find((o) => o.kind === 'ConfigMap' && (o.metadata.name as string).startsWith('vigil-config')) as Obj | undefined;
+    const text = String(Object.values(cm?.data ?? {})[0] ?? '');
+    if (!/^\s+tokens:/m.test(text)) return; // an open API (dev) needs no scrape credentials
+    const sm = objs.find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === 'vigil') as Obj;
+    const keys = Object.keys(readEnvFile(join(ROOT, 'k8s/overlays/prod/secrets.example.env')));
+    for (const ep of sm.spec.endpoints) {
+      assert.equal(ep.authorization?.type, 'Bearer', `endpoint ${ep.port} sends a bearer token`);
+      assert.equal(ep.authorization.credentials.name, 'vigil-secrets');
+      assert.ok(keys.includes(ep.authorization.credentials.key), `${ep.authorization.credentials.key} is a key of vigil-secrets`);
+    }
+  });
+
   test(`${overlay}: the Vigil config in the ConfigMap passes \`vigil validate\` with each pod's environment, and its ports are the pods'`, () => {
     const dir = mkdtempSync(join(tmpdir(), `vigil-k8s-${overlay}-`));
     for (const name of VIGIL_COMPONENTS) {
