@@ -86,7 +86,7 @@ export class KafkaBus implements Bus {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      for (const p of await admin.fetchTopicOffsets(opts.topic)) startEnds.set(p.partition, p.high);
+      for (const p of await retrying(() => admin.fetchTopicOffsets(opts.topic))) startEnds.set(p.partition, p.high);
     } finally {
       await admin.disconnect();
     }
@@ -161,5 +161,20 @@ export class KafkaBus implements Bus {
       throw e;
     });
     return this.producerReady;
+  }
+}
+
+/**
+ * Retries a metadata call while the broker says to (a topic just created may have no leader
+ * yet: NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE), for up to about 10 s.
+ */
+async function retrying<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      if (!(e as { retriable?: boolean }).retriable || attempt >= 20) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
+    }
   }
 }
