@@ -1,9 +1,10 @@
 /**
  * A camera's health as ingest sees it: `starting` until the first frame, `online` while
  * it delivers, `degraded` while it delivers under 80% of its target fps, `offline` when
- * ffmpeg has ended (the reason says why) and a restart is pending.
+ * ffmpeg has ended (the reason says why) and a restart is pending; `removed` once, when the
+ * camera left the config (alerts forgets it: no offline spell, no incident).
  */
-export type CameraState = 'starting' | 'online' | 'degraded' | 'offline';
+export type CameraState = 'starting' | 'online' | 'degraded' | 'offline' | 'removed';
 
 /** The video stream as the camera sends it (before sampling), as ffmpeg reports it. */
 export interface CameraSource {

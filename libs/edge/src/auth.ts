@@ -25,9 +25,14 @@ const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
  * tokens, each request needs one, and admin routes need an admin token.
  */
 export class Authenticator {
-  private readonly tokens: { name: string; role: Role; hash: Buffer }[];
+  private tokens: { name: string; role: Role; hash: Buffer }[] = [];
 
   constructor(tokens: AlertsConfig['tokens']) {
+    this.update(tokens);
+  }
+
+  /** Takes a reloaded token list; callers then close connections whose principal is gone (`has`). */
+  update(tokens: AlertsConfig['tokens']): void {
     this.tokens = tokens.map((t) => ({ name: t.name, role: t.role, hash: digest(t.token) }));
   }
 

@@ -40,10 +40,17 @@ function hostOnly(hostPort: string): string {
  *   send that cross-site without a CORS preflight, which Vigil never grants.
  */
 export class RequestGuard {
-  private readonly allowed: string[];
+  private allowed: string[] = [];
   private readonly machine = hostname().toLowerCase();
+  private opts!: { authEnabled: boolean; allowedHosts: string[] };
 
-  constructor(private readonly opts: { authEnabled: boolean; allowedHosts: string[] }) {
+  constructor(opts: { authEnabled: boolean; allowedHosts: string[] }) {
+    this.update(opts);
+  }
+
+  /** Takes reloaded settings (tokens added or removed, allowed hosts changed). */
+  update(opts: { authEnabled: boolean; allowedHosts: string[] }): void {
+    this.opts = opts;
     this.allowed = opts.allowedHosts.map((h) => h.toLowerCase());
   }
 

@@ -1,8 +1,8 @@
 import type { CameraStatus, Finding, Incident, WebhookDelivery } from '@vigil/contracts';
 import type { SqlDatabase } from './database.ts';
 import { migrate } from './migrate.ts';
-import { actTx, closeQuietTx, recordFindingTx } from './lifecycle.ts';
-import { openOfflineTx, rowToStatus, saveCameraStatusTx } from './camera-status.ts';
+import { actTx, closeQuietTx, lockEpisode, recordFindingTx } from './lifecycle.ts';
+import { OFFLINE_QUERY, openOfflineTx, rowToStatus, saveCameraStatusTx } from './camera-status.ts';
 import { encodeCursor, evidenceEntries, INCIDENT_COLUMNS, rowToIncident, searchSql } from './sql.ts';
 import { modelStatsSql, statsSql, uptimeSql, usageSql } from './stats.ts';
 import type {
@@ -136,6 +136,14 @@ export class SqlIncidentStore implements IncidentStore {
 
   saveCameraStatus(s: CameraStatus): Promise<{ stored: StoredCameraStatus | undefined; closed?: Incident }> {
     return this.db.transaction((tx) => saveCameraStatusTx(tx, s));
+  }
+
+  async forgetCamera(camera: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await lockEpisode(tx, camera, OFFLINE_QUERY);
+      await tx.query('DELETE FROM camera_status WHERE camera = $1', [camera]);
+      await tx.query('UPDATE camera_spells SET ended_at = now() WHERE camera = $1 AND ended_at IS NULL', [camera]);
+    });
   }
 
   async cameraStatuses(): Promise<StoredCameraStatus[]> {

@@ -146,6 +146,8 @@ export interface IncidentStore {
   /** Stores a camera's status; returns the offline incident it closed when the camera is back. */
   saveCameraStatus(s: CameraStatus): Promise<{ stored: StoredCameraStatus | undefined; closed?: Incident }>;
   cameraStatuses(): Promise<StoredCameraStatus[]>;
+  /** A camera left the config: its status goes (no offline incident will open) and its open spell ends; history stays. */
+  forgetCamera(camera: string): Promise<void>;
   /** Opens an incident for each camera offline since before `now - graceMs` that has none. */
   openOfflineIncidents(now: Date, graceMs: number, policy: (camera: string) => { site?: string; webhooks: string[] }): Promise<Incident[]>;
 

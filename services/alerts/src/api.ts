@@ -16,6 +16,7 @@ import { BadParam, parseActionBody, parseAskBody, parseIncidentSearch, parseMode
 import type { WebhookSender } from './webhooks.ts';
 import type { AlertPolicy } from './policy.ts';
 import type { LatestFrames } from './latest-frames.ts';
+import type { ConfigStatus } from './config-status.ts';
 
 interface Ctx {
   req: IncomingMessage;
@@ -49,6 +50,8 @@ export interface ApiDeps {
   latest?: LatestFrames;
   /** Cleans text that came from elsewhere (infer's errors) before it is sent back. */
   scrub: Scrub;
+  /** The running config's status (last applied, last refused reload). */
+  configStatus?: ConfigStatus;
 }
 
 const ID = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -62,7 +65,8 @@ function checkId(v: string, name = 'id'): string {
 export function routes(d: ApiDeps): Route[] {
   const ok = (ctx: Ctx, body: unknown, status = 200, headers: Record<string, string> = {}) => (sendJson(ctx.res, status, body, headers), status);
   const fail = (ctx: Ctx, status: number, error: string) => ok(ctx, { error }, status);
-  const cameraIds = new Set(d.config.cameras.map((c) => c.id));
+  // Read per request: a reload replaces `d.config`.
+  const cameraIds = () => new Set(d.config.cameras.map((c) => c.id));
   const camera = async (id: string, statuses?: Map<string, unknown>) => {
     const c = d.config.cameras.find((x) => x.id === id)!;
     // Only whitelisted fields: camera config may carry credentials (URL userinfo, passwords).
@@ -94,6 +98,7 @@ export function routes(d: ApiDeps): Route[] {
   };
   return [
     { method: 'GET', path: '/api/openapi.json', role: 'public', handle: async (ctx) => ok(ctx, OPENAPI) },
+    { method: 'GET', path: '/api/config', role: 'read', handle: async (ctx) => ok(ctx, d.configStatus?.get() ?? null) },
     {
       method: 'POST',
       path: '/api/session',
@@ -197,7 +202,7 @@ export function routes(d: ApiDeps): Route[] {
       role: 'read',
       handle: async (ctx) => {
         const id = checkId(ctx.params.id!);
-        return cameraIds.has(id) ? ok(ctx, await camera(id, await statusMap())) : fail(ctx, 404, `no camera ${id}`);
+        return cameraIds().has(id) ? ok(ctx, await camera(id, await statusMap())) : fail(ctx, 404, `no camera ${id}`);
       },
     },
     {
@@ -206,7 +211,7 @@ export function routes(d: ApiDeps): Route[] {
       role: 'media',
       handle: async (ctx) => {
         const id = checkId(ctx.params.id!);
-        if (!cameraIds.has(id)) return fail(ctx, 404, `no camera ${id}`);
+        if (!cameraIds().has(id)) return fail(ctx, 404, `no camera ${id}`);
         const f = d.latest?.get(id);
         if (!f) return fail(ctx, 404, `no frame from camera ${id} yet`);
         ctx.res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store', 'x-captured-at': new Date(f.capturedAt).toISOString() }).end(f.jpeg);
@@ -240,7 +245,7 @@ export function routes(d: ApiDeps): Route[] {
       path: '/api/ask',
       role: 'admin',
       handle: async (ctx) => {
-        const a = parseAskBody(await readJson(ctx.req), cameraIds);
+        const a = parseAskBody(await readJson(ctx.req), cameraIds());
         if (!d.control) return fail(ctx, 503, 'no control plane: asking needs infer running with this alerts');
         const request: AskRequest = { v: 1, cameraId: a.camera, question: a.question, windowMs: a.windowMs };
         try {

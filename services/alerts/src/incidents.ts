@@ -29,7 +29,7 @@ export class IncidentLifecycle {
   private ticking?: Promise<void>;
 
   constructor(
-    private readonly config: VigilConfig,
+    private config: VigilConfig,
     private readonly store: IncidentStore,
     private readonly state: SharedState,
     private readonly policy: AlertPolicy,
@@ -41,6 +41,15 @@ export class IncidentLifecycle {
     private readonly afterWrite?: AfterWrite,
     private readonly usage?: UsageRecorder,
   ) {}
+
+  /** Takes a reloaded config (cameras, offline grace, retention); cameras it dropped are forgotten. */
+  async update(next: VigilConfig): Promise<string[]> {
+    const keep = new Set(next.cameras.map((c) => c.id));
+    const removed = this.config.cameras.map((c) => c.id).filter((id) => !keep.has(id));
+    this.config = next;
+    for (const id of removed) await this.store.forgetCamera(id);
+    return removed;
+  }
 
   /** Handles one `vigil.findings` message; returns a reason when it is malformed (dead letter). */
   async onFinding(m: InMessage): Promise<Rejected | undefined> {
@@ -105,6 +114,11 @@ export class IncidentLifecycle {
       return { reason: 'camera status is not JSON' };
     }
     if (s?.v !== 1 || typeof s.cameraId !== 'string' || typeof s.state !== 'string' || typeof s.at !== 'number') return { reason: 'unsupported camera status' };
+    // A camera that left the config is forgotten, not an outage: no spell, no offline incident.
+    if (s.state === 'removed') {
+      await this.store.forgetCamera(s.cameraId);
+      return undefined;
+    }
     // A shared broker carries other deployments' cameras too: only ours become incidents.
     if (!this.config.cameras.some((c) => c.id === s.cameraId)) return undefined;
     const { stored, closed } = await this.store.saveCameraStatus(s);

@@ -8,7 +8,13 @@ import type { InMessage } from '@vigil/bus';
 export class LatestFrames {
   private readonly frames = new Map<string, { jpeg: Buffer; capturedAt: number }>();
 
-  constructor(private readonly cameras: Set<string>) {}
+  constructor(private cameras: Set<string>) {}
+
+  /** Takes a reloaded camera list; frames of cameras no longer in it are dropped. */
+  update(cameras: Set<string>): void {
+    this.cameras = cameras;
+    for (const id of this.frames.keys()) if (!cameras.has(id)) this.frames.delete(id);
+  }
 
   /** Bus handler for `vigil.frames`; malformed or foreign chunks are simply not shown. */
   onChunk = async (m: InMessage): Promise<void> => {

@@ -14,7 +14,8 @@ import { liveViewRoute } from './live-route.ts';
 import { EvidenceFiles } from './evidence.ts';
 import { IncidentLifecycle, type AfterWrite, type Rejected } from './incidents.ts';
 import { LiveEvents } from './live.ts';
-import { createAlertsMetrics } from './metrics.ts';
+import { createAlertsMetrics, removeCameraSeries } from './metrics.ts';
+import { ConfigStatus } from './config-status.ts';
 import { AlertPolicy } from './policy.ts';
 import { WebhookSender } from './webhooks.ts';
 import { serveDashboard } from './dashboard.ts';
@@ -25,6 +26,10 @@ import { hostname } from 'node:os';
 
 export interface AlertsService {
   port: number;
+  /** Applies a new config: cameras, queries, webhooks, tokens and retention change without a restart. */
+  reload(next: VigilConfig): Promise<{ removed: string[] }>;
+  /** A reload was refused (an invalid file): shown on the dashboard; the running config stays. */
+  reloadRefused(error: string): void;
   close(): Promise<void>;
 }
 
@@ -64,9 +69,11 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
     { topic: Topics.deadLetter, partitions: 1 },
   ]);
 
+  let running = config;
   const auth = new Authenticator(config.alerts.tokens);
   const guard = new RequestGuard({ authEnabled: auth.enabled, allowedHosts: config.http.allowedHosts });
-  const scrub = deps.scrub ?? scrubber(configSecrets(config));
+  let secrets = deps.scrub ?? scrubber(configSecrets(config));
+  const scrub: Scrub = (text) => secrets(text);
   const evidence = new EvidenceFiles({ ...config.alerts.evidence, ffmpegPath: config.ingest.ffmpegPath });
   const policy = new AlertPolicy(config);
   const webhooks = new WebhookSender(config, store, log, metrics, deps.webhookPollMs);
@@ -76,10 +83,12 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   const handlers: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>)[] = [ops, serveDashboard];
   const server = hardenServer(createServer());
   // Before Socket.IO attaches (it wraps the request listeners it finds).
-  edgeHandlers({ server, guard, auth, handlers, upgrades: [liveViewRoute(config, relays)], metrics, log, scrub });
+  edgeHandlers({ server, guard, auth, handlers, upgrades: [liveViewRoute(() => running, relays)], metrics, log, scrub });
   const live = new LiveEvents(server, store, auth, guard, metrics, log, config.redis);
   const latest = new LatestFrames(new Set(config.cameras.map((c) => c.id)));
-  handlers.push(createApi({ config, store, auth, evidence, live, webhooks, metrics, policy, control: deps.control, latest, scrub }));
+  const configStatus = new ConfigStatus(config, live);
+  const apiDeps = { config, store, auth, evidence, live, webhooks, metrics, policy, control: deps.control, latest, scrub, configStatus };
+  handlers.push(createApi(apiDeps));
   const usage = new UsageRecorder(store, log);
   const lifecycle = new IncidentLifecycle(config, store, state, policy, evidence, live, webhooks, metrics, log, deps.afterWrite, usage);
 
@@ -115,6 +124,25 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   let closing: Promise<void> | undefined;
   return {
     port,
+    reload: async (next) => {
+      auth.update(next.alerts.tokens);
+      guard.update({ authEnabled: auth.enabled, allowedHosts: next.http.allowedHosts });
+      if (!deps.scrub) secrets = scrubber(configSecrets(next));
+      policy.update(next);
+      webhooks.update(next);
+      latest.update(new Set(next.cameras.map((c) => c.id)));
+      const removed = await lifecycle.update(next);
+      apiDeps.config = next;
+      running = next;
+      for (const camera of removed) await removeCameraSeries(metrics, camera);
+      // A removed camera's viewers, and every connection of a token no longer configured, are closed.
+      const gone = new Set(removed);
+      const closed = live.disconnectWhere((p) => !auth.has(p)) + relays.closeViewers((v) => gone.has(v.camera) || !auth.has(v.principal ?? ''), 'access revoked or camera removed');
+      configStatus.applied(next);
+      log.info({ cameras: next.cameras.length, queries: next.queries.length, removed, closed }, 'config reloaded');
+      return { removed };
+    },
+    reloadRefused: (error) => configStatus.refused(scrub(error)),
     close: () =>
       (closing ??= (async () => {
         // Stop intake first (in-flight handlers finish and commit), then the timers, then serving.

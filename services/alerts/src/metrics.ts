@@ -21,3 +21,8 @@ export function createAlertsMetrics(registry: Registry) {
     refused: new Counter({ name: 'vigil_alerts_edge_refused_total', help: 'Requests and upgrades refused at the edge (bad target, host, origin, content type, credentials)', labelNames: ['reason'], registers }),
   };
 }
+
+/** Forgets a camera that left the config, so its series leave /metrics. */
+export async function removeCameraSeries(m: AlertsMetrics, camera: string): Promise<void> {
+  for (const v of (await m.incidents.get()).values) if (v.labels.camera === camera) m.incidents.remove(v.labels);
+}

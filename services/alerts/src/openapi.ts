@@ -88,6 +88,15 @@ export const OPENAPI = {
   security: [{ bearer: [] }, {}],
   paths: {
     '/api/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1') } } },
+    '/api/config': {
+      get: {
+        summary: 'The running config: when it was applied, and the last reload refused (an invalid file: the errors, secrets redacted; the running config stays)',
+        responses: {
+          '200': json({ type: 'object', properties: { applied_at: str, cameras: { type: 'integer' }, queries: { type: 'integer' }, refused: { type: ['object', 'null'], properties: { at: str, error: str } } } }, 'Config status'),
+          ...AUTH,
+        },
+      },
+    },
     '/api/session': {
       post: {
         summary: 'Start a media session: sets the HttpOnly, SameSite=Strict `vigil_media` cookie (12 h) that media routes accept, so no token goes into a URL',

@@ -5,10 +5,17 @@ const DEFAULT_COOLDOWN_MS = 60_000;
 
 /** What the config says to do with each query's incidents and each camera's offline spells. */
 export class AlertPolicy {
-  private readonly queries: Map<string, VigilConfig['queries'][number]>;
-  private readonly cameras: Map<string, VigilConfig['cameras'][number]>;
+  private queries = new Map<string, VigilConfig['queries'][number]>();
+  private cameras = new Map<string, VigilConfig['cameras'][number]>();
+  private config!: VigilConfig;
 
-  constructor(private readonly config: VigilConfig) {
+  constructor(config: VigilConfig) {
+    this.update(config);
+  }
+
+  /** Takes a reloaded config: findings from now on get its severities, cooldowns and webhooks. */
+  update(config: VigilConfig): void {
+    this.config = config;
     this.queries = new Map(config.queries.map((q) => [q.id, q]));
     this.cameras = new Map(config.cameras.map((c) => [c.id, c]));
   }

@@ -52,12 +52,13 @@ export function retryDelay(backoffMs: number, attempts: number): number {
  * receivers dedupe on the `X-Vigil-Delivery` header.
  */
 export class WebhookSender {
-  private readonly hooks: Map<string, WebhookConfig>;
-  private readonly cameraNames: Map<string, string>;
+  private hooks = new Map<string, WebhookConfig>();
+  private cameraNames = new Map<string, string>();
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
+  private started = false;
 
   constructor(
     config: VigilConfig,
@@ -66,12 +67,22 @@ export class WebhookSender {
     private readonly metrics: AlertsMetrics,
     private readonly pollMs = 500,
   ) {
+    this.update(config);
+  }
+
+  /** Takes a reloaded config: deliveries already queued for a webhook it dropped fail with that reason. */
+  update(config: VigilConfig): void {
     this.hooks = new Map(config.alerts.webhooks.map((w) => [w.id, w]));
     this.cameraNames = new Map(config.cameras.map((c) => [c.id, c.name]));
+    if (this.started && this.hooks.size > 0 && !this.timer) this.arm();
   }
 
   start(): void {
-    if (this.hooks.size === 0) return;
+    this.started = true;
+    if (this.hooks.size > 0) this.arm();
+  }
+
+  private arm(): void {
     this.timer = setInterval(() => this.kick(), this.pollMs);
     this.timer.unref();
   }

@@ -19,14 +19,13 @@ export interface DeliveryOptions {
   topic: string;
   group: string;
   log: Logger;
-  /** Processes a chunk (`replay`: published before this process started); resolves once it is taken in. */
-  process(m: InMessage, replay: boolean): Promise<void>;
   /**
-   * Called once a chunk is processed: returns whether every window that uses its frames is
-   * settled, asked again at each change until it is. It must not keep the message: a held
-   * message keeps the consumer's whole fetch buffer (megabytes) alive.
+   * Takes a chunk in (`replay`: published before this process started) and resolves to a
+   * check of whether every window that uses its frames is settled, asked again at each change
+   * until it is. The check must not keep the message: a held message keeps the consumer's
+   * whole fetch buffer (megabytes) alive.
    */
-  watch(m: InMessage): () => boolean;
+  process(m: InMessage, replay: boolean): Promise<() => boolean>;
   /** Resolves at the next change in settlement (or after the given ms). */
   change(ms: number): Promise<void>;
   /** Longest a chunk holds its partition's commit back (a window that never settles is a bug, not a reason to replay forever). */
@@ -85,7 +84,7 @@ export class Delivery {
     if (offset <= (this.high.get(m.partition) ?? -1n)) return;
     this.high.set(m.partition, offset);
     const replay = offset < BigInt(sub.startEnds.get(m.partition) ?? '0');
-    await this.o.process(m, replay);
+    const settled = await this.o.process(m, replay);
     // The consumer runs a fetched batch with only microtask breaks: without a real yield, model
     // answers (and so the next requests) wait behind the whole batch.
     if (performance.now() - this.busySince > 4) {
@@ -93,7 +92,7 @@ export class Delivery {
       this.busySince = performance.now();
     }
     const q = this.held.get(m.partition) ?? [];
-    q.push({ offset, settled: this.o.watch(m), since: Date.now() });
+    q.push({ offset, settled, since: Date.now() });
     this.held.set(m.partition, q);
   }
 

@@ -34,6 +34,12 @@ export class WindowLedger {
     this.wake();
   }
 
+  /** Drops a (camera, query) no longer in the config; its windows still in flight settle as no-ops. */
+  forget(key: string): void {
+    this.plannedThrough.delete(key);
+    if (this.open.delete(key)) this.wake();
+  }
+
   /** True when every window of `key` ending at or before `end` was considered and none is open. */
   settledThrough(key: string, end: number): boolean {
     if ((this.plannedThrough.get(key) ?? -Infinity) < end) return false;

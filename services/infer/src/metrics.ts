@@ -41,3 +41,9 @@ export function createInferMetrics(registry: Registry) {
     }),
   };
 }
+
+/** Forgets a camera that left the config, so its series leave /metrics. */
+export function removeCameraSeries(m: InferMetrics, camera: string): void {
+  m.chunks.remove({ camera });
+  m.cameraLag.remove({ camera });
+}

@@ -27,6 +27,7 @@ interface CameraState {
 
 export interface PlannerDeps {
   config: VigilConfig;
+  /** Set before `reconfigure` when a new config needs them (see `needsStages`). */
   analytics?: AnalyticsStage;
   detector?: DetectorStage;
   ledger: WindowLedger;
@@ -37,6 +38,8 @@ export interface PlannerDeps {
   submit(job: AskJob, key: string, priority: number, replay: boolean): void;
   /** The profile each query is asked with (for the token estimate). */
   profileOf(q: QueryConfig): string;
+  /** Trigger memory per (camera, query), shared with whoever marks windows asked. */
+  memory?: Map<string, TriggerMemory>;
 }
 
 export const keyOf = (camera: string, query: string) => `${camera}\u0000${query}`;
@@ -50,20 +53,61 @@ export const keyOf = (camera: string, query: string) => `${camera}\u0000${query}
 export class WindowPlanner {
   private readonly cameras = new Map<string, CameraState>();
   private readonly lastPlanned = new Map<string, number>();
-  readonly memory = new Map<string, TriggerMemory>();
+  readonly memory: Map<string, TriggerMemory>;
 
   constructor(private readonly d: PlannerDeps) {
-    for (const camera of d.config.cameras) {
-      const queries = d.config.queries.filter((q) => q.cameras.includes(camera.id));
+    this.memory = d.memory ?? new Map();
+    this.reconfigure(d.config);
+  }
+
+  /**
+   * Takes a new config: cameras and queries added, changed or removed, zones redrawn. Only
+   * what changed is touched — a camera's ring of recent video survives a change to its
+   * queries — and a window already dispatched keeps the query it was planned with (its job
+   * holds it), so it finishes under the version it started with. The trigger stages a new
+   * query needs must be open first (see `needsStages`).
+   */
+  reconfigure(config: VigilConfig): { added: string[]; removed: string[] } {
+    this.d.config = config;
+    const added: string[] = [];
+    const next = new Set(config.cameras.map((c) => c.id));
+    const removed = [...this.cameras.keys()].filter((id) => !next.has(id));
+    for (const id of removed) {
+      for (const q of this.cameras.get(id)!.queries) this.forget(keyOf(id, q.id));
+      this.cameras.delete(id);
+    }
+    for (const camera of config.cameras) {
+      const queries = config.queries.filter((q) => q.cameras.includes(camera.id));
+      const old = this.cameras.get(camera.id);
+      if (!old) added.push(camera.id);
+      for (const q of old?.queries ?? []) {
+        const now = queries.find((x) => x.id === q.id);
+        // A query gone, or one whose trigger changed, starts its trigger memory afresh.
+        if (!now) this.forget(keyOf(camera.id, q.id));
+        else if (JSON.stringify(now.trigger) !== JSON.stringify(q.trigger)) this.memory.delete(keyOf(camera.id, q.id));
+      }
       this.cameras.set(camera.id, {
         camera,
         queries,
         zones: camera.zones.map((z) => ({ name: z.name, cells: zoneCells(z.polygon) })),
-        analytics: !!d.analytics && queries.some((q) => needsAnalytics(q.trigger)),
-        detector: !!d.detector && queries.some((q) => q.trigger.type === 'object'),
-        ring: new FrameRing(d.config.infer.bufferMs),
+        analytics: !!this.d.analytics && queries.some((q) => needsAnalytics(q.trigger)),
+        detector: !!this.d.detector && queries.some((q) => q.trigger.type === 'object'),
+        ring: old?.ring ?? new FrameRing(config.infer.bufferMs),
       });
     }
+    return { added, removed };
+  }
+
+  /** The trigger stages, once open (a reload may open them after the start). */
+  useStages(s: { analytics?: AnalyticsStage; detector?: DetectorStage }): void {
+    this.d.analytics = s.analytics;
+    this.d.detector = s.detector;
+  }
+
+  private forget(key: string): void {
+    this.lastPlanned.delete(key);
+    this.memory.delete(key);
+    this.d.ledger.forget(key);
   }
 
   knows(cameraId: string): boolean {
@@ -163,4 +207,12 @@ export class WindowPlanner {
     }
     return true;
   }
+}
+
+/** Which trigger stages a config needs: the ONNX analytics (motion, stall…) and the object detector. */
+export function needsStages(config: VigilConfig): { analytics: boolean; detector: boolean } {
+  return {
+    analytics: config.queries.some((q) => needsAnalytics(q.trigger)),
+    detector: !!config.infer.onnx.detector && config.queries.some((q) => q.trigger.type === 'object'),
+  };
 }

@@ -116,7 +116,8 @@ export class CameraWorker {
     clearTimeout(this.restartTimer);
     await this.run?.source.stop();
     this.flush();
-    this.setState('offline', reason);
+    // Leaving the config is not an outage: alerts forgets the camera instead of counting a spell.
+    this.setState(reason === Reasons.removed ? 'removed' : 'offline', reason);
     return { lastCapturedAt: this.clock.lastStamp, nextSeq: this.chunker.nextSeq };
   }
 
