@@ -78,7 +78,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   // Before Socket.IO attaches (it wraps the request listeners it finds).
   edgeHandlers({ server, guard, auth, handlers, upgrades: [liveViewRoute(config, relays)], metrics, log, scrub });
   const live = new LiveEvents(server, store, auth, guard, metrics, log, config.redis);
-  const latest = new LatestFrames(new Set(config.cameras.map((c) => c.id)));
+  const latest = new LatestFrames(new Set(config.cameras.map((c) => c.id)), () => metrics.chunksRejected.inc());
   handlers.push(createApi({ config, store, auth, evidence, live, webhooks, metrics, policy, control: deps.control, latest, scrub }));
   const usage = new UsageRecorder(store, log);
   const lifecycle = new IncidentLifecycle(config, store, state, policy, evidence, live, webhooks, metrics, log, deps.afterWrite, usage);
