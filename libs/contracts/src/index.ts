@@ -1,4 +1,4 @@
-export * from './check.ts';
+export { checkMessage, jsonSchemaOf, MAX_CAPTURE_MS, MessageId, MIN_CAPTURE_MS, parseMessage, TimeMs, type DecodeResult } from './check.ts';
 export * from './frame-chunk.ts';
 export * from './finding.ts';
 export * from './incident.ts';
