@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryBus } from '@vigil/bus';
 import { MemoryControl } from '@vigil/control';
-import { ASK_SUBJECT, Topics, type CameraStatus, type Incident } from '@vigil/contracts';
+import { queryVersion, type VigilConfig } from '@vigil/config';
+import { ASK_SUBJECT, CameraLiveStatusSchema, IncidentSchema, Topics, type CameraStatus, type Incident } from '@vigil/contracts';
 import { PgDatabase, PgliteDatabase, SqlIncidentStore } from '@vigil/store';
 import { startAlerts, type AlertsService } from '@vigil/alerts';
 import { OPENAPI } from '../../services/alerts/src/openapi.ts';
@@ -44,6 +45,7 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
   const logs = capturedLogger('alerts');
   let alerts: AlertsService;
   let store: SqlIncidentStore;
+  let config: VigilConfig;
   let base: string;
   const H = (token: string): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
   const get = async (path: string, token = READ) => {
@@ -63,7 +65,8 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     store = await SqlIncidentStore.open(await PgDatabase.open(dbUrl));
-    alerts = await startAlerts(configFromYaml(yaml(port, dataDir)), { bus, store, control, logger: logs.logger, tickMs: 200 });
+    config = configFromYaml(yaml(port, dataDir));
+    alerts = await startAlerts(config, { bus, store, control, logger: logs.logger, tickMs: 200 });
   });
   after(async () => {
     if (process.env.DUMP_LOGS) console.log(logs.text());
@@ -187,8 +190,11 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     const dock1 = cams.find((c) => c.id === 'dock-1');
     assert.deepEqual([dock1.name, dock1.site, dock1.queries], ['Dock one', 'east', ['forklift']]);
     assert.equal(cams.find((c) => c.id === 'dock-2').status.state, 'online');
+    // The status is the CameraStatus component of the OpenAPI document (built from this schema).
+    assert.ok(CameraLiveStatusSchema.safeParse(cams.find((c) => c.id === 'dock-2').status).success);
     const [q] = (await get('/api/queries')).body as any[];
     assert.deepEqual([q.id, q.cooldown_ms, q.severity, q.window_ms], ['forklift', 1000, 'high', 4000]);
+    assert.equal(q.version, queryVersion(config.queries[0]!), 'each query says its current version');
   });
 
   test('a positive finding becomes a live incident with key frames and an H.264 clip; more within the cooldown extend it', async () => {
@@ -199,12 +205,14 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     await waitFor('snapshots', () => all.of('snapshot').length && onlyDock2.of('snapshot').length && westSite.of('snapshot').length, 5000);
     // Capture times of now: the 1 s cooldown runs from the window's end, ~4.75 s from now.
     const start = Date.now();
-    const f0 = { ...finding('dock-1', 0, 'Yes, a forklift passes a worker.', { windowStart: start }), evidenceFrames: evidenceFrames(start) };
+    const version = queryVersion(config.queries[0]!);
+    const f0 = { ...finding('dock-1', 0, 'Yes, a forklift passes a worker.', { windowStart: start }), evidenceFrames: evidenceFrames(start), queryVersion: version };
     await publish(f0);
     const announced: Incident = await waitFor('incident:new', () => all.of('incident:new', (i) => i.camera === 'dock-1')[0], 20_000);
     assert.equal(announced.id, f0.id);
     assert.equal(announced.site, 'east');
     assert.equal(announced.severity, 'high');
+    assert.equal(announced.query_version, version, 'the incident records the version of the query that opened it');
     // Announced at once; the evidence (an ffmpeg run for the clip) follows as an update.
     const created: Incident = await waitFor('evidence', () => all.of('incident:update', (i) => i.id === f0.id && i.evidence.frames.length > 0)[0], 20_000);
     assert.equal(created.evidence.frames.length, 3, 'first, middle and last frame');
@@ -224,11 +232,13 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     assert.equal(part.status, 206);
     assert.equal((await part.arrayBuffer()).byteLength, 100);
 
-    const f1 = { ...finding('dock-1', 1, 'Yes, still there.', { windowStart: start }), evidenceFrames: evidenceFrames(start + 2000) };
+    // The query changed (a reload) while the episode went on: the later window's version wins.
+    const f1 = { ...finding('dock-1', 1, 'Yes, still there.', { windowStart: start }), evidenceFrames: evidenceFrames(start + 2000), queryVersion: 'ffff00000001' };
     await publish(f1);
     const updated: Incident = await waitFor('incident:update', () => all.of('incident:update', (i) => i.id === f0.id && i.findings === 2 && i.evidence.frames.length === 6)[0], 10_000);
     assert.equal(updated.answer, 'Yes, still there.');
     assert.equal(updated.evidence.frames.length, 6);
+    assert.equal(updated.query_version, 'ffff00000001');
     // Rooms: the dock-2 and west-site followers heard nothing about dock-1 (site east).
     assert.equal(onlyDock2.of('incident:new').length + westSite.of('incident:new').length, 0);
     const f2 = finding('dock-2', 0, 'Yes, on dock 2.', { windowStart: start });
@@ -243,6 +253,13 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     // Search finds it by text, with a highlight.
     const found = (await get('/api/incidents?q=forklift%20worker&camera=dock-1')).body;
     assert.ok(found.items.some((i: Incident) => i.id === f0.id && /<mark>/.test(i.highlight ?? '')));
+    // What the API returns is the Incident of the OpenAPI document (built from IncidentSchema).
+    const one = (await get(`/api/incidents/${f0.id}`)).body;
+    for (const i of [...found.items, one]) {
+      const r = IncidentSchema.safeParse(i);
+      assert.ok(r.success, r.success ? '' : JSON.stringify(r.error.issues));
+    }
+    assert.ok(Array.isArray(one.deliveries));
   });
 
   test('acknowledge and resolve record who (the token name), when and the note', async () => {
@@ -316,12 +333,18 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     assert.equal((await post('/api/ask', { camera: 'dock-1', question: 'Is the door open?' })).status, 503);
     const stop = control.respond(ASK_SUBJECT, async (req) => {
       const r = req as { cameraId: string; question: string; windowMs: number };
-      return { v: 1, cameraId: r.cameraId, question: r.question, answer: `yes (${r.windowMs} ms)`, reasoning: '', windowStart: 0, windowEnd: 0, model: 'm', latencyMs: 1 };
+      return { v: 1, cameraId: r.cameraId, question: r.question, answer: `yes (${r.windowMs} ms)`, reasoning: '', windowStart: T0, windowEnd: T0 + r.windowMs, model: 'm', latencyMs: 1 };
     });
     const r = await post('/api/ask', { camera: 'dock-1', question: 'Is the door open?', window: '4s' });
     stop();
     assert.equal(r.status, 200);
     assert.equal(r.body.answer, 'yes (4000 ms)');
+    // infer's reply is checked against AskReplySchema before it is passed on.
+    const stopBad = control.respond(ASK_SUBJECT, async () => ({ v: 1, answer: 42 }));
+    const bad = await post('/api/ask', { camera: 'dock-1', question: 'Is the door open?' });
+    stopBad();
+    assert.equal(bad.status, 502);
+    assert.match(bad.body.error, /askReply\.cameraId: is required/);
   });
 
   test('no token, camera password or webhook secret ever reaches the logs', () => {

@@ -88,6 +88,24 @@ for (const [name, open] of impls) {
       assert.equal((await store.search({ q: 'walkway', limit: 5 })).items[0]?.kind, 'trigger');
     });
 
+    test("query_version round-trips: the opening finding's, then the latest window's", async () => {
+      // Windows k of one episode on dock-4 / versioned (2 s apart, well inside the cooldown).
+      const w = (k: number, queryVersion?: string): Finding => {
+        const f = { ...finding('dock-4', 40 + k, `Yes, window ${k}.`), queryId: 'versioned', queryVersion };
+        return { ...f, id: findingId('dock-4', 'versioned', f.windowStart) };
+      };
+      const opened = await store.recordFinding(w(2, 'aaaaaaaaaaaa'), policy);
+      assert.equal(opened.incident.query_version, 'aaaaaaaaaaaa');
+      assert.equal((await store.get(opened.incident.id))?.query_version, 'aaaaaaaaaaaa');
+      assert.equal((await store.recordFinding(w(3, 'bbbbbbbbbbbb'), policy)).incident.query_version, 'bbbbbbbbbbbb', 'a later window brings its version');
+      assert.equal((await store.recordFinding(w(1, 'cccccccccccc'), policy)).incident.query_version, 'bbbbbbbbbbbb', 'a late, earlier window does not');
+      assert.equal((await store.recordFinding(w(4), policy)).incident.query_version, 'bbbbbbbbbbbb', 'a finding without a version keeps it');
+      const found = (await store.search({ query: 'versioned', limit: 5 })).items;
+      assert.deepEqual(found.map((i) => [i.query_version, i.findings]), [['bbbbbbbbbbbb', 4]]);
+      const unversioned = await store.recordFinding(finding('dock-4', 60, 'Yes, from an older producer.'), policy);
+      assert.equal(unversioned.incident.query_version, null);
+    });
+
     test('model usage per hour: mean latency, tokens and errors by query or camera', async () => {
       const h0 = new Date(T0);
       const h1 = new Date(T0 + 3_600_000);

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { KafkaBus } from '@vigil/bus';
 import { MemoryControl } from '@vigil/control';
-import { ASK_SUBJECT, type AskReply } from '@vigil/contracts';
+import { ASK_SUBJECT, parseAskReply, type AskReply } from '@vigil/contracts';
 import { createLogger } from '@vigil/observability';
 import { startInfer, type InferService } from '@vigil/infer';
 import { startModelServer, type ModelServer } from '../fixtures/model-server.ts';
@@ -165,6 +165,7 @@ ${cameraYaml([cam])}
   const prod = produceLive(bus, [cam], () => makeJpeg({ red: true, box: { x: 0.5, y: 0.5 } }));
   try {
     await assert.rejects(control.request(ASK_SUBJECT, { v: 1, cameraId: 'nope', question: 'Red?', windowMs: 2000 }, 5000), /unknown camera "nope"/);
+    await assert.rejects(control.request(ASK_SUBJECT, { v: 1, cameraId: cam, question: 'Red?', windowMs: -5 }, 5000), /askRequest\.windowMs: must be at least 1000/);
     const reply = (await waitFor(
       'an answer',
       () => control.request(ASK_SUBJECT, { v: 1, cameraId: cam, question: 'Is there a red object in view?', windowMs: 2000 }, 10_000).catch(() => undefined),
@@ -172,6 +173,8 @@ ${cameraYaml([cam])}
       500,
     )) as AskReply;
     assert.match(reply.answer, /^Yes/);
+    const checked = parseAskReply(reply);
+    assert.ok(checked.ok, checked.ok ? '' : `alerts would refuse this reply: ${checked.reason}`);
     assert.equal(reply.cameraId, cam);
     assert.equal(reply.finding?.queryId, 'ask');
     assert.equal(reply.finding?.status, 'ok');

@@ -123,9 +123,11 @@ test('a reload message on NATS vigil.control.reload applies a changed config fil
   await waitFor('a online', async () => (await cameras(ingest.port)).get(a)?.state === 'online', 15_000);
   const pid = (await cameras(ingest.port)).get(a)!.ffmpegPid;
   writeFileSync(file, yaml([a, d]));
-  await new Promise((r) => setTimeout(r, 700));
-  assert.ok(!(await cameras(ingest.port)).has(d), 'nothing happens before the message');
+  // A request that is not a ReloadRequest is refused (and logged), like no message at all.
   await sender.publish(RELOAD_SUBJECT, { reason: 'test' });
+  await new Promise((r) => setTimeout(r, 700));
+  assert.ok(!(await cameras(ingest.port)).has(d), 'nothing happens before a valid message');
+  await sender.publish(RELOAD_SUBJECT, { v: 1, requestedBy: 'test' });
   const m = await waitFor('d added', async () => {
     const v = await cameras(ingest.port);
     return v.get(d)?.state === 'online' ? v : undefined;

@@ -49,14 +49,20 @@ test('rejects malformed chunks with a reason instead of throwing', () => {
   const r2 = decodeFrameChunk(encodeFrameChunk(backwards));
   assert.ok(!r2.ok && /not monotonic/.test(r2.reason));
   // Values a hostile producer could pick to poison what comes after: refused by name.
+  // The header is checked against FrameChunkHeaderSchema: the reason names the field.
   const hostile: [FrameChunk, RegExp][] = [
-    [{ ...chunk, frames: [{ ...chunk.frames[0]!, capturedAt: 1e300 }] }, /capture time out of range/],
-    [{ ...chunk, frames: [{ ...chunk.frames[0]!, capturedAt: 5 }] }, /capture time out of range/],
-    [{ ...chunk, frames: [{ ...chunk.frames[0]!, streamTime: Number.NaN }] }, /stream time out of range/],
-    [{ ...chunk, fps: 4_000_000 }, /fps must be in/],
+    [{ ...chunk, frames: [{ ...chunk.frames[0]!, capturedAt: 1e300 }] }, /^frameChunk\.frames\[0\]\.capturedAt: expected ms since the epoch between 2000 and 2100/],
+    [{ ...chunk, frames: [{ ...chunk.frames[0]!, capturedAt: 5 }] }, /^frameChunk\.frames\[0\]\.capturedAt: /],
+    [{ ...chunk, frames: [{ ...chunk.frames[0]!, streamTime: Number.NaN }] }, /^frameChunk\.frames\[0\]\.streamTime: expected a number/],
+    [{ ...chunk, fps: 4_000_000 }, /^frameChunk\.fps: must be at most 120/],
+    [{ ...chunk, cameraId: '..' }, /^frameChunk\.cameraId: expected an id/],
+    [{ ...chunk, cameraId: 'dock/../../etc' }, /^frameChunk\.cameraId: expected an id/],
+    [{ ...chunk, width: 9000 }, /^frameChunk\.width: must be at most 8192/],
+    [{ ...chunk, width: 8000, height: 8000 }, /^frameChunk\.width: width × height must be at most/],
+    [{ ...chunk, seq: 2 ** 60 }, /^frameChunk\.seq: /],
   ];
   for (const [bad, reason] of hostile) {
     const r3 = decodeFrameChunk(encodeFrameChunk(bad));
-    assert.ok(!r3.ok && reason.test(r3.reason), String(reason));
+    assert.ok(!r3.ok && reason.test(r3.reason), `${String(reason)}: ${r3.ok ? 'accepted' : r3.reason}`);
   }
 });

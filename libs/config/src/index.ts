@@ -6,3 +6,4 @@ export { configJsonSchema, ModelProfiles } from './schema.ts';
 export * from './inference.ts';
 export { configSecrets, SECRET_KEYS } from './secrets.ts';
 export { sourceUrl } from './camera-url.ts';
+export { queryVersion } from './query-version.ts';

@@ -7,7 +7,11 @@
  *   magic "VGFC" | u8 version | u8 codec (1 = jpeg) | u16 cameraIdLen | cameraId utf8
  *   | u32 seqHi | u32 seqLo | u16 width | u16 height | u32 fps×1000 | u16 frameCount
  *   | frameCount × (f64 captureMs | f64 streamS | u32 byteLength) | frame bytes…
+ *
+ * The binary parse reads the layout; FrameChunkHeaderSchema then judges the values it read.
  */
+import { z } from 'zod';
+import { checkMessage, MessageId, TimeMs, type DecodeResult } from './check.ts';
 
 export const FRAME_CHUNK_VERSION = 1;
 const MAGIC = 0x56474643; // "VGFC"
@@ -23,9 +27,6 @@ const MAX_FRAMES = 4096;
 export const MAX_FRAME_SIDE = 8192;
 /** The highest frame rate a chunk may declare (ingest sends at most 30). */
 export const MAX_FPS = 120;
-/** Capture times are wall-clock ms between 2000 and 2100: anything else is not a capture time. */
-const MIN_CAPTURE_MS = Date.UTC(2000, 0, 1);
-const MAX_CAPTURE_MS = Date.UTC(2100, 0, 1);
 /** See MAX_FRAME_SIDE. */
 export const MAX_FRAME_PIXELS = 40_000_000;
 
@@ -38,19 +39,27 @@ export interface Frame {
   jpeg: Buffer;
 }
 
-/** A chunk of consecutive frames from one camera. */
-export interface FrameChunk {
-  cameraId: string;
-  /** Monotonic per camera (across reconnects) so gaps and replays are visible. */
-  seq: number;
-  width: number;
-  height: number;
-  fps: number;
-  codec: 'jpeg';
-  frames: Frame[];
-}
+/**
+ * A chunk's header as read from the envelope: everything but the frame bytes (those are
+ * checked as JPEG: SOI/EOI here, in full where they are decoded).
+ */
+export const FrameChunkHeaderSchema = z
+  .object({
+    cameraId: MessageId,
+    /** Monotonic per camera (across reconnects) so gaps and replays are visible. */
+    seq: z.int().min(0),
+    width: z.int().min(1).max(MAX_FRAME_SIDE),
+    height: z.int().min(1).max(MAX_FRAME_SIDE),
+    // Labels and token estimates scale with it, so bound it (ingest sends at most 30).
+    fps: z.number().gt(0).max(MAX_FPS),
+    codec: z.literal('jpeg'),
+    frames: z.array(z.object({ capturedAt: TimeMs, streamTime: z.number(), byteLength: z.int().min(0) })).max(MAX_FRAMES),
+  })
+  .refine((h) => h.width * h.height <= MAX_FRAME_PIXELS, { path: ['width'], error: `width × height must be at most ${MAX_FRAME_PIXELS} pixels` });
+export type FrameChunkHeader = z.infer<typeof FrameChunkHeaderSchema>;
 
-export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+/** A chunk of consecutive frames from one camera: the header's fields, and the frames. */
+export type FrameChunk = Omit<FrameChunkHeader, 'frames'> & { frames: Frame[] };
 
 /** Serialises a chunk into the v1 envelope. */
 export function encodeFrameChunk(chunk: FrameChunk): Buffer {
@@ -92,37 +101,37 @@ export function decodeFrameChunk(buf: Buffer): DecodeResult<FrameChunk> {
   const idLen = buf.readUInt16BE(o);
   o += 2;
   if (idLen === 0 || !need(idLen + 18)) return fail('truncated header');
-  const cameraId = buf.toString('utf8', o, o + idLen);
   o += idLen;
-  const seq = buf.readUInt32BE(o) * 2 ** 32 + buf.readUInt32BE(o + 4);
-  const width = buf.readUInt16BE(o + 8);
-  const height = buf.readUInt16BE(o + 10);
-  const fps = buf.readUInt32BE(o + 12) / 1000;
+  const head = {
+    cameraId: buf.toString('utf8', o - idLen, o),
+    seq: buf.readUInt32BE(o) * 2 ** 32 + buf.readUInt32BE(o + 4),
+    width: buf.readUInt16BE(o + 8),
+    height: buf.readUInt16BE(o + 10),
+    fps: buf.readUInt32BE(o + 12) / 1000,
+    codec: 'jpeg' as const,
+    frames: [] as { capturedAt: number; streamTime: number; byteLength: number }[],
+  };
   const count = buf.readUInt16BE(o + 16);
   o += 18;
-  if (width === 0 || height === 0) return fail(`bad frame size ${width}x${height}`);
-  // Ingest sends at most 30 fps; labels and token estimates scale with it, so bound it.
-  if (!(fps > 0 && fps <= MAX_FPS)) return fail(`fps must be in (0, ${MAX_FPS}] (got ${fps})`);
   if (!need(count * FRAME_ENTRY_BYTES)) return fail('truncated frame table');
-  const entries: { capturedAt: number; streamTime: number; len: number }[] = [];
   for (let i = 0; i < count; i++, o += FRAME_ENTRY_BYTES) {
-    entries.push({ capturedAt: buf.readDoubleBE(o), streamTime: buf.readDoubleBE(o + 8), len: buf.readUInt32BE(o + 16) });
+    head.frames.push({ capturedAt: buf.readDoubleBE(o), streamTime: buf.readDoubleBE(o + 8), byteLength: buf.readUInt32BE(o + 16) });
   }
+  const checked = checkMessage('frameChunk', FrameChunkHeaderSchema, head);
+  if (!checked.ok) return checked;
   const frames: Frame[] = [];
   let prev = -Infinity;
-  for (const [i, e] of entries.entries()) {
-    if (!(e.capturedAt >= MIN_CAPTURE_MS && e.capturedAt <= MAX_CAPTURE_MS)) return fail(`frame ${i}: capture time out of range`);
-    if (e.capturedAt < prev) return fail(`frame ${i}: capture time not monotonic`);
-    if (!Number.isFinite(e.streamTime)) return fail(`frame ${i}: stream time out of range`);
+  for (const [i, e] of head.frames.entries()) {
+    if (e.capturedAt < prev) return fail(`frameChunk.frames[${i}].capturedAt: not monotonic`);
     prev = e.capturedAt;
-    if (!need(e.len)) return fail(`frame ${i}: truncated (${e.len} bytes declared)`);
-    const jpeg = buf.subarray(o, o + e.len);
-    o += e.len;
+    if (!need(e.byteLength)) return fail(`frame ${i}: truncated (${e.byteLength} bytes declared)`);
+    const jpeg = buf.subarray(o, o + e.byteLength);
+    o += e.byteLength;
     if (!looksLikeJpeg(jpeg)) return fail(`frame ${i}: not a JPEG (missing SOI/EOI markers)`);
     frames.push({ capturedAt: e.capturedAt, streamTime: e.streamTime, jpeg });
   }
   if (o !== buf.length) return fail(`${buf.length - o} trailing bytes`);
-  return { ok: true, value: { cameraId, seq, width, height, fps, codec: 'jpeg', frames } };
+  return { ok: true, value: { ...head, frames } };
 }
 
 /** Cheap structural check: SOI at the start and EOI at the end. */

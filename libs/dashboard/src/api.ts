@@ -1,47 +1,15 @@
-/** The alerts REST API as the dashboard uses it. Types mirror libs/contracts. */
+/**
+ * The alerts REST API as the dashboard uses it. Message and API types come from
+ * @vigil/contracts as type-only imports: the bundle gets no schema code, and no copy drifts.
+ */
+import type { CameraLiveStatus, Incident, OperatorAction, StoredCameraStatus } from '@vigil/contracts';
 
-/** Mirrors `Incident` in libs/contracts (the dashboard bundles no server code). */
-export interface OperatorAction {
-  by: string;
-  at: string;
-  note: string;
-}
+export type { CameraLiveStatus, Incident, OperatorAction, StoredCameraStatus };
 
-export interface Incident {
-  id: string;
-  kind?: 'finding' | 'trigger' | 'camera-offline' | string;
-  camera: string;
-  site?: string;
-  query: string;
-  question: string;
-  answer: string;
-  reasoning: string;
-  severity: 'low' | 'medium' | 'high' | 'critical' | string;
-  state: 'open' | 'closed' | 'acknowledged' | 'resolved' | string;
-  started_at: string;
-  ended_at: string;
-  created_at: string;
-  closed_at?: string | null;
-  findings?: number;
-  model?: string;
-  latency_ms?: number;
-  acknowledged?: OperatorAction | null;
-  resolved?: OperatorAction | null;
-  evidence?: { frames: { n: number; captured_at: string; url: string }[]; clip_url: string | null; bytes: number; deleted_at: string | null };
-  deliveries?: { webhook: string; event: string; status: string; attempts: number; last_error: string | null; delivered_at: string | null }[];
-  highlight?: string;
-}
+/** A camera's live state: `status` in /api/cameras, or a `camera:status` event made into one. */
+export type CameraState = CameraLiveStatus;
 
-/** A camera's live state as ingest last reported it (`camera:status`, and within /api/cameras). */
-export interface CameraState {
-  state: string;
-  reason?: string;
-  fps?: number;
-  fpsOut?: number;
-  since?: string;
-  at?: string | number;
-}
-
+/** A camera in /api/cameras (a view of the config, not a message). */
 export interface Camera {
   id: string;
   name?: string;
@@ -51,8 +19,10 @@ export interface Camera {
   status: CameraState | null;
 }
 
+/** A standing query in /api/queries; `version` is what incidents record as `query_version`. */
 export interface Query {
   id: string;
+  version: string;
   question: string;
   cameras: string[];
   status?: string;

@@ -1,6 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import { useEffect, useState } from 'preact/hooks';
-import { auth, type CameraState, type Incident } from './api.ts';
+import { auth, type CameraState, type Incident, type StoredCameraStatus as StoredStatus } from './api.ts';
 
 type Listener = (event: string, payload: unknown) => void;
 
@@ -59,14 +59,6 @@ export function useIncidentEvents(fn: (kind: 'new' | 'update' | 'close' | 'snaps
   );
 }
 
-/** Stored camera status as alerts broadcasts it. */
-interface StoredStatus {
-  camera: string;
-  state: string;
-  since: string;
-  at: string;
-  status: CameraState & { cameraId?: string };
-}
 
 /** Calls `fn` with camera states: on connect (snapshot) and at every change. */
 export function useCameraEvents(fn: (states: { id: string; status: CameraState }[]) => void): void {

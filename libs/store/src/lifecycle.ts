@@ -48,6 +48,8 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
     const activeStart = new Date(activeRow.started_at as string | Date).getTime();
     const activeCloseAfter = activeRow.close_after ? new Date(activeRow.close_after as string | Date).getTime() : Infinity;
     if (f.windowStart <= activeCloseAfter && f.windowEnd >= activeStart - policy.cooldownMs) {
+      // query_version follows the answer: the latest window's (by capture time), so a query
+      // changed mid-episode shows its new version; a finding without one keeps the stored one.
       const incident = await one(
         tx,
         `UPDATE incidents SET
@@ -55,9 +57,10 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
            close_after = GREATEST(close_after, $4),
            answer = CASE WHEN $3 >= ended_at THEN $5 ELSE answer END,
            reasoning = CASE WHEN $3 >= ended_at THEN $6 ELSE reasoning END,
+           query_version = CASE WHEN $3 >= ended_at THEN COALESCE($9, query_version) ELSE query_version END,
            model = $7, latency_ms = $8, finding_count = finding_count + 1, updated_at = now()
          WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`,
-        [activeRow.id, start, end, closeAfter, f.answer, f.reasoning, f.model?.id ?? '', Math.round(f.latencyMs ?? 0)],
+        [activeRow.id, start, end, closeAfter, f.answer, f.reasoning, f.model?.id ?? '', Math.round(f.latencyMs ?? 0), f.queryVersion ?? null],
       );
       await tx.query('INSERT INTO incident_findings (finding_id, incident_id, evidence_done) VALUES ($1, $2, $3)', [f.id, activeRow.id, !hasEvidence]);
       await enqueueDeliveries(tx, String(activeRow.id), policy.webhooks.update, 'update', f.id);
@@ -75,8 +78,8 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
   const incident = await one(
     tx,
     `INSERT INTO incidents (id, finding_id, kind, camera, site, query, question, answer, reasoning, severity,
-       started_at, ended_at, close_after, closed_at, state, model, latency_ms)
-     VALUES ($1, $1, $16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+       started_at, ended_at, close_after, closed_at, state, model, latency_ms, query_version)
+     VALUES ($1, $1, $16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $17)
      RETURNING ${INCIDENT_COLUMNS}`,
     [
       f.id,
@@ -95,6 +98,7 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
       f.model?.id ?? '',
       Math.round(f.latencyMs ?? 0),
       f.status === 'trigger' ? 'trigger' : 'finding',
+      f.queryVersion ?? null,
     ],
   );
   await tx.query('INSERT INTO incident_findings (finding_id, incident_id, evidence_done) VALUES ($1, $1, $2)', [f.id, !hasEvidence]);

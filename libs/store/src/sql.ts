@@ -3,7 +3,7 @@ import { BadCursorError, type EvidenceEntry, type IncidentSearch } from './store
 
 /** Column list every incident query returns (rowToIncident reads these). */
 export const INCIDENT_COLUMNS =
-  'id, kind, finding_id, camera, site, query, question, answer, reasoning, severity, state, started_at, ended_at, created_at, updated_at, closed_at, finding_count, model, latency_ms, ack_by, ack_at, ack_note, resolved_by, resolved_at, resolve_note, evidence, evidence_bytes, evidence_deleted_at';
+  'id, kind, finding_id, camera, site, query, query_version, question, answer, reasoning, severity, state, started_at, ended_at, created_at, updated_at, closed_at, finding_count, model, latency_ms, ack_by, ack_at, ack_note, resolved_by, resolved_at, resolve_note, evidence, evidence_bytes, evidence_deleted_at';
 
 /** The same list qualified with a table alias. */
 export const incidentColumns = (alias: string) => INCIDENT_COLUMNS.split(', ').map((c) => `${alias}.${c}`).join(', ');
@@ -92,10 +92,11 @@ export function rowToIncident(r: Row): Incident {
     findingId: String(r.finding_id),
     camera: String(r.camera),
     query: String(r.query),
+    query_version: r.query_version === null || r.query_version === undefined ? null : String(r.query_version),
     question: String(r.question),
     answer: String(r.answer),
     reasoning: String(r.reasoning),
-    severity: String(r.severity),
+    severity: r.severity as Incident['severity'],
     state: r.state as Incident['state'],
     started_at: iso(r.started_at),
     ended_at: iso(r.ended_at),

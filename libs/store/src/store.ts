@@ -1,4 +1,4 @@
-import type { CameraStatus, Finding, Incident, IncidentState, WebhookDelivery } from '@vigil/contracts';
+import type { CameraStatus, Finding, Incident, IncidentState, StoredCameraStatus, WebhookDelivery } from '@vigil/contracts';
 
 export type SortOrder = 'newest' | 'oldest';
 
@@ -103,13 +103,8 @@ export interface ValueSeries {
   points: { t: string; value: number }[];
 }
 
-export interface StoredCameraStatus {
-  camera: string;
-  state: CameraStatus['state'];
-  since: string;
-  at: string;
-  status: CameraStatus;
-}
+/** Defined with the camera status message (it is what Socket.IO sends); re-exported for store users. */
+export type { StoredCameraStatus } from '@vigil/contracts';
 
 /** A delivery claimed for sending (leased: another replica retries it if this one dies). */
 export interface ClaimedDelivery {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { VigilConfig } from '@vigil/config';
-import { ASK_SUBJECT, type AskRequest } from '@vigil/contracts';
+import { queryVersion, type VigilConfig } from '@vigil/config';
+import { ASK_SUBJECT, parseAskReply, type AskRequest } from '@vigil/contracts';
 import { NoResponderError, RemoteError, type Control } from '@vigil/control';
 import { BadCursorError, OFFLINE_QUERY, type IncidentStore } from '@vigil/store';
 import { redactUrl, type Scrub } from '@vigil/observability';
@@ -227,6 +227,7 @@ export function routes(d: ApiDeps): Route[] {
           ctx,
           d.config.queries.map((q) => ({
             id: q.id,
+            version: queryVersion(q),
             question: q.question,
             cameras: q.cameras,
             window_ms: q.windowMs,
@@ -248,14 +249,18 @@ export function routes(d: ApiDeps): Route[] {
         const a = parseAskBody(await readJson(ctx.req), cameraIds());
         if (!d.control) return fail(ctx, 503, 'no control plane: asking needs infer running with this alerts');
         const request: AskRequest = { v: 1, cameraId: a.camera, question: a.question, windowMs: a.windowMs };
+        let reply: unknown;
         try {
-          return ok(ctx, await d.control.request(ASK_SUBJECT, request, d.config.model.timeoutMs + 10_000));
+          reply = await d.control.request(ASK_SUBJECT, request, d.config.model.timeoutMs + 10_000);
         } catch (e) {
           if (e instanceof NoResponderError) return fail(ctx, 503, `no infer service answers ${ASK_SUBJECT}`);
           if (e instanceof RemoteError) return fail(ctx, 502, `infer could not answer: ${d.scrub(e.message)}`);
           if (/timeout|timed out/i.test((e as Error).message)) return fail(ctx, 504, 'infer did not answer in time');
           throw e;
         }
+        // The reply crosses the control plane too: what is passed on is what the contract says.
+        const checked = parseAskReply(reply);
+        return checked.ok ? ok(ctx, checked.value) : fail(ctx, 502, `infer's answer is malformed: ${d.scrub(checked.reason)}`);
       },
     },
   ];

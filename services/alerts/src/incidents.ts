@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { VigilConfig } from '@vigil/config';
-import { decodeFinding, type CameraStatus, type Finding, type Incident } from '@vigil/contracts';
+import { parseCameraStatus, parseFinding, type Finding, type Incident } from '@vigil/contracts';
 import type { InMessage } from '@vigil/bus';
 import type { SharedState } from '@vigil/state';
 import type { FindingOutcome, IncidentStore } from '@vigil/store';
@@ -51,9 +51,12 @@ export class IncidentLifecycle {
     return removed;
   }
 
-  /** Handles one `vigil.findings` message; returns a reason when it is malformed (dead letter). */
+  /**
+   * Handles one `vigil.findings` message; returns a reason when it fails FindingSchema (dead
+   * letter), so a poison message never reaches the store and never stops the consumer.
+   */
   async onFinding(m: InMessage): Promise<Rejected | undefined> {
-    const decoded = decodeFinding(m.value);
+    const decoded = parseFinding(m.value);
     if (!decoded.ok) return { reason: decoded.reason };
     const f = decoded.value;
     this.metrics.findings.inc({ verdict: String(f.verdict) });
@@ -105,15 +108,11 @@ export class IncidentLifecycle {
     }
   }
 
-  /** Handles one `vigil.camera-status` message. */
+  /** Handles one `vigil.camera-status` message; returns a reason when it fails CameraStatusSchema (dead letter). */
   async onCameraStatus(m: InMessage): Promise<Rejected | undefined> {
-    let s: CameraStatus;
-    try {
-      s = JSON.parse(m.value.toString('utf8')) as CameraStatus;
-    } catch {
-      return { reason: 'camera status is not JSON' };
-    }
-    if (s?.v !== 1 || typeof s.cameraId !== 'string' || typeof s.state !== 'string' || typeof s.at !== 'number') return { reason: 'unsupported camera status' };
+    const decoded = parseCameraStatus(m.value);
+    if (!decoded.ok) return { reason: decoded.reason };
+    const s = decoded.value;
     // A camera that left the config is forgotten, not an outage: no spell, no offline incident.
     if (s.state === 'removed') {
       await this.store.forgetCamera(s.cameraId);

@@ -8,7 +8,15 @@ import type { InMessage } from '@vigil/bus';
 export class LatestFrames {
   private readonly frames = new Map<string, { jpeg: Buffer; capturedAt: number }>();
 
-  constructor(private cameras: Set<string>) {}
+  /**
+   * `onRejected` counts chunks that fail the frame chunk contract. They are not dead-lettered
+   * from here: infer's consumer already does that once, and every alerts replica reads every
+   * chunk (a group of its own), so each would add another copy.
+   */
+  constructor(
+    private cameras: Set<string>,
+    private readonly onRejected: (reason: string) => void = () => {},
+  ) {}
 
   /** Takes a reloaded camera list; frames of cameras no longer in it are dropped. */
   update(cameras: Set<string>): void {
@@ -16,10 +24,11 @@ export class LatestFrames {
     for (const id of this.frames.keys()) if (!cameras.has(id)) this.frames.delete(id);
   }
 
-  /** Bus handler for `vigil.frames`; malformed or foreign chunks are simply not shown. */
+  /** Bus handler for `vigil.frames`; malformed or foreign chunks are not shown. */
   onChunk = async (m: InMessage): Promise<void> => {
     const decoded = decodeFrameChunk(m.value);
-    if (!decoded.ok || !this.cameras.has(decoded.value.cameraId)) return;
+    if (!decoded.ok) return this.onRejected(decoded.reason);
+    if (!this.cameras.has(decoded.value.cameraId)) return;
     const last = decoded.value.frames[decoded.value.frames.length - 1];
     const cur = this.frames.get(decoded.value.cameraId);
     // Copy out of the chunk so the rest of it can be freed.

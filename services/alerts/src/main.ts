@@ -85,7 +85,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   // Before Socket.IO attaches (it wraps the request listeners it finds).
   edgeHandlers({ server, guard, auth, handlers, upgrades: [liveViewRoute(() => running, relays)], metrics, log, scrub });
   const live = new LiveEvents(server, store, auth, guard, metrics, log, config.redis);
-  const latest = new LatestFrames(new Set(config.cameras.map((c) => c.id)));
+  const latest = new LatestFrames(new Set(config.cameras.map((c) => c.id)), () => metrics.chunksRejected.inc());
   const configStatus = new ConfigStatus(config, live);
   const apiDeps = { config, store, auth, evidence, live, webhooks, metrics, policy, control: deps.control, latest, scrub, configStatus };
   handlers.push(createApi(apiDeps));

@@ -1,5 +1,6 @@
 import { MODEL_STATS_PARAMS, SEARCH_PARAMS, STATS_PARAMS, UPTIME_PARAMS } from './params.ts';
 import { MODEL_METRICS } from '@vigil/store';
+import { AskBodySchema, AskReplySchema, CameraLiveStatusSchema, IncidentSchema, jsonSchemaOf } from '@vigil/contracts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -40,8 +41,6 @@ const MEDIA_SECURITY = [{ bearer: [] }, { mediaSession: [] }, {}];
 /** Mutations must be JSON (a cross-site form cannot send that without a preflight). */
 const JSON_ONLY = { '415': err('Content-Type is not application/json') };
 
-const Action = { type: ['object', 'null'], properties: { by: str, at: str, note: str } };
-
 /** The OpenAPI 3.1 document served at /api/openapi.json (a test checks it against the routes). */
 export const OPENAPI = {
   openapi: '3.1.0',
@@ -53,36 +52,19 @@ export const OPENAPI = {
     },
     schemas: {
       Error: { type: 'object', required: ['error'], properties: { error: str, param: str } },
-      Incident: {
-        type: 'object',
-        required: ['id', 'kind', 'camera', 'query', 'question', 'answer', 'reasoning', 'severity', 'state', 'started_at', 'ended_at', 'created_at', 'updated_at', 'closed_at', 'findings', 'evidence'],
-        properties: {
-          id: str, kind: { type: 'string', enum: ['finding', 'trigger', 'camera-offline'] }, findingId: str, camera: str, site: str, query: str,
-          question: str, answer: str, reasoning: str, severity: str, state: { type: 'string', enum: ['open', 'closed', 'acknowledged', 'resolved'] },
-          started_at: str, ended_at: str, created_at: str, updated_at: str, closed_at: nstr, findings: { type: 'integer' },
-          model: str, latency_ms: { type: 'integer' }, acknowledged: Action, resolved: Action, highlight: str,
-          evidence: {
-            type: 'object',
-            properties: {
-              frames: { type: 'array', items: { type: 'object', properties: { n: { type: 'integer' }, captured_at: str, url: str } } },
-              clip_url: nstr, bytes: { type: 'integer' }, deleted_at: nstr,
-            },
-          },
-          deliveries: {
-            type: 'array',
-            items: { type: 'object', properties: { webhook: str, event: str, status: { type: 'string', enum: ['pending', 'delivered', 'failed'] }, attempts: { type: 'integer' }, last_error: nstr, delivered_at: nstr, next_attempt_at: nstr } },
-          },
-        },
-      },
+      // Message and API shapes come from their zod schemas in @vigil/contracts: one definition.
+      Incident: jsonSchemaOf(IncidentSchema),
       Page: { type: 'object', required: ['items', 'next_cursor'], properties: { items: { type: 'array', items: ref('Incident') }, next_cursor: nstr } },
       Camera: {
         type: 'object',
         required: ['id', 'name', 'url', 'status'],
-        properties: { id: str, name: str, site: str, url: { type: 'string', description: 'credentials redacted' }, transport: str, fps: { type: 'number' }, width: { type: 'integer' }, queries: { type: 'array', items: str }, status: { type: ['object', 'null'] } },
+        properties: { id: str, name: str, site: str, url: { type: 'string', description: 'credentials redacted' }, transport: str, fps: { type: 'number' }, width: { type: 'integer' }, queries: { type: 'array', items: str }, status: { anyOf: [ref('CameraStatus'), { type: 'null' }] } },
       },
-      Query: { type: 'object', required: ['id', 'question', 'cameras'], properties: { id: str, status: { type: 'string', enum: ['active', 'waiting_for_model'] }, question: str, cameras: { type: 'array', items: str }, window_ms: { type: 'integer' }, every_ms: { type: 'integer' }, cooldown_ms: { type: 'integer' }, alert_when: str, severity: str, webhooks: { type: 'array', items: str } } },
+      CameraStatus: { ...jsonSchemaOf(CameraLiveStatusSchema), description: "The camera's latest status from ingest; `since`: when it entered this state" },
+      Query: { type: 'object', required: ['id', 'version', 'question', 'cameras'], properties: { id: str, version: { type: 'string', description: 'Hash of what is asked (question, window, every, trigger, schedule, alert_when, severity, cooldown, model); incidents record it as query_version' }, status: { type: 'string', enum: ['active', 'waiting_for_model'] }, question: str, cameras: { type: 'array', items: str }, window_ms: { type: 'integer' }, every_ms: { type: 'integer' }, cooldown_ms: { type: 'integer' }, alert_when: str, severity: str, webhooks: { type: 'array', items: str } } },
       Action: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', maxLength: 2000 }, by: { type: 'string', description: 'only used when no tokens are configured; otherwise the token name' } } },
-      Ask: { type: 'object', required: ['camera', 'question'], additionalProperties: false, properties: { camera: str, question: { type: 'string', maxLength: 1000 }, window: { type: ['string', 'integer'], description: '"1s" to "60s" (default "8s"), or milliseconds' } } },
+      Ask: jsonSchemaOf(AskBodySchema, 'input'),
+      AskReply: jsonSchemaOf(AskReplySchema),
     },
   },
   security: [{ bearer: [] }, {}],
@@ -196,7 +178,7 @@ export const OPENAPI = {
         summary: 'Ask a camera a question now (answered by infer over the control plane)',
         requestBody: { required: true, content: { 'application/json': { schema: ref('Ask') } } },
         responses: {
-          '200': json({ type: 'object', properties: { answer: str, reasoning: str, model: str } }, "The model's answer"),
+          '200': json(ref('AskReply'), "The model's answer"),
           '400': err('A bad field'),
           '502': err('infer failed to answer'),
           '503': err('No infer service answers'),

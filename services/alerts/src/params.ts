@@ -1,4 +1,4 @@
-import type { IncidentState } from '@vigil/contracts';
+import { AskBodySchema, MAX_ASK_QUESTION, type IncidentState } from '@vigil/contracts';
 import { MODEL_METRICS, type IncidentSearch, type ModelStatsRequest, type StatsRequest, type UptimeRequest } from '@vigil/store';
 
 /** A request parameter that is wrong: becomes a 400 naming it. */
@@ -135,17 +135,24 @@ export function parseActionBody(body: unknown): { note: string; by?: string } {
 
 /** Body of `POST /api/ask`: `window` is a duration like "8s" (or milliseconds), 1 s to 60 s. */
 export function parseAskBody(body: unknown, cameras: Set<string>): { camera: string; question: string; windowMs: number } {
-  const b = (body ?? {}) as Record<string, unknown>;
-  if (typeof b !== 'object' || Array.isArray(b)) throw new BadParam('body', 'expected a JSON object like {"camera": "dock-1", "question": "…", "window": "8s"}');
-  for (const k of Object.keys(b)) if (!['camera', 'question', 'window'].includes(k)) throw new BadParam(k, 'unknown field (known: camera, question, window)');
-  if (typeof b.camera !== 'string' || !cameras.has(b.camera)) throw new BadParam('camera', `expected a configured camera id (known: ${[...cameras].join(', ')})`);
-  if (typeof b.question !== 'string' || b.question.trim().length === 0 || b.question.length > 1000) throw new BadParam('question', 'expected a question of 1 to 1000 characters');
-  let windowMs = 8000;
-  if (typeof b.window === 'number') windowMs = b.window;
-  else if (typeof b.window === 'string') {
-    const m = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(b.window);
-    windowMs = m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
-  } else if (b.window !== undefined) windowMs = NaN;
-  if (!(windowMs >= 1000 && windowMs <= 60_000)) throw new BadParam('window', 'expected a duration from "1s" to "60s"');
-  return { camera: b.camera, question: b.question, windowMs };
+  const hint: Record<string, string> = {
+    body: 'expected a JSON object like {"camera": "dock-1", "question": "…", "window": "8s"}',
+    camera: `expected a configured camera id (known: ${[...cameras].join(', ')})`,
+    question: `expected a question of 1 to ${MAX_ASK_QUESTION} characters`,
+    window: 'expected a duration from "1s" to "60s"',
+  };
+  // AskBodySchema decides which field is wrong; the hints say what each should be.
+  const r = AskBodySchema.safeParse(body ?? {});
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') throw new BadParam(issue.keys[0] ?? 'body', 'unknown field (known: camera, question, window)');
+    const field = String(issue.path[0] ?? 'body');
+    throw new BadParam(field, hint[field] ?? hint.body!);
+  }
+  const { camera, question, window } = r.data;
+  if (!cameras.has(camera)) throw new BadParam('camera', hint.camera!);
+  const m = typeof window === 'string' ? /^(\d+(?:\.\d+)?)(ms|s)$/.exec(window) : undefined;
+  const windowMs = window === undefined ? 8000 : typeof window === 'number' ? window : m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
+  if (!(windowMs >= 1000 && windowMs <= 60_000)) throw new BadParam('window', hint.window!);
+  return { camera, question, windowMs };
 }

@@ -1,5 +1,5 @@
 import { parseDuration, type QueryConfig } from '@vigil/config';
-import { ASK_SUBJECT, type AskReply, type Finding } from '@vigil/contracts';
+import { ASK_SUBJECT, parseAskRequest, type AskReply, type Finding } from '@vigil/contracts';
 import type { Control } from '@vigil/control';
 import type { AskJob } from './asker.ts';
 import type { WindowPlanner } from './planner.ts';
@@ -7,13 +7,13 @@ import { estimateTokens } from './asker.ts';
 
 /** Above every severity: an operator is waiting. */
 export const ASK_PRIORITY = 10;
-const DEFAULT_WINDOW_MS = 8000;
 
 /**
- * Serves `vigil.ask` (contract in @vigil/contracts ask.ts: `{v: 1, cameraId, question,
- * windowMs}`; `{camera, question, window: "8s"}` is accepted too): the camera's most
- * recent video is asked the question ahead of the standing queries, and the reply carries
- * the finding. A request that cannot be answered throws: the requester gets a RemoteError.
+ * Serves `vigil.ask` (AskRequestSchema in @vigil/contracts: `{v: 1, cameraId, question,
+ * windowMs}`; the unversioned `{camera, question, window: "8s"}` is accepted too): the
+ * camera's most recent video is asked the question ahead of the standing queries, and the
+ * reply carries the finding. A request that is invalid or cannot be answered throws: the
+ * requester gets a RemoteError with the reason.
  */
 export function serveAskNow(
   control: Control,
@@ -21,14 +21,10 @@ export function serveAskNow(
   opts: { bufferMs: number; profile: string; ask(job: AskJob, priority: number): Promise<Finding> },
 ): () => void {
   return control.respond(ASK_SUBJECT, async (data): Promise<AskReply> => {
-    const req = (data ?? {}) as { cameraId?: unknown; camera?: unknown; question?: unknown; windowMs?: unknown; window?: unknown };
-    const cameraId = req.cameraId ?? req.camera;
-    if (typeof cameraId !== 'string' || typeof req.question !== 'string' || req.question.trim() === '') {
-      throw new Error('expected {v: 1, cameraId, question, windowMs}');
-    }
-    const w = req.windowMs ?? req.window;
-    const windowMs = typeof w === 'number' ? w : typeof w === 'string' ? parseDuration(w) : DEFAULT_WINDOW_MS;
-    if (!(windowMs >= 1000 && windowMs <= opts.bufferMs)) throw new Error(`window must be between 1s and ${opts.bufferMs / 1000}s`);
+    const parsed = parseAskRequest(fromUnversioned(data));
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const { cameraId, question, windowMs } = parsed.value;
+    if (windowMs > opts.bufferMs) throw new Error(`window must be between 1s and ${opts.bufferMs / 1000}s`);
     const camera = planner.camera(cameraId);
     const ring = planner.ring(cameraId);
     if (!camera || !ring) throw new Error(`unknown camera "${cameraId}"`);
@@ -38,7 +34,7 @@ export function serveAskNow(
     const query: QueryConfig = {
       id: 'ask',
       cameras: [camera.id],
-      question: req.question,
+      question,
       windowMs,
       everyMs: windowMs,
       alertWhen: /(?!)/,
@@ -52,7 +48,7 @@ export function serveAskNow(
       cameraId: camera.id,
       site: camera.site,
       query,
-      question: req.question,
+      question,
       start: frames[0]!.capturedAt,
       end: latest,
       frames,
@@ -74,4 +70,19 @@ export function serveAskNow(
       finding: f,
     };
   });
+}
+
+/** The request as first written, `{camera, question, window: "8s"}`, in the v1 shape. */
+function fromUnversioned(data: unknown): unknown {
+  if (typeof data !== 'object' || data === null || 'v' in data || !('camera' in data)) return data;
+  const { camera, question, window } = data as { camera?: unknown; question?: unknown; window?: unknown };
+  let windowMs = window;
+  if (typeof window === 'string') {
+    try {
+      windowMs = parseDuration(window);
+    } catch {
+      windowMs = window; // the schema names it
+    }
+  }
+  return { v: 1, cameraId: camera, question, windowMs };
 }

@@ -1,5 +1,5 @@
 import { FINDING_TEXT_LIMITS, clipText, findingId, type Finding, type Frame } from '@vigil/contracts';
-import type { QueryConfig } from '@vigil/config';
+import { queryVersion, type QueryConfig } from '@vigil/config';
 import { profileByName, type ModelClient, type ModelAnswer, type ProfileName } from '@vigil/model';
 import { redactText, redactUrl, type Logger } from '@vigil/observability';
 import type { InferMetrics } from './metrics.ts';
@@ -75,6 +75,8 @@ function windowPart(job: AskJob) {
     id: findingId(job.cameraId, q.id, job.start),
     cameraId: job.cameraId,
     queryId: q.id,
+    // The job's query is the one the window started under: a reload mid-window keeps its version.
+    queryVersion: queryVersion(q),
     question: job.question,
     windowStart: frames[0]?.capturedAt ?? job.start,
     windowEnd: frames[frames.length - 1]?.capturedAt ?? job.end,
@@ -100,7 +102,7 @@ export function buildFinding(job: AskJob, answer: ModelAnswer): Finding {
     status: answer.status,
     verdict: judged.verdict,
     structured: judged.structured,
-    verdictError: judged.error,
+    verdictError: judged.error === undefined ? undefined : clipText(judged.error, FINDING_TEXT_LIMITS.error),
     answer: clipText(answer.answer, FINDING_TEXT_LIMITS.answer),
     reasoning: clipText(answer.reasoning, FINDING_TEXT_LIMITS.reasoning),
     rawAnswer: clipText(answer.raw, FINDING_TEXT_LIMITS.rawAnswer),

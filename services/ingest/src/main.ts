@@ -1,5 +1,5 @@
-import { loadConfig, type VigilConfig } from '@vigil/config';
-import { Topics } from '@vigil/contracts';
+import { loadConfig, parseConfig, type VigilConfig } from '@vigil/config';
+import { parseReloadRequest, RELOAD_SUBJECT, Topics } from '@vigil/contracts';
 import type { Bus } from '@vigil/bus';
 import type { Control } from '@vigil/control';
 import { opsListener } from '@vigil/edge';
@@ -8,7 +8,6 @@ import { CameraFleet, type ApplyResult } from './fleet.ts';
 import { ChunkPublisher, type QueuedChunk } from './publisher.ts';
 import { StatusOutbox } from './status-outbox.ts';
 import { createIngestMetrics, removeCameraSeries } from './metrics.ts';
-import { RELOAD_SUBJECT } from './reload.ts';
 import { watchConfigFile } from './config-watch.ts';
 import { camerasHandler } from './api.ts';
 import type { Shard } from './shard.ts';
@@ -18,7 +17,7 @@ import type { BackoffPolicy } from './backoff.ts';
 export interface IngestDeps {
   bus: Bus;
   logger?: Logger;
-  /** Control plane: a message on `vigil.control.reload` makes ingest re-read `configFile`. */
+  /** Control plane: a ReloadRequest on `vigil.control.reload` makes ingest re-read `configFile` (or apply its config). */
   control?: Control;
   /** The config file the config came from: re-read on a reload message, and on change if `watchConfig`. */
   configFile?: string;
@@ -83,10 +82,11 @@ export async function startIngest(config: VigilConfig, deps: IngestDeps): Promis
   const first = await fleet.apply(config.cameras, settings(config));
   log.info({ cameras: fleet.size, otherShards: first.otherShards, shard: deps.shard, metricsPort: ops.port }, 'ingest started');
 
-  const reload = async (next?: VigilConfig): Promise<ApplyResult | { error: string }> => {
+  // A string is a config's YAML text (from a reload request), parsed as the file would be.
+  const reload = async (next?: VigilConfig | string): Promise<ApplyResult | { error: string }> => {
     try {
       if (!next && !deps.configFile) return { error: 'no config file to re-read' };
-      const c = next ?? loadConfig(deps.configFile!, deps.env);
+      const c = typeof next === 'string' ? parseConfig(next, RELOAD_SUBJECT, deps.env) : (next ?? loadConfig(deps.configFile!, deps.env));
       if (c.ingest.metricsPort !== config.ingest.metricsPort) log.warn('ingest.metrics_port changes take effect on restart');
       const result = await fleet.apply(c.cameras, settings(c));
       log.info({ added: result.added, removed: result.removed, restarted: result.restarted, relabelled: result.relabelled }, 'config reloaded');
@@ -99,9 +99,11 @@ export async function startIngest(config: VigilConfig, deps: IngestDeps): Promis
     }
   };
   const stopWatching = deps.configFile && deps.watchConfig !== false ? watchConfigFile(deps.configFile, () => void reload()) : undefined;
-  const unsubscribe = deps.control?.subscribe(RELOAD_SUBJECT, () => {
-    log.info({ subject: RELOAD_SUBJECT }, 'reload requested');
-    void reload();
+  const unsubscribe = deps.control?.subscribe(RELOAD_SUBJECT, (data) => {
+    const req = parseReloadRequest(data);
+    if (!req.ok) return log.warn({ subject: RELOAD_SUBJECT, reason: req.reason }, 'reload request refused');
+    log.info({ subject: RELOAD_SUBJECT, requestedBy: req.value.requestedBy, withConfig: req.value.config !== undefined }, 'reload requested');
+    void reload(req.value.config);
   });
 
   let closing: Promise<void> | undefined;

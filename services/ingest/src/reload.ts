@@ -1,7 +1,7 @@
 import type { CameraConfig } from '@vigil/config';
 
-/** Control subject on which a reload request (any payload) makes ingest re-read its config. */
-export const RELOAD_SUBJECT = 'vigil.control.reload';
+/** The reload subject lives with its message in @vigil/contracts; re-exported for old importers. */
+export { RELOAD_SUBJECT } from '@vigil/contracts';
 
 /** How a new camera list differs from the running one. */
 export interface CameraDiff {

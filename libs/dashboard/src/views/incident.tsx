@@ -88,6 +88,12 @@ export function IncidentView(props: { id: string }) {
             <dd>{typeof i.latency_ms === 'number' ? `${i.latency_ms} ms` : '—'}</dd>
             <dt>Positive windows</dt>
             <dd>{i.findings ?? 1}</dd>
+            {i.query_version && (
+              <>
+                <dt>Query version</dt>
+                <dd data-field="query-version">{i.query_version}</dd>
+              </>
+            )}
             <dt>Webhook</dt>
             <dd data-field="webhook">{webhookText(i)}</dd>
             {i.acknowledged && (

@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+import type { QueryConfig } from './types.ts';
+
+/**
+ * The version of a standing query: 12 hex characters of a SHA-256 over what is asked and how
+ * the answer is judged — the question template, window, every, trigger, schedule, alert_when,
+ * severity, cooldown and model overrides. Not the id or the cameras (the same question on
+ * another camera is the same question), so renaming a camera keeps every version. Every
+ * service computes it from the config alone, so they agree without talking.
+ */
+export function queryVersion(q: QueryConfig): string {
+  const asked = {
+    question: q.question,
+    windowMs: q.windowMs,
+    everyMs: q.everyMs,
+    trigger: q.trigger,
+    schedule: q.schedule,
+    alert: q.alert,
+    severity: q.severity,
+    cooldownMs: q.cooldownMs ?? 60_000,
+    model: q.model,
+  };
+  return createHash('sha256').update(canonical(asked)).digest('hex').slice(0, 12);
+}
+
+/** JSON with sorted keys and no undefined members; a regex as written (source and flags). */
+function canonical(v: unknown): string {
+  if (v instanceof RegExp) return JSON.stringify({ regex: v.source, flags: v.flags });
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
