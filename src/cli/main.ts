@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { ConfigError, configJsonSchema, configSecrets, loadConfig, type VigilConfig } from '@vigil/config';
-import { createLogger, installProcessPolicy, scrubber } from '@vigil/observability';
-import { openPlatform } from '@vigil/platform';
+import { createLogger, installProcessPolicy, redactUrl, scrubber, type Scrub } from '@vigil/observability';
+import { RELOAD_SUBJECT } from '@vigil/contracts';
+import { NatsControl } from '@vigil/control';
+import { ConfigReloads, lockHolder, openPlatform, type Reloadable } from '@vigil/platform';
 import { checkShard, parseShard, startIngest, type Shard } from '@vigil/ingest';
 import { startInfer } from '@vigil/infer';
 import { startAlerts } from '@vigil/alerts';
@@ -12,6 +15,9 @@ const USAGE = `Usage:
   vigil run --config <file> [--service a,b]    run services in this process (ingest, infer, alerts; default all)
             [--shard i/n]                      ingest only shard i of n of the cameras (or env VIGIL_SHARD_INDEX
                                                and VIGIL_SHARD_COUNT, e.g. a StatefulSet's pod index)
+  vigil reload --config <file>                 validate a config, then make the running services apply it
+                                               (NATS configured: published on vigil.control.reload;
+                                               standalone: SIGHUP to the process on its data_dir)
   vigil schema [--out file]                    print the config's JSON Schema (for editor completion)
 `;
 
@@ -29,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
         return await run(rest);
       case 'schema':
         return schema(rest);
+      case 'reload':
+        return await reload(rest);
       case undefined:
       case '-h':
       case '--help':
@@ -70,6 +78,43 @@ function schema(args: string[]): number {
   return 0;
 }
 
+/**
+ * `vigil reload`: validates first (exit 2 with every error, as `validate`), then delivers. With
+ * NATS in the config the YAML text goes out on `vigil.control.reload` and every service of the
+ * deployment applies it (filling ${ENV} from its own environment); without, the standalone
+ * process holding the config's data_dir is sent SIGHUP and re-reads the file it started from.
+ */
+async function reload(args: string[]): Promise<number> {
+  let values: { config?: string };
+  try {
+    ({ values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (!values.config) throw new UsageError('reload needs --config <file>');
+  const config = loadConfig(values.config);
+  if (config.nats) {
+    const control = await NatsControl.connect(config.nats.url).catch((e: unknown) => {
+      throw new UsageError(`cannot connect to NATS at ${redactUrl(config.nats!.url)}: ${(e as Error).message}`);
+    });
+    try {
+      await control.publish(RELOAD_SUBJECT, { v: 1, config: readFileSync(values.config, 'utf8'), requestedBy: `${userInfo().username}@${hostname()}` });
+    } finally {
+      await control.close();
+    }
+    process.stdout.write(`${values.config}: valid; published on ${RELOAD_SUBJECT} (${redactUrl(config.nats.url)})\n`);
+    return 0;
+  }
+  const pid = lockHolder(config.dataDir);
+  if (pid === undefined) {
+    process.stderr.write(`vigil: no running Vigil holds ${config.dataDir} (standalone reloads signal that process; with NATS they are published)\n`);
+    return 1;
+  }
+  process.kill(pid, 'SIGHUP');
+  process.stdout.write(`${values.config}: valid; Vigil (pid ${pid}) asked to re-read the config file it started from\n`);
+  return 0;
+}
+
 function parseServices(list: string | undefined): ServiceName[] {
   if (!list) return [...SERVICES];
   const names = list.split(',').map((s) => s.trim()).filter(Boolean);
@@ -90,15 +135,18 @@ async function run(args: string[]): Promise<number> {
   const config: VigilConfig = loadConfig(values.config);
   const services = parseServices(values.service);
   const shard = ingestShard(values.shard, process.env);
-  // Every log line of this process is scrubbed of the config's secrets.
-  const scrub = scrubber(configSecrets(config));
+  // Every log line of this process is scrubbed of the config's secrets (those of a reloaded one too).
+  let secrets = scrubber(configSecrets(config));
+  const scrub: Scrub = (text) => secrets(text);
   const logger = (name: string) => createLogger(name, { scrub });
   const log = logger('vigil');
   let platform: Awaited<ReturnType<typeof openPlatform>> | undefined;
-  const started: { name: string; close(): Promise<void> }[] = [];
+  const started: (Reloadable & { close(): Promise<void> })[] = [];
+  let reloads: ConfigReloads | undefined;
   let stopping: Promise<void> | undefined;
   const stopAll = () =>
     (stopping ??= (async () => {
+      await reloads?.close();
       // Upstream first, so nothing new enters a service that is stopping; adapters last.
       for (const s of started.reverse()) {
         await s.close().catch((e: unknown) => log.error({ service: s.name, err: String(e) }, 'error while stopping'));
@@ -118,12 +166,14 @@ async function run(args: string[]): Promise<number> {
     // Downstream first, so the first findings and frames have somewhere to go.
     if (services.includes('alerts')) started.push({ name: 'alerts', ...(await startAlerts(config, { bus, store: await platform.store(), state: platform.state, control: platform.control, logger: logger('alerts'), scrub })) });
     if (services.includes('infer')) started.push({ name: 'infer', ...(await startInfer(config, { bus, control: platform.control, logger: logger('infer') })) });
-    if (services.includes('ingest')) started.push({ name: 'ingest', ...(await startIngest(config, { bus, control: platform.control, configFile: values.config, shard, logger: logger('ingest') })) });
+    if (services.includes('ingest')) started.push({ name: 'ingest', ...(await startIngest(config, { bus, control: platform.control, shard, logger: logger('ingest') })) });
   } catch (e) {
     log.error({ err: scrub((e as Error).message) }, 'cannot start');
     await stopAll();
     return 1;
   }
+  // Config changes reach every service of this process: the file, SIGHUP, or `vigil reload`.
+  reloads = new ConfigReloads(config, () => started, { file: values.config, control: platform.control, log }, (next) => (secrets = scrubber(configSecrets(next)))).start();
   log.info({ services }, 'vigil running; Ctrl-C to stop');
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -12,6 +12,7 @@ import { NatsControl } from '@vigil/control';
 import { loadConfig } from '@vigil/config';
 import { createLogger } from '@vigil/observability';
 import { RELOAD_SUBJECT, startIngest, type IngestService } from '@vigil/ingest';
+import { ConfigReloads } from '@vigil/platform';
 import { KAFKA, configFromYaml, metricSum, uid, waitFor } from '../helpers/env.ts';
 import { cameras, clip, metricsText, readTopic } from './helpers.ts';
 
@@ -78,7 +79,11 @@ test('editing the config file adds and removes cameras without restarting the ot
   writeFileSync(file, yaml([a, b]));
   const status = await readTopic(KAFKA, Topics.cameraStatus, startedAt - 1000, (k) => [a, b, c].includes(k));
   closers.push(() => status.close());
-  const ingest = await start(loadConfig(file, {}), { bus: await openBus(), logger: log(), configFile: file, env: {} });
+  const ingest = await start(loadConfig(file, {}), { bus: await openBus(), logger: log() });
+  // Reloads come the way `vigil run` wires them: the file watched, every change validated first.
+  const refusals: string[] = [];
+  const reloads = new ConfigReloads(loadConfig(file, {}), () => [{ name: 'ingest', reload: (c) => ingest.reload(c), reloadRefused: (e) => refusals.push(e) }], { file, env: {}, log: log(), signal: false }).start();
+  closers.push(() => reloads.close());
   const first = await waitFor('a and b online', async () => {
     const m = await cameras(ingest.port);
     return m.get(a)?.state === 'online' && m.get(b)?.state === 'online' ? m : undefined;
@@ -102,9 +107,8 @@ test('editing the config file adds and removes cameras without restarting the ot
   );
 
   writeFileSync(file, yaml([a, c]).replace('cameras:', 'cameras: [oops'));
-  const refused = await ingest.reload();
-  assert.ok('error' in refused && /invalid config/.test(refused.error));
-  await new Promise((r) => setTimeout(r, 800)); // the watcher sees the bad file too
+  await waitFor('the bad file refused', () => refusals.length > 0, 10_000);
+  assert.match(refusals[0]!, /invalid config/);
   const still = await cameras(ingest.port);
   assert.deepEqual([...still.keys()].sort(), [a, c].sort());
   assert.equal(still.get(a)!.ffmpegPid, aBefore.ffmpegPid);
@@ -119,7 +123,9 @@ test('a reload message on NATS vigil.control.reload applies a changed config fil
   const sender = await NatsControl.connect(NATS);
   closers.push(() => sender.close());
   // Not watching the file: only the message can make this ingest notice the change.
-  const ingest = await start(loadConfig(file, {}), { bus: await openBus(), logger: log(), configFile: file, env: {}, watchConfig: false, control });
+  const ingest = await start(loadConfig(file, {}), { bus: await openBus(), logger: log(), control });
+  const reloads = new ConfigReloads(loadConfig(file, {}), () => [{ name: 'ingest', reload: (c) => ingest.reload(c) }], { file, env: {}, log: log(), watch: false, signal: false, control }).start();
+  closers.push(() => reloads.close());
   await waitFor('a online', async () => (await cameras(ingest.port)).get(a)?.state === 'online', 15_000);
   const pid = (await cameras(ingest.port)).get(a)!.ffmpegPid;
   writeFileSync(file, yaml([a, d]));

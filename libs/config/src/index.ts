@@ -7,3 +7,4 @@ export * from './inference.ts';
 export { configSecrets, SECRET_KEYS } from './secrets.ts';
 export { sourceUrl } from './camera-url.ts';
 export { queryVersion } from './query-version.ts';
+export { watchConfigFile } from './watch.ts';

@@ -8,7 +8,8 @@ import { PgDatabase, PgliteDatabase, SqlIncidentStore, type IncidentStore } from
 import { redactUrl, type Logger } from '@vigil/observability';
 import { lockDataDir } from './lock.ts';
 
-export { lockDataDir, DataDirLockedError } from './lock.ts';
+export { lockDataDir, lockHolder, DataDirLockedError } from './lock.ts';
+export { ConfigReloads, type Reloadable, type ReloadSources } from './reloads.ts';
 
 /** The outside systems a process's services share, real or embedded per the config. */
 export interface Platform {

@@ -1,14 +1,13 @@
-import { loadConfig, parseConfig, type VigilConfig } from '@vigil/config';
-import { parseReloadRequest, RELOAD_SUBJECT, Topics } from '@vigil/contracts';
+import type { VigilConfig } from '@vigil/config';
+import { Topics } from '@vigil/contracts';
 import type { Bus } from '@vigil/bus';
 import type { Control } from '@vigil/control';
 import { opsListener } from '@vigil/edge';
-import { createLogger, createRegistry, redactText, startOpsServer, type Logger, type OpsServer } from '@vigil/observability';
+import { createLogger, createRegistry, startOpsServer, type Logger, type OpsServer } from '@vigil/observability';
 import { CameraFleet, type ApplyResult } from './fleet.ts';
 import { ChunkPublisher, type QueuedChunk } from './publisher.ts';
 import { StatusOutbox } from './status-outbox.ts';
 import { createIngestMetrics, removeCameraSeries } from './metrics.ts';
-import { watchConfigFile } from './config-watch.ts';
 import { camerasHandler } from './api.ts';
 import type { Shard } from './shard.ts';
 import type { BackoffPolicy } from './backoff.ts';
@@ -17,14 +16,8 @@ import type { BackoffPolicy } from './backoff.ts';
 export interface IngestDeps {
   bus: Bus;
   logger?: Logger;
-  /** Control plane: a ReloadRequest on `vigil.control.reload` makes ingest re-read `configFile` (or apply its config). */
+  /** The control plane (reloads reach ingest through @vigil/platform's ConfigReloads). */
   control?: Control;
-  /** The config file the config came from: re-read on a reload message, and on change if `watchConfig`. */
-  configFile?: string;
-  /** Watch `configFile` and reload when it changes (default true). */
-  watchConfig?: boolean;
-  /** Environment for `${NAME}` in the config file when it is re-read (default process.env). */
-  env?: Record<string, string | undefined>;
   /** Run only this share of the cameras (see shard.ts); all of them when absent. */
   shard?: Shard;
   /** Called for each chunk the bus acknowledged, with the time from enqueue to ack (benchmarks). */
@@ -38,8 +31,8 @@ export interface IngestService {
   port: number;
   /** Every camera this process runs, with its state (URLs never included). */
   cameras(): ReturnType<CameraFleet['snapshots']>;
-  /** Applies `config`, or re-reads `configFile`; a bad config is reported and the running one kept. */
-  reload(config?: VigilConfig): Promise<ApplyResult | { error: string }>;
+  /** Applies a new config: only the cameras that changed restart (see CameraFleet.apply). */
+  reload(config: VigilConfig): Promise<ApplyResult>;
   close(): Promise<void>;
 }
 
@@ -82,29 +75,14 @@ export async function startIngest(config: VigilConfig, deps: IngestDeps): Promis
   const first = await fleet.apply(config.cameras, settings(config));
   log.info({ cameras: fleet.size, otherShards: first.otherShards, shard: deps.shard, metricsPort: ops.port }, 'ingest started');
 
-  // A string is a config's YAML text (from a reload request), parsed as the file would be.
-  const reload = async (next?: VigilConfig | string): Promise<ApplyResult | { error: string }> => {
-    try {
-      if (!next && !deps.configFile) return { error: 'no config file to re-read' };
-      const c = typeof next === 'string' ? parseConfig(next, RELOAD_SUBJECT, deps.env) : (next ?? loadConfig(deps.configFile!, deps.env));
-      if (c.ingest.metricsPort !== config.ingest.metricsPort) log.warn('ingest.metrics_port changes take effect on restart');
-      const result = await fleet.apply(c.cameras, settings(c));
-      log.info({ added: result.added, removed: result.removed, restarted: result.restarted, relabelled: result.relabelled }, 'config reloaded');
-      return result;
-    } catch (e) {
-      // ConfigError already hides secrets; a read error may still quote a URL.
-      const error = redactText((e as Error).message);
-      log.error({ err: error }, 'config reload failed; keeping the running config');
-      return { error };
-    }
+  let running = config;
+  const reload = async (next: VigilConfig): Promise<ApplyResult> => {
+    if (next.ingest.metricsPort !== running.ingest.metricsPort) log.warn('ingest.metrics_port changes take effect on restart');
+    const result = await fleet.apply(next.cameras, settings(next));
+    running = next;
+    log.info({ added: result.added, removed: result.removed, restarted: result.restarted, relabelled: result.relabelled }, 'config reloaded');
+    return result;
   };
-  const stopWatching = deps.configFile && deps.watchConfig !== false ? watchConfigFile(deps.configFile, () => void reload()) : undefined;
-  const unsubscribe = deps.control?.subscribe(RELOAD_SUBJECT, (data) => {
-    const req = parseReloadRequest(data);
-    if (!req.ok) return log.warn({ subject: RELOAD_SUBJECT, reason: req.reason }, 'reload request refused');
-    log.info({ subject: RELOAD_SUBJECT, requestedBy: req.value.requestedBy, withConfig: req.value.config !== undefined }, 'reload requested');
-    void reload(req.value.config);
-  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -113,8 +91,6 @@ export async function startIngest(config: VigilConfig, deps: IngestDeps): Promis
     reload,
     close: () =>
       (closing ??= (async () => {
-        stopWatching?.();
-        unsubscribe?.();
         clearInterval(ticker);
         // Cameras first (their last chunks and "offline" go to the queues), then the queues.
         const steps = [await Promise.allSettled([fleet.close()]), await Promise.allSettled([publisher.close(), statuses.close(), ops.close()])].flat();
