@@ -76,6 +76,12 @@ test('signed in with a token: evidence loads through the media session, no URL c
   assert.ok(media && media.httpOnly && media.sameSite === 'Strict', JSON.stringify(cookies));
   // Without the cookie (and no header) the same frame is refused.
   assert.equal((await fetch(`${base}/api/incidents/${incident.id}/frames/0.jpg`)).status, 401);
+  // A reload refused elsewhere shows on the open page at once, with the errors.
+  alerts.reloadRefused('site.yaml: invalid config\n  site.yaml:7: queries[0].window: expected a duration like "8s" (got "8 sec")');
+  const banner = page.locator('.config-refused');
+  await banner.waitFor({ timeout: 10_000 });
+  assert.match(await banner.innerText(), /refused[\s\S]*queries\[0\]\.window/);
+  await page.screenshot({ path: join(SCREENSHOTS, 'config-refused.png') });
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForSelector('#token', { timeout: 10_000 });
   assert.equal((await page.context().cookies()).some((c) => c.name === 'vigil_media' && c.value), false, 'sign-out clears the media session');

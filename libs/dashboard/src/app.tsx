@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, auth, signOut, startMediaSession } from './api.ts';
-import { live, useConnected } from './live.ts';
+import { live, useConfigStatus, useConnected } from './live.ts';
 import { useRoute } from './router.ts';
 import { LiveView } from './views/live.tsx';
 import { CamerasView } from './views/cameras.tsx';
@@ -23,6 +23,7 @@ export function App() {
   const connected = useConnected();
   const [needsToken, setNeedsToken] = useState<string | null>(null);
   const [ready, setReady] = useState(false);
+  const configStatus = useConfigStatus(ready);
 
   const start = async () => {
     try {
@@ -72,6 +73,12 @@ export function App() {
           )}
         </span>
       </header>
+      {configStatus?.refused && (
+        <div class="error config-refused" role="alert">
+          <strong>The edited config was refused</strong> ({new Date(configStatus.refused.at).toLocaleTimeString()}); Vigil keeps running the previous one. Fix the file and save it again:
+          <pre>{configStatus.refused.error}</pre>
+        </div>
+      )}
       <main id="main">
         {id ? (
           <IncidentView id={decodeURIComponent(id)} />

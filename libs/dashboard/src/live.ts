@@ -1,6 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import { useEffect, useState } from 'preact/hooks';
-import { auth, type CameraState, type Incident, type StoredCameraStatus as StoredStatus } from './api.ts';
+import { api, auth, type CameraState, type Incident, type StoredCameraStatus as StoredStatus } from './api.ts';
 
 type Listener = (event: string, payload: unknown) => void;
 
@@ -71,4 +71,22 @@ export function useCameraEvents(fn: (states: { id: string; status: CameraState }
       }),
     [],
   );
+}
+
+/** The running config's status as alerts reports it (`GET /api/config`, then `config:status`). */
+export interface ConfigStatus {
+  applied_at: string;
+  cameras: number;
+  queries: number;
+  refused: { at: string; error: string } | null;
+}
+
+/** The config status, kept current: a refused reload shows until a later one applies. */
+export function useConfigStatus(signedIn: boolean): ConfigStatus | undefined {
+  const [status, setStatus] = useState<ConfigStatus | undefined>();
+  useEffect(() => {
+    if (signedIn) void api<ConfigStatus | null>('/api/config').then((s) => s && setStatus(s), () => undefined);
+    return live.on((event, payload) => event === 'config:status' && setStatus(payload as ConfigStatus));
+  }, [signedIn]);
+  return status;
 }
