@@ -123,7 +123,7 @@ test('a reload message on NATS vigil.control.reload applies a changed config fil
   const sender = await NatsControl.connect(NATS);
   closers.push(() => sender.close());
   // Not watching the file: only the message can make this ingest notice the change.
-  const ingest = await start(loadConfig(file, {}), { bus: await openBus(), logger: log(), control });
+  const ingest = await start(loadConfig(file, {}), { bus: await openBus(), logger: log() });
   const reloads = new ConfigReloads(loadConfig(file, {}), () => [{ name: 'ingest', reload: (c) => ingest.reload(c) }], { file, env: {}, log: log(), watch: false, signal: false, control }).start();
   closers.push(() => reloads.close());
   await waitFor('a online', async () => (await cameras(ingest.port)).get(a)?.state === 'online', 15_000);

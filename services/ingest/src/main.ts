@@ -1,7 +1,6 @@
 import type { VigilConfig } from '@vigil/config';
 import { Topics } from '@vigil/contracts';
 import type { Bus } from '@vigil/bus';
-import type { Control } from '@vigil/control';
 import { opsListener } from '@vigil/edge';
 import { createLogger, createRegistry, startOpsServer, type Logger, type OpsServer } from '@vigil/observability';
 import { CameraFleet, type ApplyResult } from './fleet.ts';
@@ -16,8 +15,6 @@ import type { BackoffPolicy } from './backoff.ts';
 export interface IngestDeps {
   bus: Bus;
   logger?: Logger;
-  /** The control plane (reloads reach ingest through @vigil/platform's ConfigReloads). */
-  control?: Control;
   /** Run only this share of the cameras (see shard.ts); all of them when absent. */
   shard?: Shard;
   /** Called for each chunk the bus acknowledged, with the time from enqueue to ack (benchmarks). */
