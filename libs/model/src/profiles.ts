@@ -29,11 +29,6 @@ function spliced(splices: Splice[], prefix: string, frames: { jpeg: Buffer; base
   return s.token;
 }
 
-/** Frames sent as one pre-sampled video: no encode on the client, no process per window. */
-export function jpegVideoUrl(frames: { jpeg: Buffer }[]): string {
-  return `data:video/jpeg;base64,${frames.map((f) => f.jpeg.toString('base64')).join(',')}`;
-}
-
 function bandNote(req: AskRequest): string {
   // Infer puts a 0-based band on each window's frames (the frames' streamTime is that clock).
   return (

@@ -79,7 +79,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
   const budget = new TokenBudget(config.model.budget ?? {});
   const publisher = new FindingPublisher(bus);
   // Frames come without a band; each window gets its own 0-based one (model input and evidence).
-  const bander = config.queries.length > 0 ? await WindowBander.open(log, () => metrics.bandFailures.inc()) : undefined;
+  const bander = config.queries.length > 0 ? await WindowBander.open(log, () => metrics.bandFailures.inc(), config.ingest.ffmpegPath) : undefined;
   const asker = model && new WindowAsker(model, metrics, log, config.model.profile, bander);
   const background = new Set<Promise<void>>();
   const track = (p: Promise<void>) => (background.add(p), void p.finally(() => background.delete(p)));
