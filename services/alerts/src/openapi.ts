@@ -35,6 +35,16 @@ const MODEL_DOCS = {
 };
 const valueSeries = { type: 'array', items: { type: 'object', properties: { key: str, points: { type: 'array', items: { type: 'object', properties: { t: str, value: { type: 'number' } } } } } } };
 
+/** A query's `alert_when` as its config writes it. */
+const ALERT_WHEN = {
+  description: 'as written in the config: a regex on the answer (case-insensitive), `{answer: yes|no}`, or `{json: {schema, when}}` on a JSON verdict',
+  oneOf: [
+    str,
+    { type: 'object', required: ['answer'], additionalProperties: false, properties: { answer: { type: 'string', enum: ['yes', 'no'] } } },
+    { type: 'object', required: ['json'], additionalProperties: false, properties: { json: { type: 'object', required: ['schema', 'when'], properties: { schema: { type: 'object' }, when: { type: 'object' } } } } },
+  ],
+};
+
 /** Media routes: the bearer header, or the media session cookie browsers send with <img>, <video>. */
 const MEDIA_SECURITY = [{ bearer: [] }, { mediaSession: [] }, {}];
 /** Mutations must be JSON (a cross-site form cannot send that without a preflight). */
@@ -80,7 +90,7 @@ export const OPENAPI = {
         required: ['id', 'name', 'url', 'status'],
         properties: { id: str, name: str, site: str, url: { type: 'string', description: 'credentials redacted' }, transport: str, fps: { type: 'number' }, width: { type: 'integer' }, queries: { type: 'array', items: str }, status: { type: ['object', 'null'] } },
       },
-      Query: { type: 'object', required: ['id', 'question', 'cameras'], properties: { id: str, status: { type: 'string', enum: ['active', 'waiting_for_model'] }, question: str, cameras: { type: 'array', items: str }, window_ms: { type: 'integer' }, every_ms: { type: 'integer' }, cooldown_ms: { type: 'integer' }, alert_when: str, severity: str, webhooks: { type: 'array', items: str } } },
+      Query: { type: 'object', required: ['id', 'question', 'cameras'], properties: { id: str, status: { type: 'string', enum: ['active', 'waiting_for_model'] }, question: str, cameras: { type: 'array', items: str }, window_ms: { type: 'integer' }, every_ms: { type: 'integer' }, cooldown_ms: { type: 'integer' }, alert_when: ALERT_WHEN, severity: str, webhooks: { type: 'array', items: str } } },
       Action: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', maxLength: 2000 }, by: { type: 'string', description: 'only used when no tokens are configured; otherwise the token name' } } },
       Ask: { type: 'object', required: ['camera', 'question'], additionalProperties: false, properties: { camera: str, question: { type: 'string', maxLength: 1000 }, window: { type: ['string', 'integer'], description: '"1s" to "60s" (default "8s"), or milliseconds' } } },
     },
