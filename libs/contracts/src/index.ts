@@ -4,3 +4,4 @@ export * from './incident.ts';
 export * from './topics.ts';
 export * from './camera-status.ts';
 export * from './ask.ts';
+export * from './topic-settings.ts';

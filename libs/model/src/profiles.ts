@@ -13,7 +13,7 @@ export const REASON2_FORMAT =
 /** How one model family wants a window asked: request body and how to read the reply. */
 export interface ModelProfile {
   name: ProfileName;
-  /** Whether the model reads a timestamp band burned into the frames. */
+  /** Whether the model reads a timestamp band under the frames (infer splices it in). */
   band: boolean;
   answerTag: boolean;
   /** The model card's sampling; a query or the config may override any of it. */

@@ -1,5 +1,5 @@
 import type { QueryConfig, VigilConfig } from '@vigil/config';
-import { decodeFrameChunk, Topics, type Finding } from '@vigil/contracts';
+import { decodeFrameChunk, Topics, topicSpecs, type Finding } from '@vigil/contracts';
 import type { Bus, InMessage } from '@vigil/bus';
 import type { Control } from '@vigil/control';
 import { ModelClient, type Endpoint } from '@vigil/model';
@@ -47,11 +47,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
   const registry = createRegistry('infer');
   const metrics = createInferMetrics(registry);
   const { bus } = deps;
-  await bus.ensureTopics([
-    { topic: Topics.frames, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } },
-    { topic: Topics.findings, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } },
-    { topic: Topics.deadLetter, partitions: 1 },
-  ]);
+  await bus.ensureTopics(topicSpecs([Topics.frames, Topics.findings, Topics.deadLetter]));
   const endpoints = config.model.endpointSettings ?? config.model.endpoints.map((url) => ({ url }));
   const model =
     endpoints.length > 0
