@@ -50,6 +50,17 @@ for (const doc of DOCS) {
   });
 }
 
+test("README's Tests section names every folder and file under test/, and only paths that exist", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## Tests');
+  const end = readme.indexOf('\n## ', start + 1);
+  const section = readme.slice(start, end === -1 ? undefined : end);
+  const named = [...section.matchAll(/`(test\/[^`*\s]*)`/g)].map((m) => m[1]!.replace(/\/$/, ''));
+  assert.deepEqual(named.filter((p) => !existsSync(join(ROOT, p))), [], 'named but not there');
+  const entries = readdirSync(join(ROOT, 'test')).map((e) => `test/${e}`);
+  assert.deepEqual(entries.filter((e) => !named.some((p) => p === e || p.startsWith(`${e}/`))), [], 'there but not named');
+});
+
 test('the link checker sees links outside code, and refuses missing files, paths out of the repository and unknown headings', () => {
   assert.deepEqual(links('[a](x.md) `[b](y.md)` ![c](img/d.png "t") `../w.md`\n```\n[e](z.md)\n```\n'), ['x.md', 'img/d.png', '../w.md']);
   assert.ok(anchors('## The `vigil` command\n').has('the-vigil-command'));
