@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import jpeg from 'jpeg-js';
 import { BandSplicer, JpegSplitter, windowLabel, windowSide, type BandSide } from '@vigil/media';
 import { BitString } from '../../libs/media/src/jpeg-band/bits.ts';
-import { readLayout } from '../../libs/media/src/jpeg-band/headers.ts';
+import { readLayout } from '../../libs/media/src/jpeg-band/layout.ts';
 
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';
 const BAND = 28;

@@ -14,7 +14,7 @@
  */
 import { BAND_HEIGHT } from './band.ts';
 import { encodeBand, type BandComponent } from './jpeg-band/band-encoder.ts';
-import { readLayout, type JpegLayout } from './jpeg-band/headers.ts';
+import { readLayout, type JpegLayout } from './jpeg-band/layout.ts';
 import { buildEncoder, missingSymbol } from './jpeg-band/huffman.ts';
 import { DEFAULT_FONT, checkLabel, renderLabels, type LabelBitmap } from './jpeg-band/labels.ts';
 import { findScanBytesEnd } from './jpeg-band/scan-end.ts';
