@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { KafkaBus } from '@vigil/bus';
-import { decodeFinding, encodeFrameChunk, Topics } from '@vigil/contracts';
+import { decodeFinding, encodeFrameChunk, Topics, topicSpecs } from '@vigil/contracts';
 import { createLogger } from '@vigil/observability';
 import { loadConfig } from '@vigil/config';
 import { startModelServer } from '../test/fixtures/model-server.ts';
@@ -70,7 +70,7 @@ export async function main(args: string[]): Promise<number> {
   loadConfig(cfg, {}); // fail here, not in the child, on a bad config
 
   const bus = new KafkaBus({ brokers: [KAFKA], clientId: 'bench', logger: log });
-  await bus.ensureTopics([{ topic: Topics.frames, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } }, { topic: Topics.findings, partitions: 6 }]);
+  await bus.ensureTopics(topicSpecs([Topics.frames, Topics.findings]));
   const answered = new Map<string, number>();
   let measuring = false;
   const wanted = new Set(ids);

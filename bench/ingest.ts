@@ -4,7 +4,7 @@
  *
  * N simulated 1080p30 H.264 cameras (one 4 Mbit/s clip, looped in real time with
  * `file://`) through ingest into Kafka, against the same N inputs through bare ffmpeg
- * doing the same decode, 4 fps, scale, band and JPEG encode to /dev/null (the very same
+ * doing the same decode, 4 fps, scale and JPEG encode to /dev/null (the very same
  * command line, from @vigil/media's ffmpegArgs, only the output differs).
  *
  * CPU is read from /proc (utime + stime) over the same measured window for both: Node
@@ -87,7 +87,7 @@ async function measure(pids: () => number[], seconds: number): Promise<{ cpu: nu
 }
 
 function bareArgs(): string[] {
-  return ffmpegArgs({ url: pathToFileURL(CLIP).href, transport: 'tcp', hwaccel: 'none', inputArgs: [], timeoutMs: 10_000 }, { fps: FPS, width: WIDTH, band: true }, '/dev/null');
+  return ffmpegArgs({ url: pathToFileURL(CLIP).href, transport: 'tcp', hwaccel: 'none', inputArgs: [], timeoutMs: 10_000 }, { fps: FPS, width: WIDTH }, '/dev/null');
 }
 
 async function runBare(n: number, warmup: number, seconds: number) {

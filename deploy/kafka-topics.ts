@@ -3,15 +3,19 @@
  * in line: partitions are raised (never lowered; Kafka cannot), settings are replaced by the
  * ones given. Run once per deploy (compose's `topics` service, the k8s `kafka-topics` Job):
  *
- *   node --import tsx deploy/kafka-topics.ts --bootstrap kafka:9092 --replication-factor 3 \
- *     --topic vigil.frames=24,retention.ms=21600000,max.message.bytes=8388608 …
+ *   node --import tsx deploy/kafka-topics.ts --bootstrap kafka:9092 --profile production
  *
- * Each --topic is `name=partitions[,setting=value…]`. --bootstrap defaults to $KAFKA_BOOTSTRAP
- * (comma-separated); --prefix (tests only) is put before every topic name.
+ * The topics and their settings come from the table in @vigil/contracts (topic-settings.ts)
+ * under a profile: `single-host` (the default; replication 1) or `production`. Each
+ * `--topic name=partitions[,setting=value…]` instead names one topic to apply, and only those
+ * (tests, or a one-off by hand); --replication-factor overrides the profile's. --bootstrap
+ * defaults to $KAFKA_BOOTSTRAP (comma-separated); --prefix (tests only) is put before every
+ * topic name.
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
+import { topicPlan, type TopicProfile } from '@vigil/contracts';
 
 // kafkajs is CommonJS: not every export is visible to an ESM named import.
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
@@ -91,22 +95,36 @@ export async function applyTopics(opts: { brokers: string[]; replicationFactor: 
   }
 }
 
-async function main(argv: string[]): Promise<number> {
+/** What a command line asks for, `--bootstrap` aside: the profile's topics, or the `--topic`s given. */
+export interface TopicsRequest {
+  bootstrap?: string;
+  replicationFactor: number;
+  topics: TopicSpec[];
+}
+
+/** Reads the options (see the top of this file); throws naming the bad one. */
+export function parseTopicsArgs(argv: string[]): TopicsRequest {
   const { values } = parseArgs({
     args: argv,
     options: {
       bootstrap: { type: 'string' },
-      'replication-factor': { type: 'string', default: '1' },
+      profile: { type: 'string', default: 'single-host' },
+      'replication-factor': { type: 'string' },
       prefix: { type: 'string', default: '' },
       topic: { type: 'string', multiple: true },
     },
   });
-  const bootstrap = values.bootstrap ?? process.env.KAFKA_BOOTSTRAP;
-  if (!bootstrap) throw new Error('--bootstrap (or KAFKA_BOOTSTRAP) is required');
-  const topics = (values.topic ?? []).map(parseTopicSpec).map((t) => ({ ...t, name: `${values.prefix}${t.name}` }));
-  if (topics.length === 0) throw new Error('name at least one --topic');
-  const replicationFactor = Number(values['replication-factor']);
+  const plan = topicPlan(values.profile as TopicProfile);
+  const given = (values.topic ?? []).map(parseTopicSpec);
+  const topics = given.length > 0 ? given : plan.topics.map((t) => ({ name: t.topic, partitions: t.partitions, config: t.config }));
+  const replicationFactor = values['replication-factor'] === undefined ? plan.replicationFactor : Number(values['replication-factor']);
   if (!Number.isInteger(replicationFactor) || replicationFactor < 1) throw new Error('--replication-factor must be a positive integer');
+  return { bootstrap: values.bootstrap, replicationFactor, topics: topics.map((t) => ({ ...t, name: `${values.prefix}${t.name}` })) };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { bootstrap = process.env.KAFKA_BOOTSTRAP, replicationFactor, topics } = parseTopicsArgs(argv);
+  if (!bootstrap) throw new Error('--bootstrap (or KAFKA_BOOTSTRAP) is required');
   const done = await applyTopics({ brokers: bootstrap.split(',').map((b) => b.trim()).filter(Boolean), replicationFactor, topics });
   for (const d of done) process.stdout.write(`kafka-topics: ${d.topic} ${d.action} (${d.partitions} partitions)\n`);
   return 0;

@@ -30,6 +30,8 @@ cameras:
   - { id: dock-2, url: "rtsp://10.0.0.22/s1", site: west }
 queries:
   - { id: forklift, cameras: [dock-1, dock-2], question: "Is a forklift moving near a person on foot?", window: 4s, every: 2s, cooldown: 1s, severity: high }
+  - { id: gate, cameras: [dock-2], question: "Is the gate open?", window: 4s, every: 4s, alert_when: { answer: yes } }
+  - { id: pallets, cameras: [dock-2], question: "How many pallets?", window: 4s, every: 4s, alert_when: { json: { schema: { type: object, required: [count] }, when: { count: { gte: 3 } } } } }
 alerts:
   offline_grace: 1s
   tokens:
@@ -192,9 +194,11 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     assert.equal(cams.find((c) => c.id === 'dock-2').status.state, 'online');
     // The status is the CameraStatus component of the OpenAPI document (built from this schema).
     assert.ok(CameraLiveStatusSchema.safeParse(cams.find((c) => c.id === 'dock-2').status).success);
-    const [q] = (await get('/api/queries')).body as any[];
+    const [q, gate, pallets] = (await get('/api/queries')).body as any[];
     assert.deepEqual([q.id, q.cooldown_ms, q.severity, q.window_ms], ['forklift', 1000, 'high', 4000]);
     assert.equal(q.version, queryVersion(config.queries[0]!), 'each query says its current version');
+    // alert_when as the config writes it: the default regex, a yes/no choice, a JSON rule.
+    assert.deepEqual([q.alert_when, gate.alert_when, pallets.alert_when], ['^\\s*yes', { answer: 'yes' }, { json: { schema: { type: 'object', required: ['count'] }, when: { count: { gte: 3 } } } }]);
   });
 
   test('a positive finding becomes a live incident with key frames and an H.264 clip; more within the cooldown extend it', async () => {

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Authenticator } from '@vigil/edge';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { serveDashboard } from '../../services/alerts/src/dashboard.ts';
 import { pickKeyFrames } from '../../services/alerts/src/evidence.ts';
 import { renderTemplate, retryDelay } from '../../services/alerts/src/webhooks.ts';
 import { parseAskBody, parseIncidentSearch, parseStats } from '../../services/alerts/src/params.ts';
@@ -53,4 +55,29 @@ test('parameters: defaults and normalisation', () => {
   assert.deepEqual([st.bucket, st.by, st.from.toISOString()], ['hour', 'camera', '2026-01-30T00:00:00.000Z']);
   assert.equal(parseAskBody({ camera: 'a', question: 'q', window: 4000 }, new Set(['a'])).windowMs, 4000);
   assert.equal(parseAskBody({ camera: 'a', question: 'q' }, new Set(['a'])).windowMs, 8000);
+});
+
+test('before `npm run build`, the dashboard\'s paths answer 503 saying so; other paths pass through', async () => {
+  const answer = async (method: string, url: string) => {
+    const got: { status?: number; headers?: Record<string, string>; body?: string } = {};
+    const res = {
+      writeHead(status: number, headers: Record<string, string>) {
+        Object.assign(got, { status, headers });
+        return this;
+      },
+      end(body?: string) {
+        got.body = body;
+      },
+    } as unknown as ServerResponse;
+    const handled = await serveDashboard({ method, url } as IncomingMessage, res, () => false);
+    return { handled, ...got };
+  };
+  const root = await answer('GET', '/?x=1');
+  assert.equal(root.status, 503);
+  assert.match(root.headers!['content-type']!, /^text\/plain/);
+  assert.match(root.body!, /not built: run `npm run build`/);
+  assert.equal((await answer('GET', '/app.js')).status, 503);
+  assert.equal((await answer('HEAD', '/')).body, undefined);
+  assert.equal((await answer('GET', '/api/incidents')).handled, false);
+  assert.equal((await answer('POST', '/')).handled, false);
 });

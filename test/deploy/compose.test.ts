@@ -7,7 +7,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { parseConfig } from '@vigil/config';
-import { parseTopicSpec } from '../../deploy/kafka-topics.ts';
 import { ROOT } from './render.ts';
 
 const text = readFileSync(join(ROOT, 'compose.yaml'), 'utf8');
@@ -95,13 +94,6 @@ test('compose.yaml: Kafka is the official image in KRaft mode; NIM is an optiona
   assert.ok('NGC_API_KEY' in nim.environment);
   assert.match(nim.healthcheck.test.join(' '), /\/v1\/health\/ready/);
   assert.ok(nim.volumes.some((v: string) => v.endsWith(':/opt/nim/.cache')));
-});
-
-test('compose.yaml: the topics service creates the four topics with 8 MiB frames', () => {
-  const args = (services.topics.command as string[]).filter((a) => a.startsWith('--topic=')).map((a) => parseTopicSpec(a.slice(8)));
-  assert.deepEqual(args.map((t) => t.name).sort(), ['vigil.camera-status', 'vigil.dead-letter', 'vigil.findings', 'vigil.frames']);
-  assert.equal(args.find((t) => t.name === 'vigil.frames')!.config['max.message.bytes'], String(8 * 1024 * 1024));
-  assert.ok((services.topics.command as string[]).includes('--bootstrap=kafka:9092'));
 });
 
 for (const name of VIGIL) {

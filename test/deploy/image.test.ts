@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
+import { topicPlan } from '@vigil/contracts';
 import { applyTopics, parseTopicSpec } from '../../deploy/kafka-topics.ts';
 import { ROOT } from './render.ts';
 
@@ -112,6 +113,26 @@ test('kafka-topics: creates topics, then raises partitions and resets settings (
     assert.deepEqual(again, [{ topic: frames, action: 'updated', partitions: 4 }]);
   } finally {
     await admin.deleteTopics({ topics: [frames, `${prefix}vigil.dead-letter`] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+});
+
+test('kafka-topics: a profile creates every topic of the table with its settings (real broker)', { skip: brokerUp ? false : `no Kafka at ${broker}` }, async () => {
+  const prefix = `deploytest-${process.pid}-${Date.now()}.`;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'deploy/kafka-topics.ts'), `--bootstrap=${broker}`, `--prefix=${prefix}`, '--profile=single-host'], { encoding: 'utf8', cwd: ROOT });
+  const plan = topicPlan('single-host').topics;
+  const admin = new kafkajs.Kafka({ brokers: [broker], logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    assert.equal(run.status, 0, run.stderr);
+    for (const t of plan) assert.ok(run.stdout.includes(`${prefix}${t.topic} created (${t.partitions} partitions)`), run.stdout);
+    const described = await admin.describeConfigs({ includeSynonyms: false, resources: plan.map((t) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name: prefix + t.topic })) });
+    for (const [i, t] of plan.entries()) {
+      const entries = new Map(described.resources[i]!.configEntries.map((e) => [e.configName, e.configValue]));
+      for (const [k, v] of Object.entries(t.config)) assert.equal(entries.get(k), v, `${t.topic} ${k}`);
+    }
+  } finally {
+    await admin.deleteTopics({ topics: plan.map((t) => prefix + t.topic) }).catch(() => undefined);
     await admin.disconnect();
   }
 });

@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { parseConfig } from '@vigil/config';
 import { kustomizeLite, podSpecOf, type K8sObject } from './kustomize-lite.ts';
 import { kubectlKustomizeVersion, OVERLAYS, render, renderWithKubectl, ROOT, typecheckObjects, validateSchema } from './render.ts';
-import { parseTopicSpec, type TopicSpec } from '../../deploy/kafka-topics.ts';
+import { parseTopicsArgs } from '../../deploy/kafka-topics.ts';
 
 /** Secrets the prod overlay expects to be created outside git (keys: prod/secrets.example.env). */
 const EXTERNAL_SECRETS: Record<string, string[]> = { dev: [], prod: ['vigil-secrets', 'ngc-api', 'ngc-registry', 'vigil-tls'] };
@@ -218,8 +218,7 @@ for (const overlay of OVERLAYS) {
 
   test(`${overlay}: topics Job and KEDA agree: frames topic, consumer group, brokers, partitions bound the replicas`, () => {
     const job = get(objs, 'Job', 'kafka-topics');
-    const specs: TopicSpec[] = (containers(job)[0].args as string[]).filter((a) => a.startsWith('--topic=')).map((a) => parseTopicSpec(a.slice(8)));
-    const topics = new Map(specs.map((t) => [t.name, t]));
+    const topics = new Map(parseTopicsArgs(containers(job)[0].args as string[]).topics.map((t) => [t.name, t]));
     for (const t of ['vigil.frames', 'vigil.findings', 'vigil.camera-status', 'vigil.dead-letter']) assert.ok(topics.has(t), `topic ${t}`);
     const frames = topics.get('vigil.frames')!;
     assert.ok(Number(frames.config['max.message.bytes']) >= 8 * 1024 * 1024, 'frames: 8 MiB messages');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import jpeg from 'jpeg-js';
-import { decodeDcImage } from '@vigil/model';
+import { decodeDcImage } from '@vigil/media';
 import { configFromYaml } from '../helpers/env.ts';
 import { dueWindow } from '../../services/infer/src/windows.ts';
 import { FrameRing } from '../../services/infer/src/frame-ring.ts';

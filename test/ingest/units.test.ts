@@ -138,13 +138,13 @@ test("ffmpeg's log: errors are kept, the input stream is described, continuation
 
 test('the ffmpeg command line: hwaccel and extra input options before -i, looping for files, always a pipe of JPEGs', () => {
   const base = { transport: 'udp' as const, hwaccel: 'cuda' as const, inputArgs: ['-probesize', '500000'], timeoutMs: 10_000 };
-  const rtsp = ffmpegArgs({ ...base, url: 'rtsp://h/x' }, { fps: 4, width: 640, band: true });
+  const rtsp = ffmpegArgs({ ...base, url: 'rtsp://h/x' }, { fps: 4, width: 640 });
   const at = (a: string[], v: string) => a.indexOf(v);
   assert.ok(at(rtsp, '-rtsp_transport') < at(rtsp, '-i') && rtsp[at(rtsp, '-rtsp_transport') + 1] === 'udp');
   assert.equal(rtsp[at(rtsp, '-timeout') + 1], '10000000');
   assert.ok(at(rtsp, '-hwaccel') < at(rtsp, '-probesize') && at(rtsp, '-probesize') < at(rtsp, '-i'), 'config options last, so they can override');
   assert.deepEqual(rtsp.slice(-3), ['image2pipe', '-y', 'pipe:1']);
-  const file = ffmpegArgs({ ...base, hwaccel: 'none', inputArgs: [], url: 'file:///clips/a%20b.mp4' }, { fps: 4, width: 640, band: true });
+  const file = ffmpegArgs({ ...base, hwaccel: 'none', inputArgs: [], url: 'file:///clips/a%20b.mp4' }, { fps: 4, width: 640 });
   assert.ok(file.includes('-stream_loop') && file.includes('-re') && !file.includes('-hwaccel'));
   assert.equal(file[at(file, '-i') + 1], '/clips/a b.mp4');
 });
@@ -154,7 +154,7 @@ test("ingest's frames are what infer's band splicer extends: height a multiple o
   try {
     const clip = join(dir, 'cam.mp4');
     execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', clip]);
-    const args = ffmpegArgs({ url: `file://${clip}`, transport: 'tcp', hwaccel: 'none', inputArgs: [], timeoutMs: 5000 }, { fps: 4, width: 640, band: false });
+    const args = ffmpegArgs({ url: `file://${clip}`, transport: 'tcp', hwaccel: 'none', inputArgs: [], timeoutMs: 5000 }, { fps: 4, width: 640 });
     assert.ok(args.join(' ').includes('-c:v mjpeg -huffman default'));
     const ff = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'ignore'] });
     const splitter = new JpegSplitter();
@@ -168,7 +168,7 @@ test("ingest's frames are what infer's band splicer extends: height a multiple o
     });
     assert.ok(frames.length >= 3, 'ffmpeg produced frames');
     assert.deepEqual(jpegSize(frames[0]!), { width: 640, height: 368 }, '16:9 at 640 wide (360), rounded to a multiple of 16');
-    const splicer = await BandSplicer.open({ mode: 'restart', labels: ['0.00s', '0.25s'] });
+    const splicer = await BandSplicer.open({ labels: ['0.00s', '0.25s'] });
     const banded = splicer.splice(frames[1]!, '0.25s', 'right');
     assert.deepEqual(jpegSize(banded), { width: 640, height: 396 });
   } finally {

@@ -16,8 +16,8 @@ import type { AddressInfo } from 'node:net';
 import jpegJs from 'jpeg-js';
 import type { QueryConfig } from '@vigil/config';
 import { FINDING_TEXT_LIMITS } from '@vigil/contracts';
-import { BandSplicer, JpegSplitter } from '@vigil/media';
-import { ModelClient, REPLY_LIMITS, decodeDcImage, mapMentionedTimes, type ModelAnswer, type WindowFrame } from '@vigil/model';
+import { BandSplicer, JpegSplitter, decodeDcImage } from '@vigil/media';
+import { ModelClient, REPLY_LIMITS, mapMentionedTimes, type ModelAnswer, type WindowFrame } from '@vigil/model';
 import { createLogger } from '@vigil/observability';
 import { AnalyticsStage } from '../../services/infer/src/analytics/stage.ts';
 import { buildFinding, type AskJob } from '../../services/infer/src/asker.ts';
@@ -113,22 +113,16 @@ test('hostile JPEG: data that ends early, bits that match no code, a marker insi
 
 test('hostile JPEG through the band splicer: limits, short data and lying headers are clear errors', async () => {
   const [frame] = await ffmpegJpegs(1);
-  const cont = await BandSplicer.open({ labels: ['0.00s'] });
-  const restart = await BandSplicer.open({ labels: ['0.00s'], mode: 'restart' });
-  for (const s of [cont, restart]) {
-    assert.ok(s.splice(frame!, '0.00s', 'left').length > frame!.length, 'a real frame splices');
-    throwsClearly(() => s.splice(withSize(frame!, 65535, 65520), '0.00s', 'left'), /^cannot splice a band: image is 65535×65520 px, more than 8192 px a side$/);
-    throwsClearly(() => s.splice(tinyJpeg({ width: 64, height: 64, comps: [{ id: 1, h: 0, v: 1 }] }), '0.00s', 'left'), /^cannot splice a band: not 4:2:0/);
-  }
-  // 4096×4096 is within the limits: 65536 MCUs that a few KB of scan cannot hold.
-  throwsClearly(() => cont.splice(withSize(frame!, 4096, 4096), '0.00s', 'left'), /^cannot splice a band: \d+ bytes of scan data cannot hold 65536 MCUs/);
-  throwsClearly(() => restart.splice(withSize(frame!, 4096, 4096), '0.00s', 'left'), /more than a restart interval can span/);
-  // Height doubled: the data passes the up-front check but runs out half way.
-  throwsClearly(() => cont.splice(withSize(frame!, 160, 192), '0.00s', 'left'), /^cannot splice a band: corrupt scan: entropy-coded data ends before MCU \d+ of 120$/);
+  const s = await BandSplicer.open({ labels: ['0.00s'] });
+  assert.ok(s.splice(frame!, '0.00s', 'left').length > frame!.length, 'a real frame splices');
+  throwsClearly(() => s.splice(withSize(frame!, 65535, 65520), '0.00s', 'left'), /^cannot splice a band: image is 65535×65520 px, more than 8192 px a side$/);
+  throwsClearly(() => s.splice(tinyJpeg({ width: 64, height: 64, comps: [{ id: 1, h: 0, v: 1 }] }), '0.00s', 'left'), /^cannot splice a band: not 4:2:0/);
+  // 4096×4096 is within the limits, but 65536 MCUs are more than the band's DRI can span.
+  throwsClearly(() => s.splice(withSize(frame!, 4096, 4096), '0.00s', 'left'), /more than a restart interval can span/);
   const sos = segments(frame!).find((s) => s.marker === 0xda)!;
   const marker = Buffer.from(frame!);
   marker.set([0xff, 0xd9], sos.end + 40); // EOI inside the scan
-  throwsClearly(() => restart.splice(marker, '0.00s', 'left'), /^cannot splice a band: marker 0x(d9|ff) inside the scan/);
+  throwsClearly(() => s.splice(marker, '0.00s', 'left'), /^cannot splice a band: marker 0x(d9|ff) inside the scan/);
 });
 
 test('callers skip and count hostile frames: the trigger stage and the window bander', async () => {
@@ -143,7 +137,7 @@ test('callers skip and count hostile frames: the trigger stage and the window ba
     await stage.close();
   }
   let failures = 0;
-  const bander = (await WindowBander.open(silent, () => failures++))!;
+  const bander = (await WindowBander.open(silent, () => failures++, 'ffmpeg'))!;
   const [frame] = await ffmpegJpegs(1);
   const frames = [frame!, ...hostile, withSize(frame!, 4096, 4096)].map((jpeg, i) => ({ capturedAt: i * 250, streamTime: i / 4, jpeg }));
   const banded = await bander.band('cam', frames, 4);

@@ -1,13 +1,12 @@
 /**
  * The JPEG fuzz loop, run in a worker by inputs.test.ts (see runWatched): mutates real
- * JPEGs (the first two bases must be ingest's 4:2:0 frames) and runs each through the DC decoder, the band splicer (both joins, and base64
- * pieces) and the MJPEG splitter. Every case must return or throw an Error with the
+ * JPEGs (the first two bases must be ingest's 4:2:0 frames) and runs each through the DC
+ * decoder, the band splicer (whole JPEG and base64 pieces) and the MJPEG splitter. Every case must return or throw an Error with the
  * component's own message prefix; anything else (a TypeError, a RangeError from a huge
  * allocation, a non-Error) ends the loop with the case that did it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { decodeDcImage } from '@vigil/model';
-import { BandSplicer, JpegSplitter } from '@vigil/media';
+import { BandSplicer, JpegSplitter, decodeDcImage } from '@vigil/media';
 import { mutate, rng, type Rng } from './fuzz.ts';
 import { overwriteHeaderField, segments } from './jpegs.ts';
 
@@ -77,8 +76,7 @@ function mutant(r: Rng, base: Uint8Array): { jpeg: Uint8Array; what: string[] } 
 
 async function main(input: JpegFuzzInput): Promise<JpegFuzzResult> {
   const r = rng(input.seed);
-  const cont = await BandSplicer.open({ labels: LABELS });
-  const restart = await BandSplicer.open({ labels: LABELS, mode: 'restart' });
+  const splicer = await BandSplicer.open({ labels: LABELS });
   const res: JpegFuzzResult = { cases: 0, ok: {}, threw: {}, messages: {}, slowestMs: 0, slowest: '' };
   const bases = input.bases.map((b) => ({ name: b.name, jpeg: Buffer.from(b.jpeg) }));
   for (let i = 0; i < input.cases; i++) {
@@ -96,9 +94,8 @@ async function main(input: JpegFuzzInput): Promise<JpegFuzzResult> {
         // A luma block costs at least 2 bits: the picture cannot outgrow its data.
         return { size: dc.data.length, limit: Math.max(4 * jpeg.length, dc.width * dc.height) };
       }],
-      ['splice continue', /^cannot splice a band/, () => ({ size: cont.splice(jpeg, label, side).length, limit: jpeg.length + 65536 })],
-      ['splice restart', /^cannot splice a band/, () => ({ size: restart.splice(jpeg, label, side).length, limit: jpeg.length + 65536 })],
-      ['spliceBase64', /^cannot splice a band/, () => ({ size: restart.spliceBase64(jpeg, label, side).reduce((n, b) => n + b.length, 0), limit: 2 * jpeg.length + 131072 })],
+      ['splice', /^cannot splice a band/, () => ({ size: splicer.splice(jpeg, label, side).length, limit: jpeg.length + 65536 })],
+      ['spliceBase64', /^cannot splice a band/, () => ({ size: splicer.spliceBase64(jpeg, label, side).reduce((n, b) => n + b.length, 0), limit: 2 * jpeg.length + 131072 })],
     ];
     for (const [name, prefix, call] of calls) {
       const t0 = performance.now();

@@ -7,15 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import jpeg from 'jpeg-js';
-import { BandSplicer, JpegSplitter, windowLabel, windowSide, type BandJoin, type BandSide } from '@vigil/media';
-import { StuffingWriter } from '../../libs/media/src/jpeg-band/bits.ts';
-import { readLayout } from '../../libs/media/src/jpeg-band/headers.ts';
-import { buildAcDecoder, buildDcDecoder } from '../../libs/media/src/jpeg-band/huffman.ts';
-import { findScanEnd } from '../../libs/media/src/jpeg-band/scan-end.ts';
+import { BandSplicer, JpegSplitter, windowLabel, windowSide, type BandSide } from '@vigil/media';
+import { BitString } from '../../libs/media/src/jpeg-band/bits.ts';
+import { readLayout } from '../../libs/media/src/jpeg-band/layout.ts';
 
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';
 const BAND = 28;
-const MODES: BandJoin[] = ['continue', 'restart'];
 
 interface Run {
   stdout: Buffer;
@@ -59,7 +56,7 @@ async function decodeGray(jpegs: Uint8Array[]): Promise<Run> {
   return r;
 }
 
-/** What ingest's filter draws: the decoded frame padded by 28 black rows, drawtext at y = h-24. */
+/** What the reference tooling draws: the decoded frame padded by 28 black rows, drawtext at y = h-24. */
 async function referenceBand(frame: Uint8Array, label: string, side: BandSide): Promise<Buffer> {
   const x = side === 'left' ? '8' : 'w/2+8';
   const vf = `pad=iw:ih+${BAND}:0:0:black,drawtext=fontfile=${FONT}:fontsize=20:fontcolor=white:x=${x}:y=h-24:text='${label}',extractplanes=y`;
@@ -74,10 +71,7 @@ const once = <T>(fn: () => Promise<T>): (() => Promise<T>) => {
 };
 
 const LABELS = [...Array.from({ length: 64 }, (_, i) => windowLabel(i, 4)), 'band 7'];
-const splicer = {
-  continue: once(() => BandSplicer.open({ labels: LABELS })),
-  restart: once(() => BandSplicer.open({ labels: LABELS, mode: 'restart' })),
-};
+const splicer = once(() => BandSplicer.open({ labels: LABELS }));
 const testsrc = once(() => frames('testsrc2=size=640x352:rate=4', 1).then((f) => f[0]!));
 
 /** Largest absolute difference and mean absolute difference of two byte ranges. */
@@ -125,46 +119,44 @@ test('windowLabel formats like Python\'s f"{i/fps:.2f}s" (ties to even), windowS
   assert.deepEqual([0, 1, 2, 3].map(windowSide), ['left', 'right', 'left', 'right']);
 });
 
-for (const mode of MODES) {
-  test(`${mode}: the spliced frame decodes to the original frame over the drawtext band`, async (t) => {
-    const s = await splicer[mode]();
-    const frame = await testsrc();
-    const original = (await decodeGray([frame])).stdout;
-    assert.equal(original.length, 640 * 352);
-    for (const [label, side] of [
-      ['0.00s', 'left'],
-      ['1.25s', 'right'],
-      ['10.75s', 'right'],
-    ] as [string, BandSide][]) {
-      const out = s.splice(frame, label, side);
-      assert.deepEqual([out[0], out[1], out.at(-2), out.at(-1)], [0xff, 0xd8, 0xff, 0xd9]);
-      const dec = await decodeGray([out]);
-      assert.equal(dec.stderr, '', `ffmpeg warns about ${label}`);
-      assert.equal(dec.stdout.length, 640 * (352 + BAND), 'decodes to 640×380');
-      const top = diff(dec.stdout.subarray(0, 640 * 352), original);
-      assert.ok(top.max <= 2, `frame rows changed by up to ${top.max}`);
-      const ref = await referenceBand(frame, label, side);
-      const band = diff(dec.stdout.subarray(640 * 352), ref.subarray(640 * 352));
-      assert.ok(band.mean < 8, `band differs from drawtext's by ${band.mean.toFixed(2)} on average`);
-      const [on, off] = side === 'left' ? [[0, 320], [320, 640]] : [[320, 640], [0, 320]];
-      const textPixels = bright(dec.stdout, 640, 352, on[0]!, on[1]!);
-      const refPixels = bright(ref, 640, 352, on[0]!, on[1]!);
-      assert.ok(textPixels > 40 && Math.abs(textPixels - refPixels) < refPixels * 0.2, `text pixels ${textPixels}, drawtext's ${refPixels}`);
-      assert.ok(maxIn(dec.stdout, 640, 352, off[0]!, off[1]!) <= 8, 'the other half of the band is black');
-      t.diagnostic(`${label} ${side}: frame rows max diff ${top.max}; band vs drawtext mean ${band.mean.toFixed(2)} max ${band.max}; bright pixels ${textPixels} (drawtext ${refPixels}); ${frame.length} → ${out.length} bytes`);
+test('the spliced frame decodes to the original frame over the drawtext band', async (t) => {
+  const s = await splicer();
+  const frame = await testsrc();
+  const original = (await decodeGray([frame])).stdout;
+  assert.equal(original.length, 640 * 352);
+  for (const [label, side] of [
+    ['0.00s', 'left'],
+    ['1.25s', 'right'],
+    ['10.75s', 'right'],
+  ] as [string, BandSide][]) {
+    const out = s.splice(frame, label, side);
+    assert.deepEqual([out[0], out[1], out.at(-2), out.at(-1)], [0xff, 0xd8, 0xff, 0xd9]);
+    const dec = await decodeGray([out]);
+    assert.equal(dec.stderr, '', `ffmpeg warns about ${label}`);
+    assert.equal(dec.stdout.length, 640 * (352 + BAND), 'decodes to 640×380');
+    const top = diff(dec.stdout.subarray(0, 640 * 352), original);
+    assert.ok(top.max <= 2, `frame rows changed by up to ${top.max}`);
+    const ref = await referenceBand(frame, label, side);
+    const band = diff(dec.stdout.subarray(640 * 352), ref.subarray(640 * 352));
+    assert.ok(band.mean < 8, `band differs from drawtext's by ${band.mean.toFixed(2)} on average`);
+    const [on, off] = side === 'left' ? [[0, 320], [320, 640]] : [[320, 640], [0, 320]];
+    const textPixels = bright(dec.stdout, 640, 352, on[0]!, on[1]!);
+    const refPixels = bright(ref, 640, 352, on[0]!, on[1]!);
+    assert.ok(textPixels > 40 && Math.abs(textPixels - refPixels) < refPixels * 0.2, `text pixels ${textPixels}, drawtext's ${refPixels}`);
+    assert.ok(maxIn(dec.stdout, 640, 352, off[0]!, off[1]!) <= 8, 'the other half of the band is black');
+    t.diagnostic(`${label} ${side}: frame rows max diff ${top.max}; band vs drawtext mean ${band.mean.toFixed(2)} max ${band.max}; bright pixels ${textPixels} (drawtext ${refPixels}); ${frame.length} → ${out.length} bytes`);
 
-      // A second, independent decoder (pure JS, strict) agrees on size and on the frame.
-      const js = jpeg.decode(out, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
-      const jsOrig = jpeg.decode(frame, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
-      assert.deepEqual([js.width, js.height], [640, 352 + BAND]);
-      const jsTop = diff(js.data.subarray(0, 640 * 351 * 3), jsOrig.data.subarray(0, 640 * 351 * 3));
-      assert.ok(jsTop.max <= 2, `jpeg-js: frame rows changed by up to ${jsTop.max}`);
-    }
-  });
-}
+    // A second, independent decoder (pure JS, strict) agrees on size and on the frame.
+    const js = jpeg.decode(out, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
+    const jsOrig = jpeg.decode(frame, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
+    assert.deepEqual([js.width, js.height], [640, 352 + BAND]);
+    const jsTop = diff(js.data.subarray(0, 640 * 351 * 3), jsOrig.data.subarray(0, 640 * 351 * 3));
+    assert.ok(jsTop.max <= 2, `jpeg-js: frame rows changed by up to ${jsTop.max}`);
+  }
+});
 
 test('different labels give different bands; the frame part stays byte-identical', async () => {
-  const s = await splicer.continue();
+  const s = await splicer();
   const frame = await testsrc();
   const a = s.splice(frame, '0.25s', 'right');
   const b = s.splice(frame, '0.50s', 'right');
@@ -175,15 +167,15 @@ test('different labels give different bands; the frame part stays byte-identical
   assert.ok(diff(band(da!), band(dc!)).max > 100, 'sides differ');
   // Same label and side: the same bytes, and a cached band gives the same output again.
   assert.deepEqual(s.splice(frame, '0.25s', 'right'), a);
-  // The frame's entropy-coded bytes are copied, not re-encoded.
+  // The frame's entropy-coded bytes are copied, not re-encoded: all of them, behind a 6-byte DRI.
   const { scanStart } = readLayout(frame);
   assert.equal(a.readUInt16BE(frameSof(a) + 5), 352 + BAND, 'SOF0 height');
   assert.equal(a.readUInt16BE(frameSof(a) + 7), 640, 'SOF0 width');
-  assert.deepEqual(a.subarray(scanStart, scanStart + 1000), frame.subarray(scanStart, scanStart + 1000));
+  assert.deepEqual(a.subarray(scanStart + 6, scanStart + 6 + frame.length - 2 - scanStart), frame.subarray(scanStart, frame.length - 2));
 });
 
 test('base64 pieces: their concatenation is a whole JPEG with the same pixels as splice()', async () => {
-  const s = await splicer.restart();
+  const s = await splicer();
   const all = [...(await frames('testsrc2=size=640x352:rate=4', 4, { q: 5 })), ...(await frames('nullsrc=s=640x352:r=4,geq=lum=random(1)*255:cb=128:cr=128', 3, { q: 3 }))];
   for (const [i, frame] of all.entries()) {
     const label = windowLabel(i, 4);
@@ -205,9 +197,9 @@ test('base64 pieces: their concatenation is a whole JPEG with the same pixels as
   }
 });
 
-test('both joins give the same pixels on many frames: every end-bit offset, stuffing at the join', async (t) => {
-  // Frames of varied entropy: test patterns, a fractal at a high quality, and noise (many FF
-  // bytes in the scan, so the join often lands next to stuffing), flat black at q 1.
+test('many frames of varied entropy keep their pixels under the band: noise, stuffing next to the join, flat black', async () => {
+  // Test patterns, a fractal at a high quality, and noise (many FF bytes in the scan, so the
+  // scan often ends next to stuffing), flat black at q 1.
   const all = [
     ...(await frames('testsrc2=size=640x352:rate=4', 16, { q: 5 })),
     ...(await frames('mandelbrot=size=640x352:rate=4', 6, { q: 2 })),
@@ -218,39 +210,22 @@ test('both joins give the same pixels on many frames: every end-bit offset, stuf
     ...(await frames('smptehdbars=size=640x352:rate=4', 1, { q: 31 })),
     ...(await frames('color=c=black:size=640x352:rate=4', 1, { q: 1 })),
   ];
-  const offsets = new Set<number>();
-  const layout = readLayout(all[0]!);
-  const dec = { dc: layout.scan.map((c) => buildDcDecoder(c.dc)), ac: layout.scan.map((c) => buildAcDecoder(c.ac)), blocks: Uint8Array.from([0, 0, 0, 0, 1, 2]) };
-  let paddedFF = 0;
-  for (const f of all) {
-    const end = findScanEnd(f, readLayout(f).scanStart, 40 * 22, dec);
-    offsets.add(end.bits);
-    // The frame's last byte, once 1-padded, came out FF and was stuffed: the join drops FF 00.
-    if (end.bits > 0 && end.partial === 0xff) paddedFF++;
-  }
-  t.diagnostic(`${all.length} frames; end-bit offsets seen: ${[...offsets].sort()}; last byte padded to FF: ${paddedFF}`);
-  const labels = all.map((_, i) => windowLabel(i, 4));
-  const outputs: Record<BandJoin, Buffer[]> = { continue: [], restart: [] };
-  for (const mode of MODES) {
-    const s = await splicer[mode]();
-    outputs[mode] = all.map((f, i) => s.splice(f, labels[i]!, windowSide(i)));
-  }
-  const [orig, cont, rest] = await Promise.all([decodeGray(all), decodeGray(outputs.continue), decodeGray(outputs.restart)]);
-  assert.equal(cont.stderr, '', 'ffmpeg warns about a continue-joined frame');
-  assert.equal(rest.stderr, '', 'ffmpeg warns about a restart-joined frame');
+  const s = await splicer();
+  const spliced = all.map((f, i) => s.splice(f, windowLabel(i, 4), windowSide(i)));
+  const [orig, out] = await Promise.all([decodeGray(all), decodeGray(spliced)]);
+  assert.equal(out.stderr, '', 'ffmpeg decodes every spliced frame without a word');
   const fw = 640 * 380;
-  assert.equal(cont.stdout.length, all.length * fw);
-  assert.ok(cont.stdout.equals(rest.stdout), 'continue and restart joins decode alike');
+  assert.equal(out.stdout.length, all.length * fw);
   for (let i = 0; i < all.length; i++) {
-    const top = diff(cont.stdout.subarray(i * fw, i * fw + 640 * 352), orig.stdout.subarray(i * 640 * 352, (i + 1) * 640 * 352));
+    const top = diff(out.stdout.subarray(i * fw, i * fw + 640 * 352), orig.stdout.subarray(i * 640 * 352, (i + 1) * 640 * 352));
     assert.ok(top.max <= 2, `frame ${i}: rows changed by ${top.max}`);
+    const js = jpeg.decode(spliced[i]!, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
+    assert.deepEqual([js.width, js.height], [640, 352 + BAND], `jpeg-js reads frame ${i}`);
   }
-  assert.ok(offsets.size >= 4, `end-bit offsets seen: ${[...offsets].sort()}`);
-  assert.ok(paddedFF >= 1, 'some frame ends in a padded, stuffed FF');
 });
 
 test('other sizes: a width that is not a multiple of 16, the right label at width/2 + 8', async (t) => {
-  const s = await splicer.continue();
+  const s = await splicer();
   for (const size of ['632x352', '480x272', '1280x720']) {
     const [w, h] = size.split('x').map(Number) as [number, number];
     const frame = (await frames(`testsrc2=size=${size}:rate=4`, 1))[0]!;
@@ -287,8 +262,7 @@ const reject = (message: string) => (e: unknown) => {
 };
 
 test('refuses frames it cannot extend, saying why', async () => {
-  const s = await splicer.continue();
-  const r = await splicer.restart();
+  const s = await splicer();
   const frame = await testsrc();
   const tries: [Buffer, string][] = [
     [(await frames('testsrc2=size=640x360:rate=4', 1))[0]!, 'cannot splice a band: height 360 is not a multiple of 16'],
@@ -308,18 +282,12 @@ test('refuses frames it cannot extend, saying why', async () => {
     [withoutSegment(frame, 0xdb), 'cannot splice a band: missing quantisation table 0 (component 1)'],
     [Buffer.from('not a jpeg at all'), 'cannot splice a band: not a JPEG (no SOI marker)'],
   ];
-  for (const [j, message] of tries) {
-    assert.throws(() => s.splice(j, '0.00s', 'left'), reject(message));
-    assert.throws(() => r.splice(j, '0.00s', 'left'), reject(message));
-  }
+  for (const [j, message] of tries) assert.throws(() => s.splice(j, '0.00s', 'left'), reject(message));
   // A table optimised for the frame lacks codes the band may need.
   const optimal = (await frames('testsrc2=size=640x352:rate=4', 1, { huffman: 'optimal' }))[0]!;
   assert.throws(() => s.splice(optimal, '0.00s', 'left'), /^Error: cannot splice a band: the (DC|AC) Huffman table of component \d has no code for (category \d+|run\/size 0x[0-9a-f]{2}) \(frames must be encoded with -huffman default\)$/);
-  // A scan cut short: the walk notices (continue); no EOI (restart).
-  const { scanStart } = readLayout(frame);
-  const cut = Buffer.concat([frame.subarray(0, scanStart + 5000), Buffer.from([0xff, 0xd9])]);
-  assert.throws(() => s.splice(cut, '0.00s', 'left'), /^Error: cannot splice a band: corrupt scan: /);
-  assert.throws(() => r.splice(frame.subarray(0, frame.length - 2), '0.00s', 'left'), reject('cannot splice a band: the JPEG does not end with an EOI marker'));
+  // The scan is copied, not decoded: it must end in EOI, with no marker inside it.
+  assert.throws(() => s.splice(frame.subarray(0, frame.length - 2), '0.00s', 'left'), reject('cannot splice a band: the JPEG does not end with an EOI marker'));
   // Labels must be rendered first, and be safe to hand to drawtext.
   assert.throws(() => s.splice(frame, '9.99s', 'left'), reject('cannot splice a band: label "9.99s" was not rendered (pass it to BandSplicer.open({ labels }) or await prepare())'));
   assert.throws(() => s.splice(frame, '0.00s', 'middle' as BandSide), reject('cannot splice a band: side must be \'left\' or \'right\', not "middle"'));
@@ -335,44 +303,38 @@ function frameSof(j: Buffer): number {
   throw new Error('no SOF0');
 }
 
-test('the join stuffs a byte completed into FF, and pads with 1-bits', () => {
-  // The frame's last byte had 4 bits of data (1111); the band's first 4 bits (1111) make it FF.
-  const out = new Uint8Array(8);
-  const w = new StuffingWriter(out, 0, 0b1111, 4);
-  w.put(0b1111, 4);
-  w.put(0b101, 3);
-  assert.equal(w.flush(), 3);
-  assert.deepEqual([...out.subarray(0, 3)], [0xff, 0x00, 0b10111111]);
-  const p = new StuffingWriter(out.fill(0), 0, 0b1, 1);
-  p.putPiece({ bytes: Uint8Array.from([0xff, 0x80]), nbits: 9 }); // 1 + 11111111 + 1
-  // 11111111 | 11 + six 1-bits of padding: the padded last byte is FF, and is stuffed too.
-  assert.equal(p.flush(), 4);
-  assert.deepEqual([...out.subarray(0, 4)], [0xff, 0x00, 0xff, 0x00]);
+test('the band\'s bits are stuffed after every FF and the last byte padded with 1-bits', () => {
+  const b = new BitString();
+  b.put(0b1111, 4);
+  b.put(0b1111, 4); // a whole FF byte: stuffed
+  b.put(0b101, 3); // 101 + five 1-bits of padding
+  assert.deepEqual([...b.stuffed()], [0xff, 0x00, 0b10111111]);
+  const p = new BitString();
+  p.put(0b1111111, 7); // padded to FF: stuffed too
+  assert.deepEqual([...p.stuffed()], [0xff, 0x00]);
+  assert.deepEqual([...new BitString().stuffed()], []);
 });
 
 test('splice cost per 640×352 frame, once the band is cached', async (t) => {
   const lines: string[] = [];
   const inputs = { testsrc2: await testsrc(), 'mandelbrot q2': (await frames('mandelbrot=size=640x352:rate=4', 1, { q: 2 }))[0]! };
   const cost: Record<string, number> = {};
-  for (const mode of MODES) {
-    const s = await splicer[mode]();
-    for (const [name, f] of Object.entries(inputs)) {
-      for (let i = 0; i < 300; i++) s.splice(f, windowLabel(i % 16, 4), windowSide(i));
-      // Best of 5 batches of CPU time: the least disturbed by other work on the machine.
-      let best = Infinity;
-      for (let b = 0; b < 5; b++) {
-        const n = 400;
-        const c0 = process.cpuUsage();
-        for (let i = 0; i < n; i++) s.splice(f, windowLabel(i % 16, 4), windowSide(i));
-        const c = process.cpuUsage(c0);
-        best = Math.min(best, (c.user + c.system) / n);
-      }
-      cost[`${mode} ${name}`] = best;
-      lines.push(`${mode} join, ${name} (${f.length} B): ${best.toFixed(1)} µs CPU per frame`);
+  const s = await splicer();
+  for (const [name, f] of Object.entries(inputs)) {
+    for (let i = 0; i < 300; i++) s.splice(f, windowLabel(i % 16, 4), windowSide(i));
+    // Best of 5 batches of CPU time: the least disturbed by other work on the machine.
+    let best = Infinity;
+    for (let b = 0; b < 5; b++) {
+      const n = 400;
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < n; i++) s.splice(f, windowLabel(i % 16, 4), windowSide(i));
+      const c = process.cpuUsage(c0);
+      best = Math.min(best, (c.user + c.system) / n);
     }
+    cost[name] = best;
+    lines.push(`${name} (${f.length} B): ${best.toFixed(1)} µs CPU per frame`);
   }
   for (const l of lines) t.diagnostic(l);
   console.log(lines.map((l) => `splice cost: ${l}`).join('\n'));
-  assert.ok(cost['restart testsrc2']! < 200, 'restart join well under 0.2 ms');
-  assert.ok(cost['continue testsrc2']! < 20_000, 'continue join within reason');
+  assert.ok(cost.testsrc2! < 200, 'well under 0.2 ms: a copy, no decode');
 });

@@ -4,6 +4,8 @@ export interface ConfigIssue {
   path: string;
   message: string;
   line?: number;
+  /** 1-based, where the YAML parser gives one (syntax errors). */
+  column?: number;
 }
 
 /** Thrown by `loadConfig`; lists every problem found, not just the first. */
@@ -18,7 +20,7 @@ export class ConfigError extends Error {
 }
 
 export function formatIssue(file: string, i: ConfigIssue): string {
-  const where = i.line ? `${file}:${i.line}: ` : `${file}: `;
+  const where = i.line ? `${file}:${i.line}${i.column ? `:${i.column}` : ''}: ` : `${file}: `;
   return `${where}${i.path ? `${i.path}: ` : ''}${i.message}`;
 }
 

@@ -191,6 +191,16 @@ export function normalizeAlertWhen(a: RawAlertWhen): AlertRule {
   return { kind: 'json', schema: a.json.schema as JsonSchemaLite, when: a.json.when };
 }
 
+/**
+ * A rule as the config writes `alert_when`, to show it back (GET /api/queries): a regex as
+ * its source (what was written, but for `/` escaped as `\/`), `{answer}` or `{json}`.
+ */
+export function writtenAlertWhen(rule: AlertRule): RawAlertWhen {
+  if (rule.kind === 'regex') return rule.pattern.source;
+  if (rule.kind === 'choice') return { answer: rule.yes ? 'yes' : 'no' };
+  return { json: { schema: rule.schema, when: rule.when } };
+}
+
 /** The regex form of a rule, for code that only understands regexes (never matches a JSON rule). */
 export function alertRegex(rule: AlertRule): RegExp {
   if (rule.kind === 'regex') return rule.pattern;

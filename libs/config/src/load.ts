@@ -30,11 +30,11 @@ export function loadConfig(file: string, env: Record<string, string | undefined>
 export function parseConfig(text: string, file: string, env: Record<string, string | undefined> = process.env): VigilConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ path: '', message: e.message.split('\n')[0] ?? e.message, line: lines.linePos(e.pos[0]).line })),
-    );
+  // After a syntax error the parser reports every following token too: only the first helps.
+  const [syntax] = doc.errors;
+  if (syntax) {
+    const { line, col } = lines.linePos(syntax.pos[0]);
+    throw new ConfigError(file, [{ path: '', message: syntax.message.split('\n')[0] ?? syntax.message, line, column: col }]);
   }
   const lineOf = (path: (string | number)[]) => lineAt(doc, lines, path);
   const envIssues: EnvIssue[] = [];

@@ -6,3 +6,4 @@ export * from './topics.ts';
 export * from './camera-status.ts';
 export * from './ask.ts';
 export * from './reload.ts';
+export * from './topic-settings.ts';

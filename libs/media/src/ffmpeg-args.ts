@@ -1,5 +1,3 @@
-import { frameFilters } from './band.ts';
-
 /** Hardware decoders ffmpeg may use; `none` decodes on the CPU. */
 export type Hwaccel = 'none' | 'auto' | 'cuda' | 'vaapi';
 
@@ -15,13 +13,20 @@ export interface FfmpegInput {
   timeoutMs: number;
 }
 
-/** What ingest wants out: frames sampled at `fps`, `width` wide, optionally banded, as JPEG. */
+/** What ingest wants out: frames sampled at `fps`, `width` wide, as JPEG. */
 export interface FfmpegOutput {
   fps: number;
   width: number;
-  band: boolean;
   /** mjpeg quality scale (2 best … 31 worst). */
   quality?: number;
+}
+
+/**
+ * ffmpeg filters that resample to `fps` and scale to `width`, the height rounded to a
+ * multiple of 16 so that infer can splice a timestamp band under the frame (BandSplicer).
+ */
+export function frameFilters(fps: number, width: number): string {
+  return [`setpts=PTS-STARTPTS`, `fps=${fps}`, `scale=${width}:-16:flags=fast_bilinear`].join(',');
 }
 
 /**
@@ -47,7 +52,7 @@ export function ffmpegArgs(input: FfmpegInput, output: FfmpegOutput, target = 'p
   args.push(...input.inputArgs, '-i', source);
   args.push(
     ...['-map', '0:v:0', '-an', '-sn', '-dn'],
-    ...['-vf', frameFilters(output.fps, output.width, { band: output.band })],
+    ...['-vf', frameFilters(output.fps, output.width)],
     // Standard Huffman tables: every symbol has a code, so infer can append a band to the scan.
     ...['-c:v', 'mjpeg', '-huffman', 'default', '-q:v', String(output.quality ?? 5), '-f', 'image2pipe', '-y', target],
   );

@@ -4,7 +4,7 @@ import { JpegSplitter } from './jpeg-splitter.ts';
 import { FfmpegLog, type StreamInfo } from './ffmpeg-log.ts';
 
 export interface FrameSourceEvents {
-  /** A decoded, resampled, banded frame: `index` counts output frames from 0. */
+  /** A decoded, resampled frame as JPEG: `index` counts output frames from 0. */
   frame(jpeg: Buffer, index: number, arrivedAt: number): void;
   /** ffmpeg opened the camera and described its video stream. */
   stream?(info: StreamInfo): void;

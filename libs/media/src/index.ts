@@ -6,3 +6,4 @@ export * from './ffmpeg-args.ts';
 export * from './ffmpeg-log.ts';
 export * from './ffmpeg-source.ts';
 export * from './jpeg-band.ts';
+export * from './jpeg/dc-decode.ts';

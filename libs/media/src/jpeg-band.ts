@@ -4,30 +4,22 @@
  * frame's entropy-coded data as two more MCU rows, coded with the frame's own tables, and the
  * frame header's height grows by 28 (decoders crop the last 4 rows of the 32 coded).
  *
- * Two ways to join the band to the frame's scan (BandSplicerOptions.mode):
- *  - 'continue' (default): the band's bits follow the frame's last entropy-coded bit and its
- *    DC differences continue the frame's predictors. Finding that bit and those predictors
- *    takes a Huffman walk of the whole scan: ~0.3–0.7 ms per 640×352 frame in V8.
- *  - 'restart': a DRI segment with an interval of exactly the frame's MCU count and an RST0
- *    marker between frame and band. The decoder then resets its predictors and byte-aligns
- *    before the band, so the frame's scan is copied untouched and never decoded, and the band
- *    is a constant byte string: ~10 µs per frame, a copy. Same pixels; one marker more.
- * The band's coefficients and bits are computed once per (tables, width, label, side).
+ * The band joins the frame's scan after a restart marker: a DRI segment with an interval of
+ * exactly the frame's MCU count, and RST0 between frame and band. The decoder then resets its
+ * predictors and byte-aligns before the band, so the frame's scan is copied untouched and
+ * never decoded, and the band is a constant byte string (~10 µs per frame, a copy). Its
+ * bytes are computed once per (tables, width, label, side).
  * Frames must be what ingest's mjpeg encoder makes with `-huffman default`: baseline, 4:2:0,
  * no restart markers, height a multiple of 16 — anything else is refused.
  */
 import { BAND_HEIGHT } from './band.ts';
-import { StuffingWriter, category } from './jpeg-band/bits.ts';
-import { encodeBand, putDcDiff, type BandComponent, type EncodedBand } from './jpeg-band/band-encoder.ts';
-import { readLayout, type JpegLayout } from './jpeg-band/headers.ts';
-import { buildAcDecoder, buildDcDecoder, buildEncoder, missingSymbol } from './jpeg-band/huffman.ts';
+import { encodeBand, type BandComponent } from './jpeg-band/band-encoder.ts';
+import { readLayout, type JpegLayout } from './jpeg-band/layout.ts';
+import { buildEncoder, missingSymbol } from './jpeg-band/huffman.ts';
 import { DEFAULT_FONT, checkLabel, renderLabels, type LabelBitmap } from './jpeg-band/labels.ts';
-import { findScanBytesEnd, findScanEnd, type ScanDecoder } from './jpeg-band/scan-end.ts';
+import { findScanBytesEnd } from './jpeg-band/scan-end.ts';
 
 export type BandSide = 'left' | 'right';
-
-/** How the band joins the frame's scan: see the top of this file. */
-export type BandJoin = 'continue' | 'restart';
 
 /**
  * The label of frame `i` of a window (0-based within the window) at `fps`, formatted as the
@@ -68,26 +60,20 @@ const MAX_LABELS = 4096;
 
 /** Tables derived from one set of frame tables (DQT, DHT, sampling), and the bands coded with them. */
 interface TablesContext {
-  decoder: ScanDecoder;
   comps: BandComponent[];
-  bands: Map<string, CachedBand>;
+  /** By width, side and label: the band's bytes as they follow RST0 (see encodeBand). */
+  bands: Map<string, Uint8Array>;
   /** Bytes held by `bands`. */
   bytes: number;
 }
 
-interface CachedBand {
-  coded: EncodedBand;
-  /** Restart mode: the whole band's stuffed, padded bytes (predictors start at 0 after RST0). */
-  restart?: Uint8Array;
-}
-
 export interface BandSplicerOptions {
-  /** Font file for drawtext (default DejaVu Sans Mono, as ingest uses). */
+  /** Font file for drawtext (default DejaVu Sans Mono, as the reference tooling uses). */
   font?: string;
   /** Labels to render up front (default windowLabel(i, 4) for i < 64). */
   labels?: Iterable<string>;
-  /** How the band joins the frame's scan (default 'continue'). */
-  mode?: BandJoin;
+  /** The ffmpeg that renders the labels (default `ffmpeg` on the PATH; the config's `ingest.ffmpeg_path`). */
+  ffmpegPath?: string;
 }
 
 export class BandSplicer {
@@ -103,14 +89,12 @@ export class BandSplicer {
 
   private constructor(
     private readonly font: string,
-    readonly mode: BandJoin,
+    private readonly ffmpegPath: string,
   ) {}
 
   /** Renders the labels' pixels (one ffmpeg run) and returns a splicer ready for them. */
   static async open(opts: BandSplicerOptions = {}): Promise<BandSplicer> {
-    const mode = opts.mode ?? 'continue';
-    if (mode !== 'continue' && mode !== 'restart') throw new Error(`unknown band join mode ${JSON.stringify(mode)}`);
-    const s = new BandSplicer(opts.font ?? DEFAULT_FONT, mode);
+    const s = new BandSplicer(opts.font ?? DEFAULT_FONT, opts.ffmpegPath ?? 'ffmpeg');
     await s.prepare(opts.labels ?? DEFAULT_LABELS);
     return s;
   }
@@ -121,7 +105,7 @@ export class BandSplicer {
     todo.forEach(checkLabel);
     if (todo.length === 0) return;
     if (this.bitmaps.size + todo.length > MAX_LABELS) this.bitmaps.clear();
-    for (const [label, bitmap] of await renderLabels(todo, this.font)) this.bitmaps.set(label, bitmap);
+    for (const [label, bitmap] of await renderLabels(todo, this.font, this.ffmpegPath)) this.bitmaps.set(label, bitmap);
   }
 
   /** Whether `label` can be spliced without prepare(). */
@@ -135,29 +119,20 @@ export class BandSplicer {
    * band: …` for a frame that is not ingest's kind of JPEG, or if `label` was not prepared.
    */
   splice(jpeg: Uint8Array, label: string, side: BandSide): Buffer {
-    if (side !== 'left' && side !== 'right') throw new Error(`cannot splice a band: side must be 'left' or 'right', not ${JSON.stringify(side)}`);
-    const layout = this.layout(jpeg);
-    if (this.mode === 'restart') checkRestartSpan(layout);
-    const ctx = this.context(layout);
-    const band = this.band(ctx, layout.width, label, side);
-    return this.mode === 'restart' ? spliceRestart(jpeg, layout, band) : spliceContinue(jpeg, layout, ctx, band.coded);
+    const { layout, mcus, band } = this.parts(jpeg, label, side);
+    return spliceRestart(jpeg, layout, mcus, band);
   }
 
   /**
-   * The same JPEG as `splice(…)` in 'restart' mode, plus a COM segment of 4–6 bytes that
-   * makes the header a multiple of 3 bytes long, returned as base64 (ASCII) pieces whose
-   * concatenation is the whole file's base64 — written straight into a request body, with no
+   * The same JPEG as `splice(…)`, plus a COM segment of 4–6 bytes that makes the header a
+   * multiple of 3 bytes long, returned as base64 (ASCII) pieces whose concatenation is the
+   * whole file's base64 — written straight into a request body, with no
    * spliced copy of the JPEG in between. The middle piece is the frame's own scan (nearly all
    * of it): the same for every window the frame is sent in, so a caller may keep it; this
    * splicer does not (at 200 cameras the kept text outweighed the encoding it saved).
    */
   spliceBase64(jpeg: Buffer, label: string, side: BandSide): Buffer[] {
-    if (this.mode !== 'restart') throw new Error("cannot splice a band: base64 pieces need mode 'restart'");
-    if (side !== 'left' && side !== 'right') throw new Error(`cannot splice a band: side must be 'left' or 'right', not ${JSON.stringify(side)}`);
-    const layout = this.layout(jpeg);
-    const mcus = checkRestartSpan(layout);
-    const ctx = this.context(layout);
-    const band = this.band(ctx, layout.width, label, side);
+    const { layout, mcus, band } = this.parts(jpeg, label, side);
     let scan = this.scans.get(jpeg);
     if (!scan || scan.sosOffset !== layout.sosOffset) {
       const eoi = findScanBytesEnd(jpeg, layout.scanStart);
@@ -174,17 +149,24 @@ export class BandSplicer {
     let o = layout.sosOffset;
     for (const b of [0xff, 0xdd, 0, 4, mcus >> 8, mcus & 0xff, 0xff, 0xfe, 0, 2 + pad]) head[o++] = b;
     head.fill(0x20, o); // the comment's text: spaces
-    const bytes = band.restart!;
-    const tail = Buffer.allocUnsafe(scan.eoi - scan.split + 2 + bytes.length + 2);
+    const tail = Buffer.allocUnsafe(scan.eoi - scan.split + 2 + band.length + 2);
     tail.set(jpeg.subarray(scan.split, scan.eoi));
     o = scan.eoi - scan.split;
     tail[o++] = 0xff;
     tail[o++] = 0xd0; // RST0
-    tail.set(bytes, o);
-    o += bytes.length;
+    tail.set(band, o);
+    o += band.length;
     tail[o++] = 0xff;
     tail[o] = 0xd9; // EOI
     return [Buffer.from(head.toString('base64'), 'latin1'), bulk, Buffer.from(tail.toString('base64'), 'latin1')];
+  }
+
+  /** What both splices need: the frame's layout, its MCU count and the band's bytes. */
+  private parts(jpeg: Uint8Array, label: string, side: BandSide): { layout: JpegLayout; mcus: number; band: Uint8Array } {
+    if (side !== 'left' && side !== 'right') throw new Error(`cannot splice a band: side must be 'left' or 'right', not ${JSON.stringify(side)}`);
+    const layout = this.layout(jpeg);
+    const mcus = restartSpan(layout);
+    return { layout, mcus, band: this.band(this.context(layout), layout.width, label, side) };
   }
 
   /** Parses the headers, or reuses the last frame's layout when its header bytes are the same. */
@@ -198,7 +180,7 @@ export class BandSplicer {
     return layout;
   }
 
-  /** Decode and encode tables for a frame's table set, checked once per distinct set. */
+  /** Encode tables for a frame's table set, checked once per distinct set. */
   private context(layout: JpegLayout): TablesContext {
     const cached = this.contexts.get(layout.tablesKey);
     if (cached) return cached;
@@ -212,26 +194,17 @@ export class BandSplicer {
       }
       return { h: s.comp.h, v: s.comp.v, luma: i === layout.scan.findIndex((x) => x.comp.h === 2), quant: s.quant, dc, ac };
     });
-    const blocks: number[] = [];
-    comps.forEach((c, ci) => {
-      for (let b = 0; b < c.h * c.v; b++) blocks.push(ci);
-    });
-    const decoder: ScanDecoder = {
-      dc: layout.scan.map((s) => buildDcDecoder(s.dc)),
-      ac: layout.scan.map((s) => buildAcDecoder(s.ac)),
-      blocks: Uint8Array.from(blocks),
-    };
     if (this.contexts.size >= MAX_CONTEXTS) {
       this.contexts.clear();
       this.bandBytes = 0;
     }
-    const ctx: TablesContext = { decoder, comps, bands: new Map(), bytes: 0 };
+    const ctx: TablesContext = { comps, bands: new Map(), bytes: 0 };
     this.contexts.set(layout.tablesKey, ctx);
     return ctx;
   }
 
-  /** The coded band for (width, label, side) under a context's tables. */
-  private band(ctx: TablesContext, width: number, label: string, side: BandSide): CachedBand {
+  /** The band's bytes for (width, label, side) under a context's tables. */
+  private band(ctx: TablesContext, width: number, label: string, side: BandSide): Uint8Array {
     const key = `${width}|${side}|${label}`;
     const cached = ctx.bands.get(key);
     if (cached) return cached;
@@ -239,9 +212,8 @@ export class BandSplicer {
     if (!bitmap) throw new Error(`cannot splice a band: label ${JSON.stringify(label)} was not rendered (pass it to BandSplicer.open({ labels }) or await prepare())`);
     const mcusX = Math.ceil(width / 16);
     const plane = bandPlane(bitmap, width, mcusX * 16, side === 'left' ? 0 : Math.trunc(width / 2));
-    const band: CachedBand = { coded: encodeBand(plane, mcusX * 16, mcusX, ctx.comps) };
-    if (this.mode === 'restart') band.restart = restartBytes(band.coded, ctx.comps);
-    const size = band.coded.maxBytes + (band.restart?.length ?? 0);
+    const band = encodeBand(plane, mcusX * 16, mcusX, ctx.comps);
+    const size = band.length;
     if (ctx.bands.size >= MAX_BANDS_PER_CONTEXT) {
       this.bandBytes -= ctx.bytes;
       ctx.bands.clear();
@@ -258,56 +230,14 @@ export class BandSplicer {
   }
 }
 
-/** Writes a band's bits: per component, its first DC difference from `preds`, then the rest. */
-function writeBand(w: StuffingWriter, band: EncodedBand, comps: BandComponent[], preds: Int32Array): void {
-  comps.forEach((c, ci) => {
-    putDcDiff(w, c.dc, band.firstDc[ci]! - preds[ci]!);
-    w.putPiece(band.pieces[ci]!);
-  });
-}
-
-/** The band as it follows an RST marker: predictors reset to 0, bits from a byte boundary, padded. */
-function restartBytes(band: EncodedBand, comps: BandComponent[]): Uint8Array {
-  const out = new Uint8Array(band.maxBytes + 64);
-  const w = new StuffingWriter(out, 0);
-  writeBand(w, band, comps, new Int32Array(comps.length));
-  return out.slice(0, w.flush());
-}
-
 /**
- * 'continue' join: walk the frame's scan to its last bit, then write the band from there
- * (in the same byte, dropping the frame's 1-padding) with the frame's final predictors.
+ * SOI…tables, DRI (interval = the frame's MCU count), SOS and the frame's scan bytes
+ * untouched, RST0, the band's bytes, EOI. After the frame's last MCU a decoder expects RST0,
+ * discards the frame's padding bits, resets the DC predictors and reads the band's 2 MCU
+ * rows as a last, shorter interval (T.81 E.1.4 allows that).
  */
-function spliceContinue(jpeg: Uint8Array, layout: JpegLayout, ctx: TablesContext, band: EncodedBand): Buffer {
-  const mcus = Math.ceil(layout.width / 16) * (layout.height / 16);
-  const end = findScanEnd(jpeg, layout.scanStart, mcus, ctx.decoder);
-  // A corrupt scan can sum its DC differences far past what 8-bit samples reach; the band's
-  // first difference from there must still have a code (category 11 at most).
-  end.preds.forEach((p, ci) => {
-    if (category(band.firstDc[ci]! - p) > 11) throw new Error(`cannot splice a band: corrupt scan: component ${ci} ends on DC value ${p}, out of range for 8-bit samples`);
-  });
-  // Headers and the frame's whole scan bytes as they are (already stuffed).
-  const out = Buffer.allocUnsafe(end.cut + band.maxBytes + 64);
-  out.set(jpeg.subarray(0, end.cut));
-  patchHeight(out, layout);
-  const w = new StuffingWriter(out, end.cut, end.partial >> (8 - end.bits), end.bits);
-  writeBand(w, band, ctx.comps, end.preds);
-  const o = w.flush();
-  out[o] = 0xff;
-  out[o + 1] = 0xd9; // EOI
-  return out.subarray(0, o + 2);
-}
-
-/**
- * 'restart' join: SOI…tables, DRI(interval = the frame's MCU count), SOS and the frame's scan
- * bytes untouched, RST0, the band's cached bytes, EOI. After the frame's last MCU a decoder
- * expects RST0, discards the frame's padding bits, resets the DC predictors and reads the
- * band's 2 MCU rows as a last, shorter interval (T.81 E.1.4 allows that).
- */
-function spliceRestart(jpeg: Uint8Array, layout: JpegLayout, band: CachedBand): Buffer {
-  const mcus = Math.ceil(layout.width / 16) * (layout.height / 16);
+function spliceRestart(jpeg: Uint8Array, layout: JpegLayout, mcus: number, bytes: Uint8Array): Buffer {
   const eoi = findScanBytesEnd(jpeg, layout.scanStart);
-  const bytes = band.restart!;
   const dri = 6;
   const out = Buffer.allocUnsafe(eoi + dri + 2 + bytes.length + 2);
   out.set(jpeg.subarray(0, layout.sosOffset));
@@ -330,10 +260,10 @@ function spliceRestart(jpeg: Uint8Array, layout: JpegLayout, band: CachedBand): 
   return out;
 }
 
-/** The frame's MCU count, which the restart join's DRI must span; throws when it cannot. */
-function checkRestartSpan(layout: JpegLayout): number {
+/** The frame's MCU count, which the DRI must span; throws when it cannot. */
+function restartSpan(layout: JpegLayout): number {
   const mcus = Math.ceil(layout.width / 16) * (layout.height / 16);
-  if (mcus > 0xffff) throw new Error(`cannot splice a band: ${mcus} MCUs are more than a restart interval can span (use mode 'continue')`);
+  if (mcus > 0xffff) throw new Error(`cannot splice a band: ${mcus} MCUs are more than a restart interval can span (at most 65535: about 16 megapixels)`);
   return mcus;
 }
 

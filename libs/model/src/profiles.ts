@@ -13,7 +13,7 @@ export const REASON2_FORMAT =
 /** How one model family wants a window asked: request body and how to read the reply. */
 export interface ModelProfile {
   name: ProfileName;
-  /** Whether the model reads a timestamp band burned into the frames. */
+  /** Whether the model reads a timestamp band under the frames (infer splices it in). */
   band: boolean;
   answerTag: boolean;
   /** The model card's sampling; a query or the config may override any of it. */
@@ -27,11 +27,6 @@ function spliced(splices: Splice[], prefix: string, frames: { jpeg: Buffer; base
   const s = frameSplice(prefix, frames);
   splices.push(s);
   return s.token;
-}
-
-/** Frames sent as one pre-sampled video: no encode on the client, no process per window. */
-export function jpegVideoUrl(frames: { jpeg: Buffer }[]): string {
-  return `data:video/jpeg;base64,${frames.map((f) => f.jpeg.toString('base64')).join(',')}`;
 }
 
 function bandNote(req: AskRequest): string {

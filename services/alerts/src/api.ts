@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { queryVersion, type VigilConfig } from '@vigil/config';
+import { queryVersion, writtenAlertWhen, type VigilConfig } from '@vigil/config';
 import { ASK_SUBJECT, parseAskReply, type AskRequest } from '@vigil/contracts';
 import { NoResponderError, RemoteError, type Control } from '@vigil/control';
 import { BadCursorError, OFFLINE_QUERY, type IncidentStore } from '@vigil/store';
@@ -11,7 +11,6 @@ import { readJson, sendJson } from './http-util.ts';
 import type { LiveEvents } from './live.ts';
 import type { AlertsMetrics } from './metrics.ts';
 import { OPENAPI } from './openapi.ts';
-import { PAGE_HTML } from './page.ts';
 import { BadParam, parseActionBody, parseAskBody, parseIncidentSearch, parseModelStats, parseStats, parseUptime } from './params.ts';
 import type { WebhookSender } from './webhooks.ts';
 import type { AlertPolicy } from './policy.ts';
@@ -233,7 +232,7 @@ export function routes(d: ApiDeps): Route[] {
             window_ms: q.windowMs,
             every_ms: q.everyMs,
             cooldown_ms: q.cooldownMs ?? 60_000,
-            alert_when: q.alertWhen.source,
+            alert_when: writtenAlertWhen(q.alert),
             severity: q.severity,
             webhooks: d.config.alerts.webhooks.filter((w) => !w.queries || w.queries.includes(q.id)).map((w) => w.id),
             // Without a model endpoint the question cannot be asked yet: say so plainly.
@@ -281,17 +280,13 @@ function matcher(path: string): (p: string) => Record<string, string> | undefine
   };
 }
 
-/** The request handler: the page, then /api routes with auth; returns false for other paths. */
+/** The request handler for /api routes, with auth; returns false for other paths. */
 export function createApi(d: ApiDeps) {
   const table = routes(d).map((r) => ({ ...r, match: matcher(r.path) }));
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = requestUrl(req);
     if (!url) return false; // the edge has answered it already
     const path = url.pathname;
-    if ((req.method === 'GET' || req.method === 'HEAD') && (path === '/' || path === '/index.html')) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE_HTML);
-      return true;
-    }
     if (!path.startsWith('/api/')) return false;
     let label = 'other';
     const count = (status: number) => d.metrics.requests.inc({ route: label, status: String(status) });

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { configSecrets, type VigilConfig } from '@vigil/config';
-import { Topics } from '@vigil/contracts';
+import { Topics, topicSpecs } from '@vigil/contracts';
 import type { Bus, InMessage } from '@vigil/bus';
 import type { Control } from '@vigil/control';
 import { MemoryState, type SharedState } from '@vigil/state';
@@ -62,12 +62,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   const { bus, store } = deps;
   const ownState = deps.state ? undefined : new MemoryState();
   const state = deps.state ?? ownState!;
-  await bus.ensureTopics([
-    { topic: Topics.findings, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } },
-    { topic: Topics.cameraStatus, partitions: 3 },
-    { topic: Topics.frames, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } },
-    { topic: Topics.deadLetter, partitions: 1 },
-  ]);
+  await bus.ensureTopics(topicSpecs([Topics.findings, Topics.cameraStatus, Topics.frames, Topics.deadLetter]));
 
   let running = config;
   const auth = new Authenticator(config.alerts.tokens);

@@ -36,6 +36,16 @@ const MODEL_DOCS = {
 };
 const valueSeries = { type: 'array', items: { type: 'object', properties: { key: str, points: { type: 'array', items: { type: 'object', properties: { t: str, value: { type: 'number' } } } } } } };
 
+/** A query's `alert_when` as its config writes it. */
+const ALERT_WHEN = {
+  description: 'as written in the config: a regex on the answer (case-insensitive), `{answer: yes|no}`, or `{json: {schema, when}}` on a JSON verdict',
+  oneOf: [
+    str,
+    { type: 'object', required: ['answer'], additionalProperties: false, properties: { answer: { type: 'string', enum: ['yes', 'no'] } } },
+    { type: 'object', required: ['json'], additionalProperties: false, properties: { json: { type: 'object', required: ['schema', 'when'], properties: { schema: { type: 'object' }, when: { type: 'object' } } } } },
+  ],
+};
+
 /** Media routes: the bearer header, or the media session cookie browsers send with <img>, <video>. */
 const MEDIA_SECURITY = [{ bearer: [] }, { mediaSession: [] }, {}];
 /** Mutations must be JSON (a cross-site form cannot send that without a preflight). */
@@ -61,7 +71,7 @@ export const OPENAPI = {
         properties: { id: str, name: str, site: str, url: { type: 'string', description: 'credentials redacted' }, transport: str, fps: { type: 'number' }, width: { type: 'integer' }, queries: { type: 'array', items: str }, status: { anyOf: [ref('CameraStatus'), { type: 'null' }] } },
       },
       CameraStatus: { ...jsonSchemaOf(CameraLiveStatusSchema), description: "The camera's latest status from ingest; `since`: when it entered this state" },
-      Query: { type: 'object', required: ['id', 'version', 'question', 'cameras'], properties: { id: str, version: { type: 'string', description: 'Hash of what is asked (question, window, every, trigger, schedule, alert_when, severity, cooldown, model); incidents record it as query_version' }, status: { type: 'string', enum: ['active', 'waiting_for_model'] }, question: str, cameras: { type: 'array', items: str }, window_ms: { type: 'integer' }, every_ms: { type: 'integer' }, cooldown_ms: { type: 'integer' }, alert_when: str, severity: str, webhooks: { type: 'array', items: str } } },
+      Query: { type: 'object', required: ['id', 'version', 'question', 'cameras'], properties: { id: str, version: { type: 'string', description: 'Hash of what is asked (question, window, every, trigger, schedule, alert_when, severity, cooldown, model); incidents record it as query_version' }, status: { type: 'string', enum: ['active', 'waiting_for_model'] }, question: str, cameras: { type: 'array', items: str }, window_ms: { type: 'integer' }, every_ms: { type: 'integer' }, cooldown_ms: { type: 'integer' }, alert_when: ALERT_WHEN, severity: str, webhooks: { type: 'array', items: str } } },
       Action: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', maxLength: 2000 }, by: { type: 'string', description: 'only used when no tokens are configured; otherwise the token name' } } },
       Ask: jsonSchemaOf(AskBodySchema, 'input'),
       AskReply: jsonSchemaOf(AskReplySchema),

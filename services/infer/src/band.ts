@@ -19,10 +19,10 @@ export class WindowBander {
     private readonly onFailure: () => void,
   ) {}
 
-  /** Renders the labels once (one ffmpeg run); undefined, with a warning, when it cannot. */
-  static async open(log: Logger, onFailure: () => void): Promise<WindowBander | undefined> {
+  /** Renders the labels once (one run of `ffmpegPath`); undefined, with a warning, when it cannot. */
+  static async open(log: Logger, onFailure: () => void, ffmpegPath: string): Promise<WindowBander | undefined> {
     try {
-      return new WindowBander(await BandSplicer.open({ mode: 'restart' }), log, onFailure);
+      return new WindowBander(await BandSplicer.open({ ffmpegPath }), log, onFailure);
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'cannot render timestamp band labels; windows are sent without a band');
       return undefined;

@@ -1,5 +1,5 @@
 import type { QueryConfig, VigilConfig } from '@vigil/config';
-import { Topics, type Finding } from '@vigil/contracts';
+import { Topics, topicSpecs, type Finding } from '@vigil/contracts';
 import type { Bus } from '@vigil/bus';
 import type { Control } from '@vigil/control';
 import { ModelClient, type Endpoint } from '@vigil/model';
@@ -45,11 +45,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
   const registry = createRegistry('infer');
   const metrics = createInferMetrics(registry);
   const { bus } = deps;
-  await bus.ensureTopics([
-    { topic: Topics.frames, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } },
-    { topic: Topics.findings, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024) } },
-    { topic: Topics.deadLetter, partitions: 1 },
-  ]);
+  await bus.ensureTopics(topicSpecs([Topics.frames, Topics.findings, Topics.deadLetter]));
   const endpoints = config.model.endpointSettings ?? config.model.endpoints.map((url) => ({ url }));
   const model =
     endpoints.length > 0
@@ -83,7 +79,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
   const budget = new TokenBudget(config.model.budget ?? {});
   const publisher = new FindingPublisher(bus);
   // Frames come without a band; each window gets its own 0-based one (model input and evidence).
-  const bander = await WindowBander.open(log, () => metrics.bandFailures.inc());
+  const bander = await WindowBander.open(log, () => metrics.bandFailures.inc(), config.ingest.ffmpegPath);
   const memory = new Map<string, TriggerMemory>();
   const answering = new Answering({ asker: model && new WindowAsker(model, metrics, log, config.model.profile, bander), bander, publisher, ledger, budget, memory, metrics, log });
   let stopping = false;

@@ -91,7 +91,7 @@ export class CameraWorker {
     if (this.url) {
       this.args = ffmpegArgs(
         { url: this.url, transport: camera.transport, hwaccel: camera.hwaccel, inputArgs: camera.inputArgs, timeoutMs: camera.stallTimeoutMs },
-        { fps: camera.fps, width: camera.width, band: false },
+        { fps: camera.fps, width: camera.width },
       );
     }
     const { metrics } = deps;

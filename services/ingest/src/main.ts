@@ -1,5 +1,5 @@
 import type { VigilConfig } from '@vigil/config';
-import { Topics } from '@vigil/contracts';
+import { Topics, topicSpecs } from '@vigil/contracts';
 import type { Bus } from '@vigil/bus';
 import { opsListener } from '@vigil/edge';
 import { createLogger, createRegistry, startOpsServer, type Logger, type OpsServer } from '@vigil/observability';
@@ -39,10 +39,7 @@ export async function startIngest(config: VigilConfig, deps: IngestDeps): Promis
   const registry = createRegistry('ingest');
   const metrics = createIngestMetrics(registry);
   const { bus } = deps;
-  await bus.ensureTopics([
-    { topic: Topics.frames, partitions: 6, config: { 'max.message.bytes': String(8 * 1024 * 1024), 'retention.ms': String(6 * 3600_000) } },
-    { topic: Topics.cameraStatus, partitions: 3 },
-  ]);
+  await bus.ensureTopics(topicSpecs([Topics.frames, Topics.cameraStatus]));
   const perCamera = (c: VigilConfig) => Math.max(1, Math.ceil(c.ingest.bufferMs / c.ingest.chunkMs));
   const publisher = new ChunkPublisher(bus, metrics, log, { maxQueuedPerCamera: perCamera(config), onPublished: deps.onPublished });
   const statuses = new StatusOutbox(bus, log);

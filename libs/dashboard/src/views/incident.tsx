@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { getIncident, type Incident } from '../api.ts';
+import { getIncident, type Incident, type OperatorAction } from '../api.ts';
 import { useIncidentEvents } from '../live.ts';
 import { time } from '../format.ts';
 import { IncidentCard } from '../components/incident-card.tsx';
@@ -96,28 +96,26 @@ export function IncidentView(props: { id: string }) {
             )}
             <dt>Webhook</dt>
             <dd data-field="webhook">{webhookText(i)}</dd>
-            {i.acknowledged && (
-              <>
-                <dt>Acknowledged</dt>
-                <dd>
-                  {i.acknowledged.by} at {time(i.acknowledged.at)}
-                  {i.acknowledged.note && ` — “${i.acknowledged.note}”`}
-                </dd>
-              </>
-            )}
-            {i.resolved && (
-              <>
-                <dt>Resolved</dt>
-                <dd>
-                  {i.resolved.by} at {time(i.resolved.at)}
-                  {i.resolved.note && ` — “${i.resolved.note}”`}
-                </dd>
-              </>
-            )}
+            {i.acknowledged && <Action title="Acknowledged" action={i.acknowledged} />}
+            {i.resolved && <Action title="Resolved" action={i.resolved} />}
           </dl>
         </div>
       </div>
     </section>
+  );
+}
+
+/** An operator's acknowledge or resolve: who, when, and their note. */
+function Action(props: { title: string; action: OperatorAction }) {
+  const { by, at, note } = props.action;
+  return (
+    <>
+      <dt>{props.title}</dt>
+      <dd>
+        {by} at {time(at)}
+        {note && ` — “${note}”`}
+      </dd>
+    </>
   );
 }
 

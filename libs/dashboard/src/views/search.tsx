@@ -6,6 +6,21 @@ import { IncidentCard } from '../components/incident-card.tsx';
 
 const FILTERS = ['q', 'camera', 'site', 'query', 'severity', 'state', 'from', 'to'] as const;
 
+/** A filter with a fixed set of values, `any` first; `options` are [value, text] pairs. */
+function Choice(props: { label: string; name: (typeof FILTERS)[number]; params: URLSearchParams; options: [string, string][] }) {
+  return (
+    <label>
+      {props.label}
+      <select name={props.name} value={props.params.get(props.name) ?? ''}>
+        <option value="">any</option>
+        {props.options.map(([value, text]) => (
+          <option value={value}>{text}</option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 /** Search past incidents; the filters live in the URL so a search can be shared. */
 export function SearchView(props: { route: Route }) {
   const params = props.route.params;
@@ -71,51 +86,11 @@ export function SearchView(props: { route: Route }) {
           Text
           <input type="search" name="q" value={params.get('q') ?? ''} placeholder='e.g. forklift "loading lane"' />
         </label>
-        <label>
-          Camera
-          <select name="camera" value={params.get('camera') ?? ''}>
-            <option value="">any</option>
-            {cameras.map((c) => (
-              <option value={c.id}>{c.name ?? c.id}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Site
-          <select name="site" value={params.get('site') ?? ''}>
-            <option value="">any</option>
-            {[...new Set(cameras.map((c) => c.site).filter(Boolean))].map((s) => (
-              <option value={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Query
-          <select name="query" value={params.get('query') ?? ''}>
-            <option value="">any</option>
-            {queries.map((q) => (
-              <option value={q.id}>{q.id}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Severity
-          <select name="severity" value={params.get('severity') ?? ''}>
-            <option value="">any</option>
-            {['low', 'medium', 'high', 'critical'].map((s) => (
-              <option value={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          State
-          <select name="state" value={params.get('state') ?? ''}>
-            <option value="">any</option>
-            {['open', 'acknowledged', 'resolved', 'closed'].map((s) => (
-              <option value={s}>{s}</option>
-            ))}
-          </select>
-        </label>
+        <Choice label="Camera" name="camera" params={params} options={cameras.map((c) => [c.id, c.name ?? c.id])} />
+        <Choice label="Site" name="site" params={params} options={[...new Set(cameras.map((c) => c.site).filter((s): s is string => !!s))].map((s) => [s, s])} />
+        <Choice label="Query" name="query" params={params} options={queries.map((q) => [q.id, q.id])} />
+        <Choice label="Severity" name="severity" params={params} options={['low', 'medium', 'high', 'critical'].map((s) => [s, s])} />
+        <Choice label="State" name="state" params={params} options={['open', 'acknowledged', 'resolved', 'closed'].map((s) => [s, s])} />
         <label>
           From
           <input type="datetime-local" name="from" value={toLocalInput(params.get('from'))} />

@@ -4,10 +4,10 @@
  * quantise, zig-zag, run-length and Huffman code (T.81 Annex A, F.1.2). Only luma carries
  * the label; chroma blocks are all zero (neutral grey, so black and white stay colourless).
  *
- * The result is kept per label, so this runs once per (tables, width, label, side); only
- * the first DC difference of each component depends on the frame it is spliced onto.
+ * The band follows a restart marker, so its DC predictors start at 0 and its bytes do not
+ * depend on the frame: they are kept per (tables, width, label, side).
  */
-import { BitString, category, extraBits, type Piece } from './bits.ts';
+import { BitString, category, extraBits } from './bits.ts';
 import type { HuffmanEncoder } from './huffman.ts';
 
 /** Zig-zag index → natural (row-major) index in an 8×8 block. */
@@ -27,18 +27,6 @@ export interface BandComponent {
   quant: Uint16Array;
   dc: HuffmanEncoder;
   ac: HuffmanEncoder;
-}
-
-/**
- * The band's entropy-coded bits, cut where the frame's DC predictors enter: for each scan
- * component c, its first block's DC difference is `firstDc[c] - predictor` (known only per
- * frame), followed by pieces[c], which runs up to the next component's first DC difference.
- */
-export interface EncodedBand {
-  firstDc: Int32Array;
-  pieces: Piece[];
-  /** Size bound of all pieces once stuffed (each byte can gain a 00). */
-  maxBytes: number;
 }
 
 /** C[u * 8 + x] = c(u)/2 · cos((2x+1)uπ/16): the orthonormal 8-point DCT-II basis. */
@@ -102,7 +90,7 @@ function putSymbol(bits: BitString, enc: HuffmanEncoder, sym: number): void {
 }
 
 /** A DC difference: its category's code, then the category's extra bits. */
-export function putDcDiff(bits: { put(v: number, n: number): void }, enc: HuffmanEncoder, diff: number): void {
+function putDcDiff(bits: BitString, enc: HuffmanEncoder, diff: number): void {
   const s = category(diff);
   if (s > 11) throw new Error(`DC difference ${diff} out of range`);
   const len = enc.size[s]!;
@@ -131,26 +119,20 @@ function putAc(bits: BitString, enc: HuffmanEncoder, q: Int32Array): void {
 
 /**
  * Encodes a band whose luma is `plane` (stride `stride`, 32 rows, at least mcusX·16 wide)
- * with the given scan components, MCU by MCU in coding order.
+ * with the given scan components, MCU by MCU in coding order; returns the entropy-coded
+ * bytes, stuffed and 1-padded, as they follow RST0.
  */
-export function encodeBand(plane: Uint8Array, stride: number, mcusX: number, comps: BandComponent[]): EncodedBand {
-  const firstDc = new Int32Array(comps.length);
-  const pieces: Piece[] = [];
+export function encodeBand(plane: Uint8Array, stride: number, mcusX: number, comps: BandComponent[]): Uint8Array {
   const preds = new Int32Array(comps.length);
   const zero = new Int32Array(64);
-  let bits = new BitString();
+  const bits = new BitString();
   for (let my = 0; my < 2; my++) {
     for (let mx = 0; mx < mcusX; mx++) {
       comps.forEach((c, ci) => {
         for (let by = 0; by < c.v; by++) {
           for (let bx = 0; bx < c.h; bx++) {
             const q = c.luma ? quantise(forwardDct(plane, stride, mx * 16 + bx * 8, my * 16 + by * 8), c.quant) : zero;
-            if (my === 0 && mx === 0 && by === 0 && bx === 0) {
-              // The frame's predictor decides this difference: cut here (see EncodedBand).
-              if (ci > 0) pieces.push(bits.finish());
-              bits = new BitString();
-              firstDc[ci] = q[0]!;
-            } else putDcDiff(bits, c.dc, q[0]! - preds[ci]!);
+            putDcDiff(bits, c.dc, q[0]! - preds[ci]!);
             preds[ci] = q[0]!;
             putAc(bits, c.ac, q);
           }
@@ -158,7 +140,5 @@ export function encodeBand(plane: Uint8Array, stride: number, mcusX: number, com
       });
     }
   }
-  pieces.push(bits.finish());
-  const maxBytes = pieces.reduce((s, p) => s + 2 * p.bytes.length, 0);
-  return { firstDc, pieces, maxBytes };
+  return bits.stuffed();
 }

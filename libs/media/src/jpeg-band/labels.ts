@@ -1,10 +1,10 @@
 /**
  * Label pixels, rendered by ffmpeg's drawtext itself so they match what the model was
- * trained on (the same font rasteriser, size and anti-aliasing as the ingest filter in
- * band.ts). All labels are drawn in one ffmpeg run, each in its own 28-row strip, on a
- * full-range (yuvj420p) canvas as the frames are, so black is 0 and white 255 (ffmpeg's
- * `gray` is limited range: 16 and 235); the luma comes back as 8-bit grey. A strip is then
- * placed at x = 0 (left) or x = width/2 (right) of a band.
+ * trained on (Cosmos-Reason1's reference tooling burns the band with drawtext: the same
+ * font rasteriser, size and anti-aliasing). All labels are drawn in one ffmpeg run, each in
+ * its own 28-row strip, on a full-range (yuvj420p) canvas as the frames are, so black is 0
+ * and white 255 (ffmpeg's `gray` is limited range: 16 and 235); the luma comes back as 8-bit
+ * grey. A strip is then placed at x = 0 (left) or x = width/2 (right) of a band.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -34,28 +34,28 @@ export function checkLabel(label: string): void {
 const PER_RUN = 200;
 
 /** Renders each label (distinct, checked) with drawtext; returns their bitmaps by label. */
-export async function renderLabels(labels: string[], font: string): Promise<Map<string, LabelBitmap>> {
+export async function renderLabels(labels: string[], font: string, ffmpegPath: string): Promise<Map<string, LabelBitmap>> {
   const out = new Map<string, LabelBitmap>();
   for (let i = 0; i < labels.length; i += PER_RUN) {
     const chunk = labels.slice(i, i + PER_RUN);
-    for (const [k, v] of await renderChunk(chunk, font)) out.set(k, v);
+    for (const [k, v] of await renderChunk(chunk, font, ffmpegPath)) out.set(k, v);
   }
   return out;
 }
 
-async function renderChunk(labels: string[], font: string): Promise<Map<string, LabelBitmap>> {
+async function renderChunk(labels: string[], font: string, ffmpegPath: string): Promise<Map<string, LabelBitmap>> {
   labels.forEach(checkLabel);
   // The path goes inside '…' in the filter graph, where a quote or backslash would end or escape it.
   if (/['\\]/.test(font)) throw new Error(`font path ${JSON.stringify(font)} has a quote or backslash`);
   // Wide enough for 20 px glyphs of any font plus the 8 px margin; checked below.
   const width = 16 + 20 * Math.max(...labels.map((l) => l.length));
   const h = BAND_HEIGHT;
-  // y = 4: ingest draws at y = h - 24 of the padded frame, i.e. 4 rows into the band.
+  // y = 4: the reference draws at y = h - 24 of the frame padded by the band, 4 rows into it.
   const draws = labels.map((l, j) => `drawtext=fontfile='${font}':fontsize=20:fontcolor=white:x=8:y=${j * h + 4}:text='${l}'`);
   const args = ['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', `color=c=black:s=${width}x${h * labels.length}:r=1:d=1,format=yuvj420p`];
   args.push('-vf', draws.join(','), '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1');
   const size = width * h * labels.length;
-  const { stdout } = await run('ffmpeg', args, { encoding: 'buffer', maxBuffer: size + (1 << 20) }).catch((e: Error & { stderr?: Buffer }) => {
+  const { stdout } = await run(ffmpegPath, args, { encoding: 'buffer', maxBuffer: size + (1 << 20) }).catch((e: Error & { stderr?: Buffer }) => {
     throw new Error(`ffmpeg could not render band labels: ${e.stderr?.toString().trim() || e.message}`);
   });
   if (stdout.length !== size) throw new Error(`ffmpeg rendered ${stdout.length} bytes of labels, expected ${size}`);

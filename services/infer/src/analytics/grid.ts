@@ -1,4 +1,4 @@
-import type { DcImage } from '@vigil/model';
+import type { DcImage } from '@vigil/media';
 import { GRID_H, GRID_W } from './model.ts';
 
 /**

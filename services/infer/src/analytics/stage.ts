@@ -1,5 +1,5 @@
 import ort from 'onnxruntime-node';
-import { decodeDcImage } from '@vigil/model';
+import { decodeDcImage } from '@vigil/media';
 import { GRID_H, GRID_W, buildAnalyticsModel } from './model.ts';
 import { toGrid } from './grid.ts';
 

@@ -6,7 +6,7 @@
  * analytics affordable at hundreds of frames a second.
  */
 
-import { LOOKAHEAD, readScanLayout, type Huffman, type ScanLayout } from './baseline-headers.ts';
+import { LOOKAHEAD, readScanLayout, type Huffman, type ScanLayout } from './dc-layout.ts';
 
 /** A frame's luma at 1/8 scale: `data[y * width + x]` is block (x, y)'s mean, 0..255. */
 export interface DcImage {
@@ -54,16 +54,16 @@ function decodeScan(d: Uint8Array, layout: ScanLayout): DcImage {
     const nh = single ? 1 : c.h;
     for (let v = 0; v < nv; v++) for (let h = 0; h < nh; h++) (blockComp.push(ci), blockDx.push(h), blockDy.push(v));
     // Every block costs at least one DC code and one AC code (EOB at the least).
-    minBits += nv * nh * (c.dc!.minLen + c.ac!.minLen);
+    minBits += nv * nh * (c.dc.minLen + c.ac.minLen);
   });
   const mcus = mcusX * mcusY;
   const need = Math.ceil((mcus * minBits) / 8);
   if (d.length - start < need) throw new Error(`bad JPEG: ${d.length - start} bytes of scan data cannot hold ${mcus} MCUs of a ${width}×${height} picture (at least ${need} bytes)`);
   const out = new Uint8Array(bw * bh);
-  const lumaIndex = scan.indexOf(luma);
+  const lumaIndex = scan.findIndex((c) => c.id === luma.id);
   const preds = new Int32Array(scan.length);
-  const dcT = scan.map((c) => c.dc!);
-  const acT = scan.map((c) => c.ac!);
+  const dcT = scan.map((c) => c.dc);
+  const acT = scan.map((c) => c.ac);
   const lw = single ? 1 : luma.h;
   const lh = single ? 1 : luma.v;
   // The bit reader is inlined here (locals, no calls on the hot path): this loop is the cost.
