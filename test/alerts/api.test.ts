@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { MemoryBus } from '@vigil/bus';
 import { MemoryControl } from '@vigil/control';
 import { queryVersion, type VigilConfig } from '@vigil/config';
-import { ASK_SUBJECT, CameraLiveStatusSchema, IncidentSchema, Topics, type CameraStatus, type Incident } from '@vigil/contracts';
+import { ASK_SUBJECT, CameraLiveStatusSchema, IncidentSchema, MESSAGE_TYPE_HEADER, PROGRESS_TYPE, Topics, type CameraStatus, type Incident } from '@vigil/contracts';
 import { PgDatabase, PgliteDatabase, SqlIncidentStore } from '@vigil/store';
 import { startAlerts, type AlertsService } from '@vigil/alerts';
 import { OPENAPI } from '../../services/alerts/src/openapi.ts';
@@ -249,7 +249,12 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     await publish(f2);
     await waitFor('dock-2 incident on the camera room', () => onlyDock2.of('incident:new', (i) => i.id === f2.id).length === 1, 10_000);
     await waitFor('dock-2 incident on the site room', () => westSite.of('incident:new', (i) => i.id === f2.id).length === 1, 10_000);
-    // The cooldown (1 s) passes quietly: the sweep closes both, and says so live.
+    // The cooldown (1 s) passes quietly by capture time — infer reports every later window
+    // decided, none positive — so the sweep closes both, and says so live.
+    for (const camera of ['dock-1', 'dock-2']) {
+      const progress = { v: 1, cameraId: camera, queryId: 'forklift', through: start + 60_000 };
+      await bus.publish(Topics.findings, [{ key: camera, value: Buffer.from(JSON.stringify(progress)), headers: { [MESSAGE_TYPE_HEADER]: PROGRESS_TYPE } }]);
+    }
     const closed: Incident = await waitFor('incident:close', () => all.of('incident:close', (i) => i.id === f0.id)[0], 10_000);
     assert.equal(closed.state, 'closed');
     assert.ok(closed.closed_at);

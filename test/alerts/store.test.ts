@@ -53,12 +53,37 @@ for (const [name, open] of impls) {
       assert.equal(new Set(outcomes.map((o) => o.incident.id)).size, 1);
     });
 
-    test('the sweep closes quiet episodes once; ack and resolve record who, when and a note', async () => {
-      const o = await store.recordFinding(finding('sweep-1', 0), policy({ cooldownMs: 1000 }));
-      const later = new Date(T0 + 60_000);
-      const closed = await store.closeQuiet(later, () => []);
-      assert.ok(closed.some((i) => i.id === o.incident.id && i.state === 'closed' && i.closed_at));
-      assert.ok(!(await store.closeQuiet(later, () => [])).some((i) => i.id === o.incident.id), 'closed only once');
+    test('episodes close on capture-time progress, by the wall clock only when it stops coming; once', async () => {
+      // Window 0: 0–3.75 s, cooldown 1 s → close_after 4.75 s; a 4 s window may start before it and still be positive.
+      const o = await store.recordFinding(finding('sweep-1', 0), policy({ cooldownMs: 1000, windowMs: 4000 }));
+      const closeAfter = T0 + 3750 + 1000;
+      const wall = new Date(Date.now() + 3_600_000); // an hour on: the wall clock alone must not close it
+      const isClosed = async () => (await store.closeQuiet(wall, () => [], 24 * 3_600_000)).some((i) => i.id === o.incident.id);
+      await store.recordProgress([{ camera: 'sweep-1', query: 'forklift', through: closeAfter + 3999 }]);
+      assert.equal(await isClosed(), false, 'windows that started before close_after are still undecided');
+      await store.recordProgress([{ camera: 'sweep-1', query: 'forklift', through: closeAfter - 10_000 }]); // late and older: ignored
+      await store.recordProgress([{ camera: 'sweep-1', query: 'forklift', through: closeAfter + 4000 }]);
+      const closed = await store.closeQuiet(wall, () => [], 24 * 3_600_000);
+      assert.ok(closed.some((i) => i.id === o.incident.id && i.state === 'closed' && i.closed_at), 'closed once progress passed it');
+      assert.ok(!(await store.closeQuiet(wall, () => [])).some((i) => i.id === o.incident.id), 'closed only once');
+      // No progress at all (an older producer): the wall clock, but only after the stale time.
+      const n = await store.recordFinding(finding('sweep-2', 0), policy({ cooldownMs: 1000, windowMs: 4000 }));
+      assert.ok(!(await store.closeQuiet(new Date(closeAfter + 30_000), () => [], 60_000)).some((i) => i.id === n.incident.id));
+      assert.ok((await store.closeQuiet(new Date(closeAfter + 61_000), () => [], 60_000)).some((i) => i.id === n.incident.id));
+      // Progress that stopped coming (updated long ago, by this call's clock): the wall clock too.
+      const s = await store.recordFinding(finding('sweep-3', 0), policy({ cooldownMs: 1000, windowMs: 4000 }));
+      await store.recordProgress([{ camera: 'sweep-3', query: 'forklift', through: closeAfter }]);
+      assert.ok(!(await store.closeQuiet(new Date(Date.now() + 10_000), () => [], 60_000)).some((i) => i.id === s.incident.id), 'fresh progress: wait for it');
+      assert.ok((await store.closeQuiet(new Date(Date.now() + 61_000), () => [], 60_000)).some((i) => i.id === s.incident.id), 'stale progress: the wall clock');
+      // A camera that went offline: the wall clock at once.
+      const f = await store.recordFinding(finding('sweep-4', 0), policy({ cooldownMs: 1000, windowMs: 4000 }));
+      await store.recordProgress([{ camera: 'sweep-4', query: 'forklift', through: closeAfter }]);
+      await store.saveCameraStatus({ v: 1, cameraId: 'sweep-4', state: 'offline', reason: 'stream ended', at: T0 + 5000, fps: 4 });
+      assert.ok((await store.closeQuiet(new Date(closeAfter + 1000), () => [], 60_000)).some((i) => i.id === f.incident.id), 'offline: closed by the wall clock');
+      // Removed from the config: forgotten, so no offline incident opens for it (nor for the next tests).
+      await store.forgetCamera('sweep-4');
+      assert.ok(!(await store.cameraStatuses()).some((c) => c.camera === 'sweep-4'));
+      assert.deepEqual(await store.openOfflineIncidents(new Date(Date.now() + 3_600_000), 1000, () => ({ webhooks: [] })).then((l) => l.filter((i) => i.camera === 'sweep-4')), []);
       const acked = await store.act(o.incident.id, 'ack', 'ana', 'looking');
       assert.ok(acked && acked !== 'conflict');
       assert.equal(acked.state, 'acknowledged');

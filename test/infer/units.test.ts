@@ -228,3 +228,35 @@ test('ledger: a window is open from planning until settled; the cursor asks whet
   assert.equal(l.settledThrough('a/q', 14_000), true);
   assert.equal(l.openWindows, 0);
 });
+
+test('window progress: decided-through follows the first open window; reported once per advance, after the findings it covers', async () => {
+  const { MemoryBus } = await import('@vigil/bus');
+  const { MESSAGE_TYPE_HEADER, PROGRESS_TYPE, Topics, parseWindowProgress } = await import('@vigil/contracts');
+  const { createLogger } = await import('@vigil/observability');
+  const { ProgressReporter } = await import('../../services/infer/src/progress.ts');
+  const ledger = new WindowLedger();
+  const key = 'cam\u0000q';
+  const t = Date.UTC(2026, 0, 1);
+  assert.equal(ledger.decidedThrough(key), undefined);
+  ledger.planned(key, t + 2000); // asked: open until its finding is published
+  ledger.planned(key, t + 4000); // skipped at once
+  ledger.settled(key, t + 4000);
+  assert.equal(ledger.decidedThrough(key), t + 1999, 'an open window holds progress back');
+  const bus = new MemoryBus();
+  const got: { through: number; type?: string }[] = [];
+  await bus.subscribe({ topic: Topics.findings, group: 'g', fromBeginning: true, handle: async (m) => {
+    const p = parseWindowProgress(m.value);
+    if (p.ok) got.push({ through: p.value.through, type: m.headers[MESSAGE_TYPE_HEADER] });
+  } });
+  const reporter = new ProgressReporter(bus, ledger, createLogger('t', { level: 'silent' }));
+  await reporter.report();
+  await reporter.report(); // nothing moved: nothing sent
+  ledger.settled(key, t + 2000);
+  assert.equal(ledger.decidedThrough(key), t + 4000);
+  await reporter.report();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(got, [{ through: t + 1999, type: PROGRESS_TYPE }, { through: t + 4000, type: PROGRESS_TYPE }]);
+  ledger.forget(key);
+  assert.equal(ledger.decidedThrough(key), undefined);
+  await bus.close();
+});

@@ -7,3 +7,4 @@ export * from './camera-status.ts';
 export * from './ask.ts';
 export * from './reload.ts';
 export * from './topic-settings.ts';
+export * from './progress.ts';

@@ -1,7 +1,7 @@
 import type { CameraStatus, Finding, Incident, WebhookDelivery } from '@vigil/contracts';
 import type { SqlDatabase } from './database.ts';
 import { migrate } from './migrate.ts';
-import { actTx, closeQuietTx, lockEpisode, recordFindingTx } from './lifecycle.ts';
+import { actTx, closeQuietTx, DEFAULT_STALE_MS, lockEpisode, recordFindingTx } from './lifecycle.ts';
 import { OFFLINE_QUERY, openOfflineTx, rowToStatus, saveCameraStatusTx } from './camera-status.ts';
 import { encodeCursor, evidenceEntries, INCIDENT_COLUMNS, rowToIncident, searchSql } from './sql.ts';
 import { modelStatsSql, statsSql, uptimeSql, usageSql } from './stats.ts';
@@ -49,8 +49,18 @@ export class SqlIncidentStore implements IncidentStore {
     });
   }
 
-  closeQuiet(now: Date, closeWebhooks: (query: string) => string[]): Promise<Incident[]> {
-    return this.db.transaction((tx) => closeQuietTx(tx, now, closeWebhooks));
+  closeQuiet(now: Date, closeWebhooks: (query: string) => string[], staleMs = DEFAULT_STALE_MS): Promise<Incident[]> {
+    return this.db.transaction((tx) => closeQuietTx(tx, now, closeWebhooks, staleMs));
+  }
+
+  async recordProgress(items: { camera: string; query: string; through: number }[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.db.query(
+      `INSERT INTO episode_progress AS p (camera, query, through)
+       SELECT c, q, to_timestamp(t / 1000.0) FROM unnest($1::text[], $2::text[], $3::float8[]) AS x(c, q, t)
+       ON CONFLICT (camera, query) DO UPDATE SET through = GREATEST(p.through, excluded.through), updated_at = now()`,
+      [items.map((i) => i.camera), items.map((i) => i.query), items.map((i) => i.through)],
+    );
   }
 
   act(id: string, action: 'ack' | 'resolve', by: string, note: string, webhooks?: (query: string) => string[]): Promise<Incident | undefined | 'conflict'> {

@@ -58,9 +58,10 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
            answer = CASE WHEN $3 >= ended_at THEN $5 ELSE answer END,
            reasoning = CASE WHEN $3 >= ended_at THEN $6 ELSE reasoning END,
            query_version = CASE WHEN $3 >= ended_at THEN COALESCE($9, query_version) ELSE query_version END,
-           model = $7, latency_ms = $8, finding_count = finding_count + 1, updated_at = now()
+           model = $7, latency_ms = $8, finding_count = finding_count + 1, updated_at = now(),
+           window_ms = GREATEST(window_ms, $10)
          WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`,
-        [activeRow.id, start, end, closeAfter, f.answer, f.reasoning, f.model?.id ?? '', Math.round(f.latencyMs ?? 0), f.queryVersion ?? null],
+        [activeRow.id, start, end, closeAfter, f.answer, f.reasoning, f.model?.id ?? '', Math.round(f.latencyMs ?? 0), f.queryVersion ?? null, Math.max(0, Math.round(policy.windowMs ?? 0))],
       );
       await tx.query('INSERT INTO incident_findings (finding_id, incident_id, evidence_done) VALUES ($1, $2, $3)', [f.id, activeRow.id, !hasEvidence]);
       await enqueueDeliveries(tx, String(activeRow.id), policy.webhooks.update, 'update', f.id);
@@ -78,8 +79,8 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
   const incident = await one(
     tx,
     `INSERT INTO incidents (id, finding_id, kind, camera, site, query, question, answer, reasoning, severity,
-       started_at, ended_at, close_after, closed_at, state, model, latency_ms, query_version)
-     VALUES ($1, $1, $16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $17)
+       started_at, ended_at, close_after, closed_at, state, model, latency_ms, query_version, window_ms)
+     VALUES ($1, $1, $16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $17, $18)
      RETURNING ${INCIDENT_COLUMNS}`,
     [
       f.id,
@@ -99,6 +100,7 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
       Math.round(f.latencyMs ?? 0),
       f.status === 'trigger' ? 'trigger' : 'finding',
       f.queryVersion ?? null,
+      Math.max(0, Math.round(policy.windowMs ?? 0)),
     ],
   );
   await tx.query('INSERT INTO incident_findings (finding_id, incident_id, evidence_done) VALUES ($1, $1, $2)', [f.id, !hasEvidence]);
@@ -107,19 +109,34 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
 }
 
 /** Closes episodes whose cooldown passed; SKIP LOCKED hands each to exactly one replica. */
-export async function closeQuietTx(tx: SqlRunner, now: Date, closeWebhooks: (query: string) => string[]): Promise<Incident[]> {
+export async function closeQuietTx(tx: SqlRunner, now: Date, closeWebhooks: (query: string) => string[], staleMs = DEFAULT_STALE_MS): Promise<Incident[]> {
   const rows = (
     await tx.query(
       `UPDATE incidents SET ${CLOSE_SET}
-       WHERE id IN (SELECT id FROM incidents WHERE closed_at IS NULL AND close_after < $1
-                    ORDER BY close_after LIMIT 500 FOR UPDATE SKIP LOCKED)
+       WHERE id IN (
+         SELECT i.id FROM incidents i
+           LEFT JOIN episode_progress p ON p.camera = i.camera AND p.query = i.query
+           LEFT JOIN camera_status s ON s.camera = i.camera
+         WHERE i.closed_at IS NULL AND i.close_after IS NOT NULL AND (
+           p.through >= i.close_after + i.window_ms * interval '1 millisecond'
+           OR (i.close_after < $1 AND s.state = 'offline')
+           OR (i.close_after < $1 AND p.updated_at < $1 - $2 * interval '1 millisecond')
+           OR (p.updated_at IS NULL AND i.close_after < $1 - $2 * interval '1 millisecond'))
+         ORDER BY i.close_after LIMIT 500 FOR UPDATE OF i SKIP LOCKED)
        RETURNING ${INCIDENT_COLUMNS}`,
-      [now],
+      [now, staleMs],
     )
   ).rows.map(rowToIncident);
   for (const i of rows) await enqueueDeliveries(tx, i.id, closeWebhooks(i.query), 'close');
   return rows;
 }
+
+/**
+ * How long without progress for a (camera, query) before its episodes may close by the wall
+ * clock: longer than a rebalance or a restart of infer (seconds), so those never split an
+ * episode; short enough that an episode of a stopped stream still ends within a minute or two.
+ */
+export const DEFAULT_STALE_MS = 60_000;
 
 /** Acknowledge (open or closed incidents) or resolve (any not yet resolved; ends the episode). */
 export async function actTx(

@@ -27,6 +27,8 @@ export interface FindingPolicy {
   severity: string;
   site?: string;
   cooldownMs: number;
+  /** The query's window: an episode closes once progress passes close_after by this much. */
+  windowMs?: number;
   /** Webhook ids to enqueue deliveries for, per event. */
   webhooks: { open: string[]; update: string[]; close: string[] };
 }
@@ -121,8 +123,15 @@ export interface IncidentStore {
   recordFinding(finding: Finding, policy: FindingPolicy): Promise<FindingOutcome>;
   /** Records a finding's stored evidence on its incident (idempotent per finding). */
   attachEvidence(incidentId: string, entry: EvidenceEntry): Promise<Incident | undefined>;
-  /** Closes active incidents whose cooldown passed before `now`; each is returned once, to one caller. */
-  closeQuiet(now: Date, closeWebhooks: (query: string) => string[]): Promise<Incident[]>;
+  /**
+   * Closes active episodes whose quiet time passed on capture time: the (camera, query)'s
+   * progress is past close_after by a window. By the wall clock (`now`) only as a fallback:
+   * when the camera is offline, or no progress has come for `staleMs` (infer stopped, or an
+   * older producer that sends none). Each incident is returned once, to one caller.
+   */
+  closeQuiet(now: Date, closeWebhooks: (query: string) => string[], staleMs?: number): Promise<Incident[]>;
+  /** Advances each (camera, query)'s decided-through capture time (never moves it back). */
+  recordProgress(items: { camera: string; query: string; through: number }[]): Promise<void>;
   /** Operator action; `conflict` when the state does not allow it (e.g. ack of a resolved incident). */
   act(id: string, action: 'ack' | 'resolve', by: string, note: string, webhooks?: (query: string) => string[]): Promise<Incident | undefined | 'conflict'>;
   get(id: string, opts?: { deliveries?: boolean }): Promise<Incident | undefined>;

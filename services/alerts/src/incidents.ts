@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { VigilConfig } from '@vigil/config';
-import { parseCameraStatus, parseFinding, type Finding, type Incident } from '@vigil/contracts';
+import { MESSAGE_TYPE_HEADER, parseCameraStatus, parseFinding, parseWindowProgress, PROGRESS_TYPE, type Finding, type Incident } from '@vigil/contracts';
 import type { InMessage } from '@vigil/bus';
 import type { SharedState } from '@vigil/state';
 import type { FindingOutcome, IncidentStore } from '@vigil/store';
@@ -11,6 +11,7 @@ import type { AlertsMetrics } from './metrics.ts';
 import type { AlertPolicy } from './policy.ts';
 import type { WebhookSender } from './webhooks.ts';
 import type { UsageRecorder } from './usage.ts';
+import type { ProgressRecorder } from './progress.ts';
 
 /** Test seam: runs after the store write and before the offset commit (the crash test kills here). */
 export type AfterWrite = (outcome: FindingOutcome, finding: Finding) => Promise<void> | void;
@@ -40,6 +41,7 @@ export class IncidentLifecycle {
     private readonly log: Logger,
     private readonly afterWrite?: AfterWrite,
     private readonly usage?: UsageRecorder,
+    private readonly progress?: ProgressRecorder,
   ) {}
 
   /** Takes a reloaded config (cameras, offline grace, retention); cameras it dropped are forgotten. */
@@ -56,6 +58,12 @@ export class IncidentLifecycle {
    * letter), so a poison message never reaches the store and never stops the consumer.
    */
   async onFinding(m: InMessage): Promise<Rejected | undefined> {
+    if (m.headers[MESSAGE_TYPE_HEADER] === PROGRESS_TYPE) {
+      const p = parseWindowProgress(m.value);
+      if (!p.ok) return { reason: p.reason };
+      this.progress?.add(p.value);
+      return undefined;
+    }
     const decoded = parseFinding(m.value);
     if (!decoded.ok) return { reason: decoded.reason };
     const f = decoded.value;
@@ -157,6 +165,7 @@ export class IncidentLifecycle {
    */
   async tick(tickMs: number, now = new Date()): Promise<void> {
     if (!(await this.state.setIfAbsent('alerts:tick', this.replica, Math.max(100, tickMs - 50)))) return;
+    await this.progress?.flush(); // this replica's latest progress counts in this sweep
     for (const i of await this.store.closeQuiet(now, (q) => this.policy.webhooks('close', q))) this.closedEpisode(i);
     for (const i of await this.store.openOfflineIncidents(now, this.config.alerts.offlineGraceMs, (c) => this.policy.forOffline(c))) {
       this.metrics.incidents.inc({ camera: i.camera, query: i.query });

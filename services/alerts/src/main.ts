@@ -21,6 +21,7 @@ import { WebhookSender } from './webhooks.ts';
 import { serveDashboard } from './dashboard.ts';
 import { LatestFrames } from './latest-frames.ts';
 import { UsageRecorder } from './usage.ts';
+import { ProgressRecorder } from './progress.ts';
 import { LiveViewRelays } from '@vigil/live-view';
 import { hostname } from 'node:os';
 
@@ -85,7 +86,8 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   const apiDeps = { config, store, auth, evidence, live, webhooks, metrics, policy, control: deps.control, latest, scrub, configStatus };
   handlers.push(createApi(apiDeps));
   const usage = new UsageRecorder(store, log);
-  const lifecycle = new IncidentLifecycle(config, store, state, policy, evidence, live, webhooks, metrics, log, deps.afterWrite, usage);
+  const progress = new ProgressRecorder(store, log);
+  const lifecycle = new IncidentLifecycle(config, store, state, policy, evidence, live, webhooks, metrics, log, deps.afterWrite, usage, progress);
 
   const deadLetter = (handle: (m: InMessage) => Promise<Rejected | undefined>) => async (m: InMessage) => {
     const rejected = await handle(m);
@@ -108,6 +110,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   ];
   lifecycle.start(deps.tickMs ?? 1000);
   usage.start(deps.tickMs ? Math.max(deps.tickMs, 200) : 5000);
+  progress.start();
   webhooks.start();
   webhooks.kick(); // deliveries left pending by a previous run
   const port = (server.address() as AddressInfo).port;
@@ -145,6 +148,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
           ...subs.map((s) => () => s.close()),
           () => lifecycle.close(),
           () => usage.close(),
+          () => progress.close(),
           () => webhooks.close(),
           async () => relays.close(),
           () => (server.closeAllConnections(), live.close()),

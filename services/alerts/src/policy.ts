@@ -31,6 +31,7 @@ export class AlertPolicy {
       severity: q?.severity ?? 'medium',
       site: this.cameras.get(camera)?.site,
       cooldownMs: q?.cooldownMs ?? DEFAULT_COOLDOWN_MS,
+      windowMs: q?.windowMs ?? 0,
       webhooks: { open: this.webhooks('open', query), update: this.webhooks('update', query), close: this.webhooks('close', query) },
     };
   }

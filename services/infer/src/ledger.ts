@@ -47,6 +47,23 @@ export class WindowLedger {
     return true;
   }
 
+  /**
+   * The capture time through which every window of `key` is decided: each window ending at or
+   * before it has been considered and settled. Undefined before the first window is planned.
+   */
+  decidedThrough(key: string): number | undefined {
+    const planned = this.plannedThrough.get(key);
+    if (planned === undefined) return undefined;
+    let firstOpen = Infinity;
+    for (const e of this.open.get(key)?.keys() ?? []) if (e < firstOpen) firstOpen = e;
+    return Math.min(planned, firstOpen - 1);
+  }
+
+  /** Every (camera, query) key the ledger has seen. */
+  keys(): IterableIterator<string> {
+    return this.plannedThrough.keys();
+  }
+
   get openWindows(): number {
     let n = 0;
     for (const m of this.open.values()) for (const c of m.values()) n += c;

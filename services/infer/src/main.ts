@@ -9,6 +9,7 @@ import { FairDispatcher, type Slots } from './dispatcher.ts';
 import { WindowAsker } from './asker.ts';
 import { Answering, type Work } from './answering.ts';
 import { ChunkIntake } from './intake.ts';
+import { ProgressReporter } from './progress.ts';
 import { createInferMetrics, removeCameraSeries } from './metrics.ts';
 import { WindowPlanner, needsStages } from './planner.ts';
 import { WindowLedger } from './ledger.ts';
@@ -116,6 +117,8 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     onHoldExpired: () => metrics.cursorHoldExpired.inc(),
   });
   await delivery.start();
+  const progress = new ProgressReporter(bus, ledger, log);
+  progress.start();
 
   const stopAsk = deps.control && model
     ? serveAskNow(deps.control, planner, {
@@ -165,6 +168,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
           () => intake.drain(),
           () => dispatcher.close(),
           () => answering.drain(),
+          () => progress.close(),
           () => delivery.close(),
           async () => model?.pool.close(),
           async () => analytics?.close(),

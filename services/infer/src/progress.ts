@@ -1,0 +1,62 @@
+import { MESSAGE_TYPE_HEADER, PROGRESS_TYPE, Topics, type WindowProgress } from '@vigil/contracts';
+import type { Bus } from '@vigil/bus';
+import type { Logger } from '@vigil/observability';
+import type { WindowLedger } from './ledger.ts';
+
+/**
+ * Tells alerts, per (camera, query), how far in capture time every window is decided — asked
+ * and published, skipped or superseded — so an episode closes on capture time: once the
+ * windows after its cooldown were all decided and none was positive, not because the wall
+ * clock moved while findings were still on their way (a backlog, a rebalance, a slow replica).
+ * A window settles only after its finding is on the bus, so a progress message, published on
+ * the same topic and key after it, follows it on its partition.
+ */
+export class ProgressReporter {
+  private readonly sent = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly ledger: WindowLedger,
+    private readonly log: Logger,
+    private readonly intervalMs = 1000,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.report(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Publishes the keys whose decided-through time moved since the last report. */
+  report(): Promise<void> {
+    this.running ??= (async () => {
+      const out: WindowProgress[] = [];
+      const live = new Set(this.ledger.keys());
+      for (const key of this.sent.keys()) if (!live.has(key)) this.sent.delete(key); // left the config
+      for (const key of live) {
+        const through = this.ledger.decidedThrough(key);
+        if (through === undefined || !Number.isFinite(through) || through <= (this.sent.get(key) ?? -Infinity)) continue;
+        const [cameraId, queryId] = key.split('\u0000') as [string, string];
+        out.push({ v: 1, cameraId, queryId, through });
+      }
+      if (out.length === 0) return;
+      try {
+        await this.bus.publish(
+          Topics.findings,
+          out.map((p) => ({ key: p.cameraId, value: Buffer.from(JSON.stringify(p)), headers: { [MESSAGE_TYPE_HEADER]: PROGRESS_TYPE } })),
+        );
+        for (const p of out) this.sent.set(`${p.cameraId}\u0000${p.queryId}`, p.through);
+      } catch (e) {
+        // The next report carries the same (or later) times: nothing is lost by waiting.
+        this.log.warn({ err: String(e), keys: out.length }, 'cannot publish window progress yet');
+      }
+    })().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.report();
+  }
+}
