@@ -260,3 +260,102 @@ test('window progress: decided-through follows the first open window; reported o
   assert.equal(ledger.decidedThrough(key), undefined);
   await bus.close();
 });
+
+test('answering: a finding the bus refuses is retried until it is taken, then its window settles; a stop ends retrying and leaves it unsettled', async () => {
+  const { Registry } = await import('prom-client');
+  const { createInferMetrics } = await import('../../services/infer/src/metrics.ts');
+  const { Answering } = await import('../../services/infer/src/answering.ts');
+  const { FindingPublisher } = await import('../../services/infer/src/publisher.ts');
+  const { TokenBudget } = await import('../../services/infer/src/budget.ts');
+  const { createLogger } = await import('@vigil/observability');
+  const cfg = configFromYaml(`
+model: { endpoints: ["http://127.0.0.1:9"] }
+cameras: [{ id: cam, url: "rtsp://10.0.0.1/s" }]
+queries: [{ id: q, cameras: [cam], question: "Anything?", window: 4s, every: 2s, trigger: { type: motion } }]
+`);
+  const run = async (refusals: number, stopEarly: boolean) => {
+    let attempts = 0;
+    const published: string[] = [];
+    const bus = { publish: async (_t: string, msgs: { value: Buffer }[]) => {
+      if (attempts++ < refusals) throw new Error('bus away');
+      published.push(...msgs.map((m) => JSON.parse(m.value.toString()).answer));
+    } };
+    const ledger = new WindowLedger();
+    const key = 'cam\u0000q';
+    const t = Date.now() - 1000;
+    ledger.planned(key, t);
+    const answering = new Answering({
+      asker: { ask: async () => ({ v: 1, id: 'f1', cameraId: 'cam', queryId: 'q', status: 'ok', verdict: true, answer: 'Yes.', usage: { promptTokens: 1, completionTokens: 1 } }) } as never,
+      publisher: new FindingPublisher(bus as never, 1, 1),
+      ledger,
+      budget: new TokenBudget({}),
+      memory: new Map(),
+      metrics: createInferMetrics(new Registry()),
+      log: createLogger('t', { level: 'silent' }),
+      resubmit: () => undefined,
+    });
+    const job = { cameraId: 'cam', query: cfg.queries[0]!, question: 'Anything?', start: t - 4000, end: t, frames: [], fps: 4, estimatedTokens: 1 };
+    await answering.ask({ job }, { url: 'http://127.0.0.1:9' } as never);
+    if (stopEarly) {
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(answering.publishRetrying, true, 'retrying while the bus refuses');
+      await answering.drain();
+    } else await waitUntil(() => published.length === 1, 10_000);
+    return { published, settled: ledger.settledThrough(key, t) };
+  };
+  const ok = await run(2, false);
+  assert.deepEqual(ok.published, ['Yes.']);
+  assert.equal(ok.settled, true);
+  const stopped = await run(1000, true);
+  assert.deepEqual(stopped.published, []);
+  assert.equal(stopped.settled, false, 'an unpublished finding keeps its window (and chunk) open for the replay');
+});
+
+test('answering: an event window whose request failed is asked again, up to the limit; an always-query window is not', async () => {
+  const { Registry } = await import('prom-client');
+  const { createInferMetrics } = await import('../../services/infer/src/metrics.ts');
+  const { Answering, ERROR_RETRIES } = await import('../../services/infer/src/answering.ts');
+  const { FindingPublisher } = await import('../../services/infer/src/publisher.ts');
+  const { TokenBudget } = await import('../../services/infer/src/budget.ts');
+  const { createLogger } = await import('@vigil/observability');
+  const cfg = configFromYaml(`
+model: { endpoints: ["http://127.0.0.1:9"] }
+cameras: [{ id: cam, url: "rtsp://10.0.0.1/s" }]
+queries:
+  - { id: moving, cameras: [cam], question: "What moves?", window: 4s, every: 2s, trigger: { type: motion } }
+  - { id: always, cameras: [cam], question: "Anything?", window: 4s, every: 2s }
+`);
+  const outcome = async (queryIndex: number) => {
+    const published: string[] = [];
+    const resubmitted: number[] = [];
+    const answering: InstanceType<typeof Answering> = new Answering({
+      asker: { ask: async () => ({ v: 1, id: 'f', cameraId: 'cam', queryId: 'q', status: 'error', verdict: false, answer: '', error: 'timeout', usage: { promptTokens: 0, completionTokens: 0 } }) } as never,
+      publisher: new FindingPublisher({ publish: async (_t: string, m: { value: Buffer }[]) => void published.push(...m.map((x) => JSON.parse(x.value.toString()).status)) } as never, 1, 1),
+      ledger: new WindowLedger(),
+      budget: new TokenBudget({}),
+      memory: new Map(),
+      metrics: createInferMetrics(new Registry()),
+      log: createLogger('t', { level: 'silent' }),
+      // The dispatcher would run it again at once; here the test does.
+      resubmit: (w) => (resubmitted.push(w.attempt!), void answering.ask(w, { url: 'x' } as never)),
+    });
+    const t = Date.now() - 1000;
+    await answering.ask({ job: { cameraId: 'cam', query: cfg.queries[queryIndex]!, question: '?', start: t - 4000, end: t, frames: [], fps: 4, estimatedTokens: 1 } }, { url: 'x' } as never);
+    await waitUntil(() => published.length === 1, 20_000);
+    return { published, resubmitted };
+  };
+  const event = await outcome(0);
+  assert.deepEqual(event.resubmitted, Array.from({ length: ERROR_RETRIES }, (_, i) => i + 1));
+  assert.deepEqual(event.published, ['error'], 'after the last attempt the error finding is published: visible, never silent');
+  const always = await outcome(1);
+  assert.deepEqual(always.resubmitted, []);
+  assert.deepEqual(always.published, ['error']);
+});
+
+async function waitUntil(fn: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

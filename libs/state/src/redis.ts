@@ -6,7 +6,9 @@ export class RedisState implements SharedState {
   readonly redis: Redis;
 
   constructor(url: string, private readonly prefix = 'vigil:') {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 3, enableOfflineQueue: true, lazyConnect: false });
+    // Bounded waits: shared state is a convenience, never the source of truth, so a Redis that
+    // is away must fail a command within a second, not hold up the caller's write path.
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false, commandTimeout: 1000 });
     this.redis.on('error', () => undefined); // reconnects by itself; failures surface on commands
   }
 

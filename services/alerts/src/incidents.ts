@@ -100,9 +100,16 @@ export class IncidentLifecycle {
     return undefined;
   }
 
-  /** Redis SET NX: exactly one replica (or one delivery of a replayed finding) announces an incident. */
+  /**
+   * Redis SET NX: exactly one replica (or one delivery of a replayed finding) announces an
+   * incident. With Redis away this replica announces anyway: a client may hear an incident
+   * twice (it keys them by id), but none is missed and the write path never waits on Redis.
+   */
   private firstToAnnounce(i: Incident): Promise<boolean> {
-    return this.state.setIfAbsent(`incident-announced:${i.id}`, this.replica, 24 * 3_600_000);
+    return this.state.setIfAbsent(`incident-announced:${i.id}`, this.replica, 24 * 3_600_000).catch((e: unknown) => {
+      this.log.warn({ err: (e as Error).message, id: i.id }, 'shared state unavailable: announcing without the once-only check');
+      return true;
+    });
   }
 
   /** Evidence failures never lose the incident: it is stored without evidence, and counted. */
@@ -164,7 +171,8 @@ export class IncidentLifecycle {
    * concurrently, but there is no point in every replica scanning for the same rows.
    */
   async tick(tickMs: number, now = new Date()): Promise<void> {
-    if (!(await this.state.setIfAbsent('alerts:tick', this.replica, Math.max(100, tickMs - 50)))) return;
+    // Without Redis every replica sweeps: the SQL is safe to run concurrently (SKIP LOCKED).
+    if (!(await this.state.setIfAbsent('alerts:tick', this.replica, Math.max(100, tickMs - 50)).catch(() => true))) return;
     await this.progress?.flush(); // this replica's latest progress counts in this sweep
     for (const i of await this.store.closeQuiet(now, (q) => this.policy.webhooks('close', q))) this.closedEpisode(i);
     for (const i of await this.store.openOfflineIncidents(now, this.config.alerts.offlineGraceMs, (c) => this.policy.forOffline(c))) {

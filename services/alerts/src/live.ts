@@ -20,6 +20,9 @@ const ALL = 'all';
 const rooms = (i: Interest) => (i.cameras.length + i.sites.length === 0 ? [ALL] : [...i.cameras.map((c) => `camera:${c}`), ...i.sites.map((s) => `site:${s}`)]);
 
 const MAX_FOLLOWED = 256;
+/** Events kept for the other replicas while Redis is away; older ones are dropped (clients resync on reconnect). */
+const MAX_MISSED = 2000;
+const RESEND_DELAY_MS = 3000;
 const NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
 /** A client's subscription, checked: lists of ids (or comma-separated strings), bounded. */
@@ -50,6 +53,11 @@ interface Following {
 export class LiveEvents {
   readonly io: SocketServer;
   private readonly redis: Redis[] = [];
+  private pub?: Redis;
+  /** Events emitted while Redis was away (the other replicas' clients did not get them), newest kept. */
+  private readonly missed: { event: string; payload: unknown; rooms: string[] }[] = [];
+  /** Cross-replica publishes that failed (Redis away). */
+  crossReplicaFailures = 0;
   private readonly following = new Map<string, Following>();
 
   constructor(
@@ -74,9 +82,22 @@ export class LiveEvents {
       },
     });
     if (redis) {
-      const pub = new Redis(redis.url, { lazyConnect: false });
-      const sub = pub.duplicate();
+      // Publishes fail at once while Redis is away (no offline queue to grow), and the adapter
+      // does not await them: a failure is counted here, never an unhandled rejection. This
+      // replica's own clients are served regardless (the adapter broadcasts locally first).
+      const pub = new Redis(redis.url, { lazyConnect: false, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      const sub = pub.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
       for (const c of [pub, sub]) c.on('error', (e: Error) => log.warn({ err: e.message }, 'socket.io redis connection error'));
+      const publish = pub.publish.bind(pub) as (channel: string, message: string | Buffer) => Promise<number>;
+      (pub as unknown as { publish: typeof publish }).publish = (channel, message) =>
+        publish(channel, message).catch(() => {
+          this.crossReplicaFailures++;
+          return 0;
+        });
+      // Back from an outage: what the other replicas' clients missed is sent to them, not again to ours.
+      // The other replicas' subscribers reconnect on the same schedule as ours: give them a moment.
+      pub.on('ready', () => setTimeout(() => this.resendMissed(), RESEND_DELAY_MS).unref());
+      this.pub = pub;
       this.redis.push(pub, sub);
       this.io.adapter(createAdapter(pub, sub, { key: `${redis.prefix}socket.io` }));
     }
@@ -163,11 +184,27 @@ export class LiveEvents {
   }
 
   incident(event: IncidentEvent, i: Incident): void {
-    this.io.to([ALL, `camera:${i.camera}`, ...(i.site ? [`site:${i.site}`] : [])]).emit(event, i);
+    this.emit(event, i, [ALL, `camera:${i.camera}`, ...(i.site ? [`site:${i.site}`] : [])]);
   }
 
   cameraStatus(s: StoredCameraStatus, site?: string): void {
-    this.io.to([ALL, `camera:${s.camera}`, ...(site ? [`site:${site}`] : [])]).emit('camera:status', s);
+    this.emit('camera:status', s, [ALL, `camera:${s.camera}`, ...(site ? [`site:${site}`] : [])]);
+  }
+
+  private emit(event: string, payload: unknown, rooms: string[]): void {
+    this.io.to(rooms).emit(event, payload);
+    if (this.pub && this.pub.status !== 'ready') {
+      this.missed.push({ event, payload, rooms });
+      if (this.missed.length > MAX_MISSED) this.missed.shift();
+    }
+  }
+
+  private resendMissed(): void {
+    const missed = this.missed.splice(0);
+    if (missed.length === 0) return;
+    const local = [...this.io.of('/').sockets.keys()];
+    for (const m of missed) this.io.to(m.rooms).except(local).emit(m.event, m.payload);
+    this.log.info({ events: missed.length }, 'shared state back: events sent while it was away reach the other replicas now');
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,18 @@ import { needsAnalytics, type TriggerMemory } from './triggers.ts';
 export interface Work {
   job: AskJob;
   reply?: (f: Finding) => void;
+  /** Earlier attempts that ended in an error finding (see `Answering.ask`). */
+  attempt?: number;
 }
+
+/**
+ * An event window whose request failed (an overloaded model server timing out, 5xx after the
+ * client's own retries) is asked again, up to this many times, while it is this recent: the
+ * event may be in no other window. Windows of always/schedule queries are not: the next one
+ * is due in seconds anyway.
+ */
+export const ERROR_RETRIES = 2;
+export const ERROR_RETRY_MAX_AGE_MS = 45_000;
 
 /**
  * What happens to a window once it is due: asked of the model (or, without a model server,
@@ -25,6 +36,9 @@ export interface Work {
  */
 export class Answering {
   private readonly background = new Set<Promise<void>>();
+  private readonly wake = new Set<() => void>();
+  private retrying = 0;
+  private stopping = false;
 
   constructor(
     private readonly d: {
@@ -35,6 +49,8 @@ export class Answering {
       budget: TokenBudget;
       /** The planner's trigger memory per (camera, query). */
       memory: Map<string, TriggerMemory>;
+      /** Hands a window back to the dispatcher (an errored event window asked again). */
+      resubmit: (w: Work) => void;
       metrics: InferMetrics;
       log: Logger;
     },
@@ -55,6 +71,13 @@ export class Answering {
     }
     this.d.budget.record(job.cameraId, job.site, finding.usage.promptTokens + finding.usage.completionTokens);
     if (w.reply) return w.reply(finding);
+    const attempt = w.attempt ?? 0;
+    if (finding.status === 'error' && needsAnalytics(job.query.trigger) && attempt < ERROR_RETRIES && Date.now() - job.end < ERROR_RETRY_MAX_AGE_MS && !this.stopping) {
+      // Not settled: the window is still owed an answer. Asked again after a pause, under its own key.
+      this.d.metrics.windowsRetried.inc({ query: job.query.id });
+      void this.pause(2000 * 2 ** attempt).then(() => (this.stopping ? undefined : this.d.resubmit({ job, attempt: attempt + 1 })));
+      return;
+    }
     // The slot is free as soon as the model has answered; publishing happens beside it.
     this.publishThenSettle(job, Promise.resolve(finding), 'finding');
   }
@@ -82,24 +105,67 @@ export class Answering {
     this.settle(w.job);
   }
 
-  /** Waits for every publish under way, then for the publisher's batches. */
+  /** Findings being retried because the bus did not take them (holds on their chunks do not expire meanwhile). */
+  get publishRetrying(): boolean {
+    return this.retrying > 0;
+  }
+
+  /** Waits for every publish under way (ending retries), then for the publisher's batches. */
   async drain(): Promise<void> {
+    this.stopping = true;
+    for (const wake of [...this.wake]) wake();
     await Promise.allSettled([...this.background]);
     await this.d.publisher.drain();
   }
 
+  /**
+   * Publishes until it is on the bus (the bus away for minutes is an outage to ride out, not a
+   * reason to lose a finding), then settles the window. While any finding is retrying, no chunk
+   * is committed past by the hold timeout (`retrying`); on stop, retrying ends and the window
+   * stays unsettled, so its chunk is replayed after the restart and the finding comes again.
+   */
   private publishThenSettle(job: AskJob, finding: Promise<Finding>, what: string): void {
     const p = finding
-      .then((f) => this.d.publisher.publish(f))
+      .then(async (f) => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await this.d.publisher.publish(f);
+            return true;
+          } catch (e) {
+            this.d.metrics.publishFailures.inc();
+            if (attempt === 0) this.d.log.warn({ camera: job.cameraId, query: job.query.id, err: String(e) }, `cannot publish ${what} yet; retrying until the bus takes it`);
+            if (this.stopping) return false;
+            this.retrying++;
+            try {
+              await this.pause(Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5)));
+            } finally {
+              this.retrying--;
+            }
+          }
+        }
+      })
       .then(
-        () => this.settle(job),
-        (e: unknown) => {
-          this.d.metrics.publishFailures.inc();
-          this.d.log.error({ camera: job.cameraId, query: job.query.id, err: String(e) }, `cannot publish ${what}; its chunk stays uncommitted`);
+        (published) => {
+          if (published) this.settle(job);
+          else this.d.log.warn({ camera: job.cameraId, query: job.query.id }, `${what} not published before the stop; its chunk stays uncommitted and is replayed`);
         },
+        (e: unknown) => this.d.log.error({ camera: job.cameraId, query: job.query.id, err: String(e) }, `cannot build ${what}; its chunk stays uncommitted`),
       );
     this.background.add(p);
     void p.finally(() => this.background.delete(p));
+  }
+
+  /** Waits `ms`, or less when stopping. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.wake.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.wake.add(done);
+    });
   }
 
   /** Tells the trigger memory the window was asked (stall and scene-change triggers fire once per event). */

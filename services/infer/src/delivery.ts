@@ -30,6 +30,8 @@ export interface DeliveryOptions {
   change(ms: number): Promise<void>;
   /** Longest a chunk holds its partition's commit back (a window that never settles is a bug, not a reason to replay forever). */
   maxHoldMs?: number;
+  /** While true, no hold expires: a finding is being retried into the bus, and committing past it could lose it. */
+  pinned?(): boolean;
   onHoldExpired?(): void;
 }
 
@@ -112,7 +114,7 @@ export class Delivery {
       while (q.length > 0) {
         const head = q[0]!;
         if (!head.settled()) {
-          if (now - head.since < maxHold) break;
+          if (now - head.since < maxHold || this.o.pinned?.()) break;
           this.o.onHoldExpired?.();
         }
         done = q.shift()!.offset;

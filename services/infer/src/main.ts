@@ -11,7 +11,7 @@ import { Answering, type Work } from './answering.ts';
 import { ChunkIntake } from './intake.ts';
 import { ProgressReporter } from './progress.ts';
 import { createInferMetrics, removeCameraSeries } from './metrics.ts';
-import { WindowPlanner, needsStages } from './planner.ts';
+import { SEVERITY_RANK, WindowPlanner, keyOf, needsStages } from './planner.ts';
 import { WindowLedger } from './ledger.ts';
 import { TokenBudget } from './budget.ts';
 import { Delivery } from './delivery.ts';
@@ -82,7 +82,17 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
   // Frames come without a band; each window gets its own 0-based one (model input and evidence).
   const bander = await WindowBander.open(log, () => metrics.bandFailures.inc(), config.ingest.ffmpegPath);
   const memory = new Map<string, TriggerMemory>();
-  const answering = new Answering({ asker: model && new WindowAsker(model, metrics, log, config.model.profile, bander), bander, publisher, ledger, budget, memory, metrics, log });
+  const answering = new Answering({
+    asker: model && new WindowAsker(model, metrics, log, config.model.profile, bander),
+    bander,
+    publisher,
+    ledger,
+    budget,
+    memory,
+    metrics,
+    log,
+    resubmit: (w) => dispatcher.submit({ key: `retry\u0000${keyOf(w.job.cameraId, w.job.query.id)}@${w.job.end}`, camera: w.job.cameraId, priority: SEVERITY_RANK[w.job.query.severity] }, w),
+  });
   let stopping = false;
 
   const slots: Slots<Endpoint> = model
@@ -115,6 +125,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     process: (m, replay) => intake.take(m, replay),
     change: (ms) => ledger.change(ms),
     onHoldExpired: () => metrics.cursorHoldExpired.inc(),
+    pinned: () => answering.publishRetrying,
   });
   await delivery.start();
   const progress = new ProgressReporter(bus, ledger, log);

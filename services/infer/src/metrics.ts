@@ -14,6 +14,7 @@ export function createInferMetrics(registry: Registry) {
     triggerFindings: new Counter({ name: 'vigil_infer_trigger_findings_total', help: 'Triggered windows published as trigger findings (no model server configured)', labelNames: ['query'], registers }),
     bandFailures: new Counter({ name: 'vigil_infer_band_failures_total', help: 'Frames sent without a timestamp band (not a frame the band splicer can extend)', registers }),
     superseded: new Counter({ name: 'vigil_infer_windows_superseded_total', help: 'Waiting windows replaced by a newer one', registers }),
+    windowsRetried: new Counter({ name: 'vigil_infer_windows_retried_total', help: 'Event windows asked again after their request failed (overloaded or failing model server)', labelNames: ['query'], registers }),
     findings: new Counter({ name: 'vigil_infer_findings_total', help: 'Findings published', labelNames: ['query', 'status', 'verdict'], registers }),
     modelLatency: new Histogram({
       name: 'vigil_infer_model_latency_seconds',
