@@ -69,3 +69,23 @@ test("infer's findings (answered, failed, trigger) pass the Finding schema alert
   }
   assert.equal(findings[0]!.evidenceFrames?.length, MAX_FRAMES_PER_WINDOW, 'a positive window carries all its frames');
 });
+
+test('a positive finding of a long window of large frames is cut to fit the findings topic, keeping first and last frame', async () => {
+  const { fitEvidence, parseFinding, TOPIC_SETTINGS, Topics } = await import('@vigil/contracts');
+  const limit = TOPIC_SETTINGS[Topics.findings].maxMessageBytes! - 256 * 1024;
+  const t = Date.UTC(2026, 0, 1);
+  const jpeg = Buffer.alloc(90_000, 7).toString('base64'); // 120 KB of base64 a frame: 128 frames are 15 MB
+  const f = {
+    v: 1, id: 'abc', cameraId: 'cam', queryId: 'q', question: 'q', windowStart: t, windowEnd: t + 32_000, frameCount: 128, status: 'ok', verdict: true,
+    answer: 'yes', reasoning: '', rawAnswer: 'yes', model: { id: 'm', profile: 'cosmos-reason1', endpoint: '' }, usage: { promptTokens: 1, completionTokens: 1 },
+    latencyMs: 1, mentionedTimes: [], evidence: [], createdAt: t,
+    evidenceFrames: Array.from({ length: 128 }, (_, i) => ({ capturedAt: t + i * 250, streamTime: i / 4, jpeg })),
+  };
+  const out = fitEvidence(f, limit);
+  assert.ok(Buffer.byteLength(JSON.stringify(out)) <= limit, 'fits the topic');
+  assert.ok(out.evidenceEvery && out.evidenceEvery >= 2);
+  assert.equal(out.evidenceFrames![0]!.capturedAt, t);
+  assert.equal(out.evidenceFrames!.at(-1)!.capturedAt, t + 127 * 250);
+  assert.ok(parseFinding(JSON.stringify(out)).ok);
+  assert.equal(fitEvidence({ ...f, evidenceFrames: f.evidenceFrames.slice(0, 4) }, limit).evidenceEvery, undefined, 'a finding that fits is left alone');
+});

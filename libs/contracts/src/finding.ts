@@ -78,6 +78,8 @@ export const FindingSchema = z
       .array(z.object({ capturedAt: TimeMs, streamTime: z.number(), jpeg: z.base64().max(MAX_EVIDENCE_JPEG_BASE64) }))
       .max(MAX_EVIDENCE_FRAMES)
       .optional(),
+    /** Set when the window's frames would not fit one message: every k-th frame is carried (see fitEvidence). */
+    evidenceEvery: count(MAX_EVIDENCE_FRAMES).optional(),
     createdAt: TimeMs,
   })
   .refine((f) => f.windowEnd >= f.windowStart, { path: ['windowEnd'], error: 'must not be before windowStart' });
@@ -104,4 +106,23 @@ export function clipText(text: string, max: number): string {
 /** The finding id for a window: stable across retries, restarts and replays. */
 export function findingId(cameraId: string, queryId: string, windowStart: number): string {
   return createHash('sha256').update(`${cameraId}\u0000${queryId}\u0000${Math.round(windowStart)}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * Keeps a finding within `maxBytes` once serialised (the findings topic's message limit, less
+ * headroom): a long window of large frames carries every k-th evidence frame (the first and
+ * the last always) instead of failing to publish. Returns the finding as it goes out.
+ */
+export function fitEvidence<F extends { evidenceFrames?: { jpeg: string }[] }>(f: F, maxBytes: number): F & { evidenceEvery?: number } {
+  const frames = f.evidenceFrames;
+  if (!frames || frames.length < 3) return f;
+  const size = (x: unknown) => Buffer.byteLength(JSON.stringify(x));
+  const base = size({ ...f, evidenceFrames: [] });
+  const all = frames.reduce((n, fr) => n + fr.jpeg.length + 64, 0);
+  if (base + all <= maxBytes) return f;
+  for (let every = 2; every < frames.length; every++) {
+    const kept = frames.filter((_, i) => i % every === 0 || i === frames.length - 1);
+    if (base + kept.reduce((n, fr) => n + fr.jpeg.length + 64, 0) <= maxBytes) return { ...f, evidenceFrames: kept, evidenceEvery: every };
+  }
+  return { ...f, evidenceFrames: [frames[0]!, frames[frames.length - 1]!], evidenceEvery: frames.length - 1 };
 }

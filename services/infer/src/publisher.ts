@@ -1,5 +1,8 @@
-import { Topics, type Finding } from '@vigil/contracts';
-import type { Bus } from '@vigil/bus';
+import { fitEvidence, TOPIC_SETTINGS, Topics, type Finding } from '@vigil/contracts';
+
+/** A finding fits the findings topic's message limit, with headroom for the envelope and batching. */
+const MAX_FINDING_BYTES = (TOPIC_SETTINGS[Topics.findings].maxMessageBytes ?? 1024 * 1024) - 256 * 1024;
+import type { Bus, OutMessage } from '@vigil/bus';
 
 /**
  * Publishes findings in small batches (one produce request for the findings answered
@@ -31,24 +34,35 @@ export class FindingPublisher {
 
   private flush(): void {
     this.timer = undefined;
-    const batch = this.queue.splice(0);
-    if (batch.length === 0) return;
+    const queued = this.queue.splice(0);
+    if (queued.length === 0) return;
+    // A produce request's batch must fit the topic's limit too: large findings go in batches of their own.
+    const batches: { items: typeof queued; out: OutMessage[]; bytes: number }[] = [];
+    for (const item of queued) {
+      const value = Buffer.from(JSON.stringify(fitEvidence(item.f, MAX_FINDING_BYTES)));
+      let b = batches[batches.length - 1];
+      if (!b || b.bytes + value.length > MAX_FINDING_BYTES) batches.push((b = { items: [], out: [], bytes: 0 }));
+      b.items.push(item);
+      b.out.push({ key: item.f.cameraId, value, timestamp: item.f.windowStart });
+      b.bytes += value.length;
+    }
+    for (const b of batches) this.send(b.items, b.out);
+  }
+
+  private send(items: { resolve: () => void; reject: (e: Error) => void }[], out: OutMessage[]): void {
     const run = (async () => {
       let last: unknown;
       for (let i = 0; i < this.attempts; i++) {
         if (i > 0) await new Promise((r) => setTimeout(r, 200 * 2 ** i));
         try {
-          await this.bus.publish(
-            Topics.findings,
-            batch.map(({ f }) => ({ key: f.cameraId, value: Buffer.from(JSON.stringify(f)), timestamp: f.windowStart })),
-          );
-          batch.forEach((b) => b.resolve());
+          await this.bus.publish(Topics.findings, out);
+          items.forEach((b) => b.resolve());
           return;
         } catch (e) {
           last = e;
         }
       }
-      batch.forEach((b) => b.reject(last as Error));
+      items.forEach((b) => b.reject(last as Error));
     })();
     this.pending.add(run);
     void run.finally(() => this.pending.delete(run));
