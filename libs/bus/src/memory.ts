@@ -22,6 +22,8 @@ export interface MemoryBusOptions {
   /** Per-partition memory bound; the oldest messages go first (like retention). */
   maxPartitionBytes?: number;
   defaultPartitions?: number;
+  /** A handler threw (the message is redelivered after a pause): told once per streak, so it is never silent. */
+  onHandlerError?: (err: unknown, where: { topic: string; group: string; partition: number; offset: number }) => void;
 }
 
 /**
@@ -38,7 +40,7 @@ export class MemoryBus implements Bus {
   private readonly maxBytes: number;
   private readonly defaultPartitions: number;
 
-  constructor(opts: MemoryBusOptions = {}) {
+  constructor(private readonly opts: MemoryBusOptions = {}) {
     this.maxBytes = opts.maxPartitionBytes ?? 64 * 1024 * 1024;
     this.defaultPartitions = opts.defaultPartitions ?? 4;
   }
@@ -172,7 +174,8 @@ export class MemoryBus implements Bus {
         if (manual) position = next + 1;
         else this.committed.set(offsetKey, next + 1);
         backoff = 0;
-      } catch {
+      } catch (e) {
+        if (backoff === 0) this.opts.onHandlerError?.(e, { topic: opts.topic, group: opts.group, partition, offset: next });
         backoff = Math.min(5000, backoff ? backoff * 2 : 100);
         await new Promise((r) => setTimeout(r, backoff));
       }

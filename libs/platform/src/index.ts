@@ -33,7 +33,9 @@ export async function openPlatform(config: VigilConfig, log: Logger): Promise<Pl
   const unlock = embedded ? lockDataDir(config.dataDir) : () => undefined;
   const bus: Bus = config.kafka
     ? new KafkaBus({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger: log })
-    : new MemoryBus();
+    : new MemoryBus({
+        onHandlerError: (e, where) => log.warn({ ...where, err: e instanceof Error ? e.message : String(e) }, 'message handler failed; redelivering after a pause'),
+      });
   let control: Control;
   try {
     control = config.nats ? await NatsControl.connect(config.nats.url) : new MemoryControl();
