@@ -3,18 +3,20 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryBus, type InMessage } from '@vigil/bus';
+import { KafkaBus, MemoryBus, type Bus, type InMessage } from '@vigil/bus';
+import { createLogger } from '@vigil/observability';
 import { parseAskRequest, parseCameraStatus, parseFinding, parseReloadRequest, Topics, type Incident } from '@vigil/contracts';
 import { PgliteDatabase, SqlIncidentStore } from '@vigil/store';
 import { startAlerts } from '@vigil/alerts';
-import { configFromYaml, freePort, metricSum, waitFor } from '../helpers/env.ts';
-import { capturedLogger, finding } from '../alerts/helpers.ts';
+import { KAFKA, configFromYaml, freePort, metricSum, uid, waitFor } from '../helpers/env.ts';
+import { capturedLogger, finding, finding as baseFinding } from '../alerts/helpers.ts';
 
 // A hostile producer on the bus (docs/security.md): messages that once failed the store write
 // forever. Each is refused by its parser, naming the field, before it gets anywhere.
 
 const T = Date.parse('2026-03-01T08:00:00Z');
 const status = (over: Record<string, unknown> = {}) => ({ v: 1, cameraId: 'dock-1', state: 'online', reason: '', at: T, fps: 4, ...over });
+const baseStatus = status;
 
 const POISON: [string, () => { ok: boolean; reason?: string }, RegExp][] = [
   ['a finding with latencyMs "x"', () => parseFinding(Buffer.from(JSON.stringify({ ...finding('dock-1', 0), latencyMs: 'x' }))), /^finding\.latencyMs: expected a number/],
@@ -47,7 +49,12 @@ test('parsers accept what producers send, and an empty reload request', () => {
   assert.ok(parseReloadRequest({ v: 1, config: 'cameras: []\n', requestedBy: 'ops' }).ok);
 });
 
-test('alerts dead-letters poison findings and statuses with the reason, counts them, and keeps going', async () => {
+for (const kind of ['in-process', 'Kafka'] as const) {
+test(`alerts on the ${kind} bus dead-letters poison findings and statuses with the reason, counts them, and keeps going`, async () => {
+  // A camera of this run only: on the shared Kafka, other tests' messages pass through the same topics.
+  const cam = `poison-${uid()}`;
+  const finding = (c: string, i: number, answer?: string, o?: Parameters<typeof baseFinding>[3]) => baseFinding(c === 'dock-1' ? cam : c, i, answer, o);
+  const status = (over: Record<string, unknown> = {}) => baseStatus({ cameraId: cam, ...over });
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-poison-'));
   const port = await freePort();
   // No tokens: /metrics and the API answer without one.
@@ -55,18 +62,19 @@ test('alerts dead-letters poison findings and statuses with the reason, counts t
 model: { endpoints: [] }
 data_dir: ${dataDir}
 http: { port: ${port}, host: 127.0.0.1 }
-cameras: [{ id: dock-1, url: "rtsp://10.0.0.21/s1" }]
-queries: [{ id: forklift, cameras: [dock-1], question: "Is a forklift moving near a person on foot?", window: 4s, every: 2s }]
+cameras: [{ id: ${cam}, url: "rtsp://10.0.0.21/s1" }]
+${kind === 'Kafka' ? `kafka: { brokers: ["${KAFKA}"], client_id: poison-${cam} }` : ''}
+queries: [{ id: forklift, cameras: [${cam}], question: "Is a forklift moving near a person on foot?", window: 4s, every: 2s }]
 alerts: { evidence: { clip: false } }
 `);
-  const bus = new MemoryBus();
+  const bus: Bus = kind === 'Kafka' ? new KafkaBus({ brokers: [KAFKA], clientId: `poison-${cam}`, logger: createLogger('poison', { level: 'silent' }) }) : new MemoryBus();
   const store = await SqlIncidentStore.open(await PgliteDatabase.open());
-  const alerts = await startAlerts(config, { bus, store, tickMs: 200, logger: capturedLogger('alerts').logger });
+  const alerts = await startAlerts(config, { bus, store, tickMs: 200, logger: capturedLogger('alerts').logger, group: `alerts-${cam}` });
   const dead: InMessage[] = [];
-  const sub = await bus.subscribe({ topic: Topics.deadLetter, group: 'poison-test', fromBeginning: true, handle: async (m) => void dead.push(m) });
+  const sub = await bus.subscribe({ topic: Topics.deadLetter, group: `poison-test-${cam}`, fromBeginning: true, handle: async (m) => void (m.key === cam && dead.push(m)) });
   const base = `http://127.0.0.1:${port}`;
   const rejected = async () => metricSum(await (await fetch(`${base}/metrics`)).text(), 'vigil_alerts_findings_rejected_total');
-  const send = (topic: string, value: unknown) => bus.publish(topic, [{ key: 'dock-1', value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)) }]);
+  const send = (topic: string, value: unknown) => bus.publish(topic, [{ key: cam, value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)) }]);
   try {
     const start = Date.now() - 60_000;
     const good = { ...finding('dock-1', 0, 'Yes, a forklift passes a worker.', { windowStart: start }), queryVersion: 'abcdef012345' };
@@ -79,7 +87,7 @@ alerts: { evidence: { clip: false } }
     await send(Topics.cameraStatus, status({ at: Date.now() }));
 
     const incident = await waitFor('the valid finding after the poison becomes an incident', async () => {
-      const r = (await (await fetch(`${base}/api/incidents?camera=dock-1`)).json()) as { items: Incident[] };
+      const r = (await (await fetch(`${base}/api/incidents?camera=${cam}`)).json()) as { items: Incident[] };
       return r.items.find((i) => i.id === good.id);
     }, 15_000);
     assert.equal(incident.query_version, 'abcdef012345', 'the incident records the query version of its finding');
@@ -94,7 +102,7 @@ alerts: { evidence: { clip: false } }
       reasons.filter((r) => r.startsWith(Topics.cameraStatus)).map((r) => r.split(' ')[1]),
       ['cameraStatus.at:', 'cameraStatus.fps:'],
     );
-    assert.equal((await store.search({ camera: 'dock-1', limit: 10 })).items.length, 1, 'no poison finding reached the store');
+    assert.equal((await store.search({ camera: cam, limit: 10 })).items.length, 1, 'no poison finding reached the store');
     const camera = await waitFor('the valid status after the poison is stored', async () => {
       const [c] = (await (await fetch(`${base}/api/cameras`)).json()) as { status: { state: string } | null }[];
       return c?.status ?? undefined;
@@ -108,3 +116,4 @@ alerts: { evidence: { clip: false } }
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+}
