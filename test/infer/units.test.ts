@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import jpeg from 'jpeg-js';
 import { decodeDcImage } from '@vigil/media';
 import { configFromYaml } from '../helpers/env.ts';
-import { dueWindow } from '../../services/infer/src/windows.ts';
+import { dueWindow, sampleFrames } from '../../services/infer/src/windows.ts';
 import { FrameRing } from '../../services/infer/src/frame-ring.ts';
 import { CounterSlots, FairDispatcher } from '../../services/infer/src/dispatcher.ts';
 import { TokenBudget } from '../../services/infer/src/budget.ts';
@@ -22,6 +22,18 @@ test('windows sit on a capture-time grid, so replays give the same windows', () 
   assert.deepEqual(dueWindow(q, 'a', 10_500, -Infinity), { cameraId: 'a', query: q, start: 6000, end: 10_000 });
   assert.equal(dueWindow(q, 'a', 11_900, 10_000), undefined);
   assert.equal(dueWindow(q, 'a', 12_000, 10_000)?.start, 8000);
+});
+
+test('a query frame budget thins the window to one frame per 1/fps slot, the same frames for every query at that fps', () => {
+  const at = (ts: number[]) => ts.map((t) => ({ capturedAt: t }));
+  const four = at([6000, 6250, 6500, 6750, 7000, 7250, 7500, 7750, 8000, 8250, 8500, 8750, 9000, 9250, 9500, 9750]);
+  assert.deepEqual(sampleFrames(four, 2, 6000).map((f) => f.capturedAt), [6000, 6500, 7000, 7500, 8000, 8500, 9000, 9500]);
+  assert.deepEqual(sampleFrames(four, 1, 6000).map((f) => f.capturedAt), [6000, 7000, 8000, 9000]);
+  // Jittered capture times and a gap: the first frame at or after each slot, never two per slot.
+  const jitter = at([6010, 6240, 6499, 6760, 7600, 7800, 8001]);
+  assert.deepEqual(sampleFrames(jitter, 2, 6000).map((f) => f.capturedAt), [6010, 6760, 7600, 8001]);
+  assert.deepEqual(sampleFrames(four, 4, 6000).length, 16);
+  assert.deepEqual(sampleFrames([], 2, 0), []);
 });
 
 test('the frame ring keeps frames in order, drops duplicates and old frames, and slices by capture time', () => {

@@ -64,6 +64,8 @@ const BAD: [string, string, string][] = [
   ['duplicate camera', BASE.replace('queries:', '  - id: dock-1\n    url: "rtsp://h/x"\nqueries:'), '8: cameras[1].id: duplicate camera id "dock-1"'],
   ['window too short', BASE.replace('window: 4s', 'window: 500ms'), '12: queries[0].window: must be at least 1s (got "500ms")'],
   ['too many frames', BASE.replace('window: 4s', 'window: 60s'), '12: queries[0].window: "60s" at camera dock-1\'s 4 fps is more than 128 frames'],
+  ['query fps above the camera', BASE.replace('window: 4s', 'window: 4s\n    fps: 8'), '13: queries[0].fps: 8 is more than camera dock-1\'s 4 fps (ingest keeps no more frames than that)'],
+  ['too many frames at the query fps', BASE.replace('window: 4s', 'window: 100s\n    fps: 2'), '12: queries[0].window: "100s" at the query\'s 2 fps is more than 128 frames'],
   ['bad url scheme', BASE.replace('"rtsp://127.0.0.1:8554/dock-1"', '"ftp://x"'), "7: cameras[0].url: expected an rtsp://, rtsps://, http(s):// or file:// URL (got \"ftp://x\")"],
   ['bad endpoint', BASE.replace('"http://127.0.0.1:8000"', '"htp:/x y"'), '2: model.endpoints[0]: expected an http(s) URL like "http://127.0.0.1:8000" (got "htp:/x y")'],
   ['yaml syntax', 'model: [1, 2\n', '2:1: : Flow sequence in block collection must be sufficiently indented and end with a ]'],

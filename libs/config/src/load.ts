@@ -105,8 +105,14 @@ function crossCheck(c: RawConfig, lineOf: (p: (string | number)[]) => number | u
     if (parseDuration(q.every) < 250) at(['queries', i, 'every'], `must be at least 250ms (got "${q.every}")`);
     for (const camId of picked) {
       const cam = cameras.get(camId);
-      if (cam && (windowMs / 1000) * cam.fps > MAX_FRAMES_PER_WINDOW) {
-        at(['queries', i, 'window'], `"${q.window}" at camera ${camId}'s ${cam.fps} fps is more than ${MAX_FRAMES_PER_WINDOW} frames`);
+      if (cam && q.fps !== undefined && q.fps > cam.fps) {
+        at(['queries', i, 'fps'], `${q.fps} is more than camera ${camId}'s ${cam.fps} fps (ingest keeps no more frames than that)`);
+        break;
+      }
+      const fps = Math.min(q.fps ?? Infinity, cam?.fps ?? 0);
+      if (cam && (windowMs / 1000) * fps > MAX_FRAMES_PER_WINDOW) {
+        const rate = q.fps === undefined ? `camera ${camId}'s ${fps} fps` : `the query's ${fps} fps`;
+        at(['queries', i, 'window'], `"${q.window}" at ${rate} is more than ${MAX_FRAMES_PER_WINDOW} frames`);
         break;
       }
     }
@@ -190,6 +196,7 @@ function normalize(c: RawConfig): VigilConfig {
       question: q.question,
       windowMs: parseDuration(q.window),
       everyMs: parseDuration(q.every),
+      fps: q.fps,
       alertWhen: alertRegex(normalizeAlertWhen(q.alert_when)),
       alert: normalizeAlertWhen(q.alert_when),
       schedule: q.schedule && normalizeSchedule(q.schedule),

@@ -13,6 +13,7 @@ export function queryVersion(q: QueryConfig): string {
     question: q.question,
     windowMs: q.windowMs,
     everyMs: q.everyMs,
+    fps: q.fps,
     trigger: q.trigger,
     schedule: q.schedule,
     alert: q.alert,

@@ -2,7 +2,7 @@ import type { CameraConfig, QueryConfig, VigilConfig } from '@vigil/config';
 import type { FrameChunk } from '@vigil/contracts';
 import type { Logger } from '@vigil/observability';
 import { FrameRing, type RingFrame } from './frame-ring.ts';
-import { dueWindow } from './windows.ts';
+import { dueWindow, sampleFrames } from './windows.ts';
 import { evaluateTrigger, needsAnalytics, type TriggerMemory } from './triggers.ts';
 import { inSchedule } from './schedule.ts';
 import { renderQuestion } from './question.ts';
@@ -180,14 +180,18 @@ export class WindowPlanner {
       }
       metrics.windowsTriggered.inc({ query: q.id });
       const site = cam.camera.site;
-      const estimatedTokens = estimateTokens(frames.length, cam.ring.width || 640, cam.ring.height || 388, this.d.profileOf(q));
+      // The trigger judged every frame; the model gets the query's frame budget.
+      const thin = q.fps !== undefined && q.fps < cam.ring.fps;
+      const sent = thin ? sampleFrames(frames, q.fps!, plan.start) : frames;
+      const fps = thin ? q.fps! : cam.ring.fps;
+      const estimatedTokens = estimateTokens(sent.length, cam.ring.width || 640, cam.ring.height || 388, this.d.profileOf(q));
       const over = this.d.budget.over(cam.camera.id, site);
       if (over) {
         skip(`budget_${over}`);
         continue;
       }
       const question = renderQuestion(q.question, { camera: cam.camera.name, site, zone: q.trigger.zone });
-      this.d.submit({ cameraId: cam.camera.id, site, query: q, question, start: plan.start, end: plan.end, frames, fps: cam.ring.fps, estimatedTokens, trigger: { type: q.trigger.type, zone: q.trigger.zone, detail: outcome.detail } }, key, SEVERITY_RANK[q.severity], replay);
+      this.d.submit({ cameraId: cam.camera.id, site, query: q, question, start: plan.start, end: plan.end, frames: sent, fps, estimatedTokens, trigger: { type: q.trigger.type, zone: q.trigger.zone, detail: outcome.detail } }, key, SEVERITY_RANK[q.severity], replay);
     }
   }
 
