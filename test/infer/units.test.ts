@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import jpeg from 'jpeg-js';
 import { decodeDcImage } from '@vigil/media';
+import { EndpointPool } from '@vigil/model';
 import { configFromYaml } from '../helpers/env.ts';
 import { dueWindow, sampleFrames } from '../../services/infer/src/windows.ts';
 import { FrameRing } from '../../services/infer/src/frame-ring.ts';
@@ -74,6 +75,42 @@ test('dispatcher: bounded slots, cameras take turns, a flooding camera cannot st
   assert.ok(superseded.length > 0, 'waiting windows of the same query were superseded');
   // Cameras take turns: the quiet camera waits for at most one job of the busy camera.
   assert.ok(order.indexOf('quiet#0') - before <= 1, `quiet served late: ${order.join(' ')}`);
+});
+
+test('dispatcher: a group reserves its slots in one place at once and frees them together', async () => {
+  const slots = new CounterSlots(4);
+  const runs: { job: string; extra: number }[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const d = new FairDispatcher<string, number>(slots, async (job, _slot, more) => {
+    runs.push({ job, extra: more.length });
+    await gate;
+  });
+  d.submit({ key: 'cam/group', camera: 'cam', priority: 2, size: 3 }, 'group');
+  d.submit({ key: 'other/q', camera: 'other', priority: 2 }, 'single');
+  d.submit({ key: 'third/group', camera: 'third', priority: 2, size: 3 }, 'late-group');
+  await new Promise((r) => setImmediate(r));
+  // 3 slots for the group, 1 for the single; the second group waits for a free slot.
+  assert.deepEqual(runs, [{ job: 'group', extra: 2 }, { job: 'single', extra: 0 }]);
+  release();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(runs[2]?.job, 'late-group');
+  assert.equal(runs[2]?.extra, 2, 'freed together: the late group got its three slots');
+  await d.close();
+});
+
+test('endpoint pool: more slots for a group only on the endpoint it holds, within its limit, none on a half-open one', () => {
+  const pool = new EndpointPool([{ url: 'http://a', maxInFlight: 3 }, { url: 'http://b', maxInFlight: 8 }], { failureThreshold: 1, cooldownMs: 1 });
+  const first = pool.acquire()!;
+  assert.equal(first.url, 'http://a');
+  const more = pool.acquireMore(first, 5);
+  assert.equal(more.length, 2, 'a holds 3 at most');
+  assert.ok(more.every((e) => e === first));
+  for (const e of [first, ...more]) pool.release(e);
+  pool.failed('http://a');
+  const b = pool.endpoints[1]!;
+  b.inFlight = 1; // b takes work; a, failed, would only be probed
+  assert.deepEqual(pool.acquireMore(pool.endpoints[0]!, 2), []);
 });
 
 test('dispatcher: a superseded window keeps its camera\'s turn, and higher severity goes first', async () => {

@@ -150,6 +150,7 @@ function normalize(c: RawConfig): VigilConfig {
       endpointSettings: normalizeEndpoints(c.model.endpoints),
       sampling: normalizeSampling(c.model.sampling),
       budget: { cameraTokensPerHour: c.model.budget?.camera_tokens_per_hour, siteTokensPerHour: c.model.budget?.site_tokens_per_hour },
+      share: c.model.share,
       profile: c.model.profile,
       modelId: c.model.model_id,
       apiKey: c.model.api_key,

@@ -30,6 +30,12 @@ export const ModelSchema = z.strictObject({
   /** Overrides of the profile's sampling (the model card's by default). */
   sampling: SamplingSchema.optional(),
   budget: BudgetSchema.optional(),
+  /**
+   * Questions about the same frames (same camera, window, every, fps and profile): `prefix`
+   * sends them back to back to one endpoint with the video first and the question last, so
+   * the server's prefix cache prefills the video once; `none` sends each on its own.
+   */
+  share: z.enum(['prefix', 'none']).default('prefix'),
 });
 
 export const CameraSchema = z.strictObject({

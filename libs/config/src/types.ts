@@ -15,6 +15,8 @@ export interface VigilConfig {
     endpointSettings: EndpointConfig[];
     sampling: SamplingConfig;
     budget: { cameraTokensPerHour?: number; siteTokensPerHour?: number };
+    /** How questions about the same frames are sent (see the schema). */
+    share: 'prefix' | 'none';
   };
   dataDir: string;
   /** Absent: the in-process bus (standalone mode). */

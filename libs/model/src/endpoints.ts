@@ -62,6 +62,21 @@ export class EndpointPool {
     return best;
   }
 
+  /**
+   * Up to `n` more slots on `e`, which already holds one for this caller: a group of
+   * questions about the same frames stays on one endpoint (its prefix cache). A half-open
+   * endpoint gets no more than its one probe.
+   */
+  acquireMore(e: Endpoint, n: number): Endpoint[] {
+    const out: Endpoint[] = [];
+    if (e.failures >= this.threshold) return out;
+    while (out.length < n && e.inFlight < e.maxInFlight) {
+      e.inFlight++;
+      out.push(e);
+    }
+    return out;
+  }
+
   release(e: Endpoint): void {
     e.inFlight = Math.max(0, e.inFlight - 1);
     this.notify();

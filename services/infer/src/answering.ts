@@ -2,7 +2,7 @@ import type { Finding } from '@vigil/contracts';
 import type { Endpoint } from '@vigil/model';
 import type { Logger } from '@vigil/observability';
 import { WindowAsker, buildTriggerFinding, type AskJob } from './asker.ts';
-import type { WindowBander } from './band.ts';
+import type { ModelFrame, WindowBander } from './band.ts';
 import type { TokenBudget } from './budget.ts';
 import type { WindowLedger } from './ledger.ts';
 import type { InferMetrics } from './metrics.ts';
@@ -56,13 +56,38 @@ export class Answering {
     },
   ) {}
 
+  /**
+   * Runs what the dispatcher handed over on the endpoint it reserved: one window's question,
+   * or a group of questions about the same frames. A group's frames are prepared once and its
+   * requests leave back to back, leader first, on `slots` slots of that one endpoint, so the
+   * server prefills the video once and answers the others from its prefix cache. If the
+   * endpoint fails, the model client's failover order is the same for every member, so the
+   * group moves together.
+   */
+  async run(works: Work[], endpoint: Endpoint, slots: number): Promise<void> {
+    if (works.length === 1) return this.ask(works[0]!, endpoint);
+    this.d.metrics.windowGroups.inc();
+    this.d.metrics.groupQuestions.inc(works.length);
+    let prepared: ModelFrame[] | undefined;
+    try {
+      prepared = await this.d.asker!.prepare(works[0]!.job);
+    } catch {
+      prepared = undefined; // each member prepares its own (and reports what fails)
+    }
+    let next = 0;
+    const lane = async () => {
+      while (next < works.length) await this.ask(works[next++]!, endpoint, prepared);
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(slots, works.length)) }, lane));
+  }
+
   /** Runs one dispatched window on the endpoint the dispatcher reserved for it. */
-  async ask(w: Work, endpoint: Endpoint): Promise<void> {
+  async ask(w: Work, endpoint: Endpoint, prepared?: ModelFrame[]): Promise<void> {
     const { job } = w;
     if (!w.reply) this.markAsked(job);
     let finding: Finding;
     try {
-      finding = await this.d.asker!.ask(job, endpoint.url);
+      finding = await this.d.asker!.ask(job, endpoint.url, prepared);
     } catch (e) {
       // The model client turns model failures into findings; reaching here is a bug: say so once.
       this.d.log.error({ camera: job.cameraId, query: job.query.id, err: String(e) }, 'cannot ask the model');

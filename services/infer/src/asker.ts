@@ -4,7 +4,7 @@ import { profileByName, type ModelClient, type ModelAnswer, type ProfileName } f
 import { redactText, redactUrl, type Logger } from '@vigil/observability';
 import type { InferMetrics } from './metrics.ts';
 import { judge, questionFor } from './verdict.ts';
-import { windowClock, type WindowBander } from './band.ts';
+import { windowClock, type ModelFrame, type WindowBander } from './band.ts';
 
 /** One window to ask about. */
 export interface AskJob {
@@ -33,11 +33,19 @@ export class WindowAsker {
     private readonly bander?: WindowBander,
   ) {}
 
-  async ask(job: AskJob, endpoint?: string): Promise<Finding> {
+  /**
+   * The frames as the model gets them. Every profile counts time from the window's first
+   * frame; Reason1 also reads it off a band. A group of questions about the same frames
+   * prepares them once: the same bytes for each, which is what the server's prefix cache keys on.
+   */
+  async prepare(job: AskJob): Promise<ModelFrame[]> {
+    const banded = profileByName(job.query.model.profile ?? this.defaultProfile).band && this.bander;
+    return banded ? this.bander!.forModel(job.cameraId, job.frames, job.fps) : windowClock(job.frames);
+  }
+
+  async ask(job: AskJob, endpoint?: string, prepared?: ModelFrame[]): Promise<Finding> {
     const q = job.query;
-    // Every profile counts time from the window's first frame; Reason1 also reads it off a band.
-    const banded = profileByName(q.model.profile ?? this.defaultProfile).band && this.bander;
-    const frames = banded ? await this.bander!.forModel(job.cameraId, job.frames, job.fps) : windowClock(job.frames);
+    const frames = prepared ?? (await this.prepare(job));
     this.metrics.windowsAsked.inc({ query: q.id });
     const lagS = Math.max(0, Date.now() - job.end) / 1000;
     this.metrics.lag.observe(lagS);

@@ -4,6 +4,8 @@ export interface Slots<S> {
   release(slot: S): void;
   /** Calls back when a slot may have become free outside `release` (a circuit closing). */
   onCapacity?(fn: () => void): () => void;
+  /** Up to `n` more slots where `first` is (the same endpoint), for a group that must stay together. */
+  acquireMore?(first: S, n: number): S[];
 }
 
 /** A counter of `n` slots, for tests and single-endpoint use. */
@@ -16,6 +18,11 @@ export class CounterSlots implements Slots<number> {
   release(): void {
     this.used--;
   }
+  acquireMore(_first: number, n: number): number[] {
+    const out: number[] = [];
+    while (out.length < n && this.used < this.n) out.push(++this.used);
+    return out;
+  }
 }
 
 export interface DispatchKey {
@@ -25,6 +32,8 @@ export interface DispatchKey {
   camera: string;
   /** Higher runs first (severity). */
   priority: number;
+  /** Slots the job can use at once (a group of questions about the same frames); default 1. */
+  size?: number;
 }
 
 interface Entry<T> {
@@ -100,8 +109,12 @@ interface Level<T> {
  *   turns, so a camera with many queries or a flood of windows cannot starve the others.
  *   (Least recently *served*, not first re-queued: all cameras' windows complete on the same
  *   time grid and arrive in partition order, so queue order would favour early partitions.)
- * - one waiting job per (camera, query): a newer window replaces the waiting one (live video:
- *   latest wins), keeping its camera's place, and the replaced job goes to `onSuperseded`.
+ * - one waiting job per key (camera × query, or camera × window group): a newer window
+ *   replaces the waiting one (live video: latest wins), keeping its camera's place, and the
+ *   replaced job goes to `onSuperseded`;
+ * - a job of `size` n (a group of questions about the same frames) reserves up to n slots in
+ *   one place at once (`Slots.acquireMore`: the same endpoint), so its requests run there
+ *   back to back and the server's prefix cache holds the video for all of them.
  */
 export class FairDispatcher<T, S = unknown> {
   private readonly levels = new Map<number, Level<T>>();
@@ -117,7 +130,8 @@ export class FairDispatcher<T, S = unknown> {
 
   constructor(
     private readonly slots: Slots<S>,
-    private readonly run: (job: T, slot: S) => Promise<void>,
+    /** `more`: the extra slots a group reserved beside `slot` (released with it). */
+    private readonly run: (job: T, slot: S, more: S[]) => Promise<void>,
     private readonly onSuperseded: (job: T) => void = () => undefined,
   ) {
     this.unlisten = slots.onCapacity?.(() => this.drain());
@@ -208,12 +222,15 @@ export class FairDispatcher<T, S = unknown> {
         this.slots.release(slot);
         return;
       }
+      const want = Math.max(1, Math.floor(entry.k.size ?? 1)) - 1;
+      const more = want > 0 && this.slots.acquireMore ? this.slots.acquireMore(slot, want) : [];
       this.inFlight++;
-      void this.run(entry.job, slot)
+      void this.run(entry.job, slot, more)
         .catch(() => undefined) // run() reports its own failures
         .finally(() => {
           this.inFlight--;
           this.slots.release(slot);
+          for (const m of more) this.slots.release(m);
           if (this.inFlight === 0) this.idle.splice(0).forEach((r) => r());
           this.drain();
         });

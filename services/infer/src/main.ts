@@ -91,14 +91,19 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     memory,
     metrics,
     log,
-    resubmit: (w) => dispatcher.submit({ key: `retry\u0000${keyOf(w.job.cameraId, w.job.query.id)}@${w.job.end}`, camera: w.job.cameraId, priority: SEVERITY_RANK[w.job.query.severity] }, w),
+    resubmit: (w) => dispatcher.submit({ key: `retry\u0000${keyOf(w.job.cameraId, w.job.query.id)}@${w.job.end}`, camera: w.job.cameraId, priority: SEVERITY_RANK[w.job.query.severity] }, [w]),
   });
   let stopping = false;
 
   const slots: Slots<Endpoint> = model
-    ? { acquire: () => model.pool.acquire(), release: (e) => model.pool.release(e), onCapacity: (fn) => model.pool.onCapacity(fn) }
+    ? { acquire: () => model.pool.acquire(), release: (e) => model.pool.release(e), onCapacity: (fn) => model.pool.onCapacity(fn), acquireMore: (e, n) => model.pool.acquireMore(e, n) }
     : { acquire: () => undefined, release: () => undefined };
-  const dispatcher = new FairDispatcher<Work, Endpoint>(slots, (w, endpoint) => answering.ask(w, endpoint), (w) => answering.superseded(w, stopping));
+  // A dispatched unit is one window's question, or a group of questions about the same frames.
+  const dispatcher = new FairDispatcher<Work[], Endpoint>(
+    slots,
+    (ws, endpoint, more) => answering.run(ws, endpoint, more.length + 1),
+    (ws) => ws.forEach((w) => answering.superseded(w, stopping)),
+  );
   const planner = new WindowPlanner({
     config,
     analytics,
@@ -109,11 +114,12 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     log,
     profileOf,
     memory,
-    submit: (job, key, priority, replay) => {
-      if (!model) return answering.withoutModel(job);
+    submit: (jobs, key, priority, replay) => {
+      if (!model) return jobs.forEach((job) => answering.withoutModel(job));
       // Live video: a newer window replaces a waiting one. Replayed windows after a restart
       // are owed answers: each gets its own key, so none replaces another.
-      dispatcher.submit({ key: replay ? `${key}@${job.end}` : key, camera: job.cameraId, priority }, { job });
+      const first = jobs[0]!;
+      dispatcher.submit({ key: replay ? `${key}@${first.end}` : key, camera: first.cameraId, priority, size: jobs.length }, jobs.map((job) => ({ job })));
     },
   });
   const intake = new ChunkIntake({ bus, planner, ledger, metrics, log, maxInProgress: Math.max(64, onnx.maxBatch), afterChunk: () => metrics.queued.set(dispatcher.queued) });
@@ -135,7 +141,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     ? serveAskNow(deps.control, planner, {
         bufferMs: config.infer.bufferMs,
         profile: config.model.profile,
-        ask: (job, priority) => new Promise<Finding>((resolve) => dispatcher.submit({ key: `ask\u0000${Math.random()}`, camera: job.cameraId, priority }, { job, reply: resolve })),
+        ask: (job, priority) => new Promise<Finding>((resolve) => dispatcher.submit({ key: `ask\u0000${Math.random()}`, camera: job.cameraId, priority }, [{ job, reply: resolve }])),
       })
     : undefined;
 

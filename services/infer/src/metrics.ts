@@ -13,6 +13,8 @@ export function createInferMetrics(registry: Registry) {
     windowsSkipped: new Counter({ name: 'vigil_infer_windows_skipped_total', help: 'Windows not asked', labelNames: ['query', 'reason'], registers }),
     triggerFindings: new Counter({ name: 'vigil_infer_trigger_findings_total', help: 'Triggered windows published as trigger findings (no model server configured)', labelNames: ['query'], registers }),
     bandFailures: new Counter({ name: 'vigil_infer_band_failures_total', help: 'Frames sent without a timestamp band (not a frame the band splicer can extend)', registers }),
+    windowGroups: new Counter({ name: 'vigil_infer_window_groups_total', help: 'Groups of several questions about the same frames sent together (one video prefill each when the server caches prefixes)', registers }),
+    groupQuestions: new Counter({ name: 'vigil_infer_window_group_questions_total', help: 'Questions asked as members of a window group', registers }),
     superseded: new Counter({ name: 'vigil_infer_windows_superseded_total', help: 'Waiting windows replaced by a newer one', registers }),
     windowsRetried: new Counter({ name: 'vigil_infer_windows_retried_total', help: 'Event windows asked again after their request failed (overloaded or failing model server)', labelNames: ['query'], registers }),
     findings: new Counter({ name: 'vigil_infer_findings_total', help: 'Findings published', labelNames: ['query', 'status', 'verdict'], registers }),

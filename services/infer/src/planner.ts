@@ -34,8 +34,11 @@ export interface PlannerDeps {
   budget: TokenBudget;
   metrics: InferMetrics;
   log: Logger;
-  /** Hands a triggered window to the dispatcher (`replay`: must not be superseded). */
-  submit(job: AskJob, key: string, priority: number, replay: boolean): void;
+  /**
+   * Hands triggered windows to the dispatcher (`replay`: must not be superseded): one query's
+   * window, or a group of questions about the same frames, most severe first.
+   */
+  submit(jobs: AskJob[], key: string, priority: number, replay: boolean): void;
   /** The profile each query is asked with (for the token estimate). */
   profileOf(q: QueryConfig): string;
   /** Trigger memory per (camera, query), shared with whoever marks windows asked. */
@@ -150,6 +153,7 @@ export class WindowPlanner {
     const latest = cam.ring.latest();
     if (latest === undefined) return;
     const { metrics, ledger } = this.d;
+    const due: { job: AskJob; key: string; priority: number }[] = [];
     for (const q of cam.queries) {
       const key = keyOf(cam.camera.id, q.id);
       const plan = dueWindow(q, cam.camera.id, latest, this.lastPlanned.get(key) ?? -Infinity);
@@ -191,7 +195,33 @@ export class WindowPlanner {
         continue;
       }
       const question = renderQuestion(q.question, { camera: cam.camera.name, site, zone: q.trigger.zone });
-      this.d.submit({ cameraId: cam.camera.id, site, query: q, question, start: plan.start, end: plan.end, frames: sent, fps, estimatedTokens, trigger: { type: q.trigger.type, zone: q.trigger.zone, detail: outcome.detail } }, key, SEVERITY_RANK[q.severity], replay);
+      due.push({ job: { cameraId: cam.camera.id, site, query: q, question, start: plan.start, end: plan.end, frames: sent, fps, estimatedTokens, trigger: { type: q.trigger.type, zone: q.trigger.zone, detail: outcome.detail } }, key, priority: SEVERITY_RANK[q.severity] });
+    }
+    this.submitGrouped(cam, due, replay);
+  }
+
+  /**
+   * Questions about the same frames go as one group (model.share: prefix), keyed by their
+   * share class so a newer window supersedes a waiting group as a unit; a query alone in its
+   * class keeps its own key.
+   */
+  private submitGrouped(cam: CameraState, due: { job: AskJob; key: string; priority: number }[], replay: boolean): void {
+    if (this.d.config.model.share === 'none') {
+      for (const d of due) this.d.submit([d.job], d.key, d.priority, replay);
+      return;
+    }
+    const groups = new Map<string, typeof due>();
+    for (const d of due) {
+      const g = `${shareClass(d.job.query, this.d.profileOf(d.job.query))}@${d.job.start}-${d.job.end}`;
+      groups.set(g, [...(groups.get(g) ?? []), d]);
+    }
+    for (const members of groups.values()) {
+      const first = members[0]!;
+      const cls = shareClass(first.job.query, this.d.profileOf(first.job.query));
+      const alone = cam.queries.filter((q) => shareClass(q, this.d.profileOf(q)) === cls).length === 1;
+      members.sort((a, b) => b.priority - a.priority);
+      const key = alone ? first.key : keyOf(cam.camera.id, `\u0001share:${cls}`);
+      this.d.submit(members.map((m) => m.job), key, members[0]!.priority, replay);
     }
   }
 
@@ -211,6 +241,15 @@ export class WindowPlanner {
     }
     return true;
   }
+}
+
+/**
+ * Queries of one camera in the same share class see the same frames in every window (same
+ * grid, length and frame budget) and send them the same way (profile): one video prefill
+ * serves them all.
+ */
+export function shareClass(q: QueryConfig, profile: string): string {
+  return `${q.windowMs}/${q.everyMs}/${q.fps ?? 'camera'}/${profile}`;
 }
 
 /** Which trigger stages a config needs: the ONNX analytics (motion, stall…) and the object detector. */
