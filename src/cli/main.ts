@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { ConfigError, configJsonSchema, configSecrets, loadConfig, type VigilConfig } from '@vigil/config';
+import { ConfigError, configJsonSchema, configSecrets, loadConfig, sharingNotes, type VigilConfig } from '@vigil/config';
 import { createLogger, installProcessPolicy, redactUrl, scrubber, type Scrub } from '@vigil/observability';
 import { RELOAD_SUBJECT } from '@vigil/contracts';
 import { NatsControl } from '@vigil/control';
@@ -67,6 +67,8 @@ function validate(args: string[]): number {
   if (positionals.length !== 1) throw new UsageError('validate takes exactly one config file');
   const config = loadConfig(positionals[0]!);
   process.stdout.write(`${positionals[0]}: valid (${config.cameras.length} cameras, ${config.queries.length} queries)\n`);
+  // Not errors: what keeps questions from sharing one video prefill (see README, "Sharing").
+  for (const note of sharingNotes(config)) process.stdout.write(`note: ${note}\n`);
   return 0;
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ConfigError, configJsonSchema, parseConfig, loadConfig } from '@vigil/config';
+import { ConfigError, configJsonSchema, parseConfig, loadConfig, sharingNotes } from '@vigil/config';
 
 const BASE = `model:
   endpoints: ["http://127.0.0.1:8000"]
@@ -103,4 +103,27 @@ test('the error message lists every issue with file and line', () => {
 test('the published JSON Schema matches the code', () => {
   const published = JSON.parse(readFileSync('schema/vigil.schema.json', 'utf8')) as unknown;
   assert.deepEqual(published, configJsonSchema(), 'run `npx vigil schema --out schema/vigil.schema.json`');
+});
+
+test('validate names what keeps a camera\'s questions from sharing one video prefill', () => {
+  const config = parseConfig(
+    `model: { endpoints: [] }
+cameras:
+  - { id: dock-1, url: "rtsp://h/d" }
+  - { id: gate, url: "rtsp://h/g" }
+queries:
+  - { id: a, cameras: [dock-1, gate], question: "?", window: 8s, every: 2s }
+  - { id: b, cameras: [dock-1, gate], question: "?", window: 8s, every: 2s }
+  - { id: c, cameras: [dock-1], question: "?", window: 8s, every: 4s }
+  - { id: d, cameras: [dock-1], question: "?", window: 8s, every: 2s, fps: 2 }
+`,
+    'vigil.yaml',
+    {},
+  );
+  assert.deepEqual(sharingNotes(config), [
+    'camera dock-1: a, b, c (8s window, 4 fps) / d (8s window, 2 fps) see different frames, so each pays for its own video prefill; the same window, fps and profile would let them share one',
+    'camera dock-1: a (every 2s), b (every 2s), c (every 4s) share a prefill only when their windows end together (every 4s); the same every would share every window',
+  ]);
+  // The gate camera's two queries share every window: nothing to say. Sharing off: nothing at all.
+  assert.deepEqual(sharingNotes(parseConfig(`model: { endpoints: [], share: none }\ncameras:\n  - { id: g, url: "rtsp://h/g" }\nqueries:\n  - { id: a, cameras: [g], question: "?", window: 8s, every: 2s }\n  - { id: b, cameras: [g], question: "?", window: 4s, every: 2s }\n`, 'v.yaml', {})), []);
 });

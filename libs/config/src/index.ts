@@ -8,3 +8,4 @@ export { configSecrets, SECRET_KEYS } from './secrets.ts';
 export { sourceUrl } from './camera-url.ts';
 export { queryVersion } from './query-version.ts';
 export { watchConfigFile } from './watch.ts';
+export { shareClass, sharingNotes } from './sharing.ts';

@@ -31,7 +31,7 @@ export const ModelSchema = z.strictObject({
   sampling: SamplingSchema.optional(),
   budget: BudgetSchema.optional(),
   /**
-   * Questions about the same frames (same camera, window, every, fps and profile): `prefix`
+   * Questions about the same frames (same camera, window end and length, fps and profile): `prefix`
    * sends them back to back to one endpoint with the video first and the question last, so
    * the server's prefix cache prefills the video once; `none` sends each on its own.
    */

@@ -1,4 +1,4 @@
-import type { CameraConfig, QueryConfig, VigilConfig } from '@vigil/config';
+import { shareClass, type CameraConfig, type QueryConfig, type VigilConfig } from '@vigil/config';
 import type { FrameChunk } from '@vigil/contracts';
 import type { Logger } from '@vigil/observability';
 import { FrameRing, type RingFrame } from './frame-ring.ts';
@@ -241,15 +241,6 @@ export class WindowPlanner {
     }
     return true;
   }
-}
-
-/**
- * Queries of one camera in the same share class see the same frames in every window (same
- * grid, length and frame budget) and send them the same way (profile): one video prefill
- * serves them all.
- */
-export function shareClass(q: QueryConfig, profile: string): string {
-  return `${q.windowMs}/${q.everyMs}/${q.fps ?? 'camera'}/${profile}`;
 }
 
 /** Which trigger stages a config needs: the ONNX analytics (motion, stall…) and the object detector. */
