@@ -11,6 +11,7 @@ import { TokenBudget } from '../../services/infer/src/budget.ts';
 import { inSchedule } from '../../services/infer/src/schedule.ts';
 import { judge, questionFor, extractJson } from '../../services/infer/src/verdict.ts';
 import { renderQuestion } from '../../services/infer/src/question.ts';
+import { fusedQuestion, splitFused } from '../../services/infer/src/fused.ts';
 import { WindowLedger } from '../../services/infer/src/ledger.ts';
 
 const CAMS = `cameras:
@@ -408,3 +409,14 @@ async function waitUntil(fn: () => boolean, ms: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+test('fused questions: numbered with each one\'s own format, and the answer split per question (missing or empty ones left for a request of their own)', () => {
+  const q = fusedQuestion(['Is there a red object?\nAnswer yes or no first.', 'Is the belt stopped?\nYour answer must be only a JSON object matching this JSON Schema: {"type":"object"}']);
+  assert.match(q, /^Answer each of the 2 numbered questions below about this video\.\n1\. Is there a red object\? Answer yes or no first\.\n2\. Is the belt stopped\? Your answer must be only a JSON object/);
+  assert.deepEqual(splitFused('Here you go: {"1": "Yes, at 1.25s.", "2": {"verdict": "no", "confidence": 0.9}}', 2), ['Yes, at 1.25s.', '{"verdict":"no","confidence":0.9}']);
+  assert.deepEqual(splitFused('{"1": "No.", "3": "stray"}', 2), ['No.', undefined]);
+  assert.deepEqual(splitFused('{"1": "  ", "2": null}', 2), [undefined, undefined]);
+  assert.deepEqual(splitFused('Yes to both.', 2), [undefined, undefined]);
+  assert.deepEqual(splitFused('[1, 2]', 2), [undefined, undefined]);
+  assert.deepEqual(splitFused(`{"1": true}${'{'.repeat(20_000)}`, 1), ['true']);
+});

@@ -33,9 +33,11 @@ export const ModelSchema = z.strictObject({
   /**
    * Questions about the same frames (same camera, window end and length, fps and profile): `prefix`
    * sends them back to back to one endpoint with the video first and the question last, so
-   * the server's prefix cache prefills the video once; `none` sends each on its own.
+   * the server's prefix cache prefills the video once; `fused` asks them in one request (one
+   * answer per question in a JSON object; for servers without a prefix cache); `none` sends
+   * each on its own.
    */
-  share: z.enum(['prefix', 'none']).default('prefix'),
+  share: z.enum(['prefix', 'fused', 'none']).default('prefix'),
 });
 
 export const CameraSchema = z.strictObject({

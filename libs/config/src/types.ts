@@ -16,7 +16,7 @@ export interface VigilConfig {
     sampling: SamplingConfig;
     budget: { cameraTokensPerHour?: number; siteTokensPerHour?: number };
     /** How questions about the same frames are sent (see the schema). */
-    share: 'prefix' | 'none';
+    share: 'prefix' | 'fused' | 'none';
   };
   dataDir: string;
   /** Absent: the in-process bus (standalone mode). */

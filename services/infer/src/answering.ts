@@ -16,6 +16,8 @@ export interface Work {
   reply?: (f: Finding) => void;
   /** Earlier attempts that ended in an error finding (see `Answering.ask`). */
   attempt?: number;
+  /** Asked with the rest of its window group in one request (model.share: fused). */
+  fused?: boolean;
 }
 
 /**
@@ -74,11 +76,28 @@ export class Answering {
     } catch {
       prepared = undefined; // each member prepares its own (and reports what fails)
     }
+    let rest = works;
+    if (works[0]!.fused) rest = await this.askFused(works, endpoint, prepared);
     let next = 0;
     const lane = async () => {
-      while (next < works.length) await this.ask(works[next++]!, endpoint, prepared);
+      while (next < rest.length) await this.ask(rest[next++]!, endpoint, prepared);
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(slots, works.length)) }, lane));
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(slots, rest.length)) }, lane));
+  }
+
+  /** One request for the whole group; returns the members it could not answer (asked on their own). */
+  private async askFused(works: Work[], endpoint: Endpoint, prepared?: ModelFrame[]): Promise<Work[]> {
+    for (const w of works) this.markAsked(w.job);
+    let findings: (Finding | undefined)[];
+    try {
+      findings = await this.d.asker!.askFused(works.map((w) => w.job), endpoint.url, prepared);
+    } catch (e) {
+      this.d.log.error({ camera: works[0]!.job.cameraId, err: String(e) }, 'cannot ask the model (fused)');
+      return works;
+    }
+    const left: Work[] = [];
+    works.forEach((w, i) => (findings[i] ? this.answered(w, findings[i]!) : left.push(w)));
+    return left;
   }
 
   /** Runs one dispatched window on the endpoint the dispatcher reserved for it. */
@@ -94,6 +113,12 @@ export class Answering {
       this.settle(job);
       return;
     }
+    this.answered(w, finding);
+  }
+
+  /** A window's finding is in: its budget, then a retry, the requester, or the bus. */
+  private answered(w: Work, finding: Finding): void {
+    const { job } = w;
     this.d.budget.record(job.cameraId, job.site, finding.usage.promptTokens + finding.usage.completionTokens);
     if (w.reply) return w.reply(finding);
     const attempt = w.attempt ?? 0;

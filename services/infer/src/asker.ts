@@ -4,6 +4,7 @@ import { profileByName, type ModelClient, type ModelAnswer, type ProfileName } f
 import { redactText, redactUrl, type Logger } from '@vigil/observability';
 import type { InferMetrics } from './metrics.ts';
 import { judge, questionFor } from './verdict.ts';
+import { fusedQuestion, splitFused } from './fused.ts';
 import { windowClock, type ModelFrame, type WindowBander } from './band.ts';
 
 /** One window to ask about. */
@@ -44,6 +45,38 @@ export class WindowAsker {
   }
 
   async ask(job: AskJob, endpoint?: string, prepared?: ModelFrame[]): Promise<Finding> {
+    const frames = prepared ?? (await this.prepare(job));
+    const answer = await this.askRaw(job, questionFor(job.question, job.query.alert), endpoint, frames);
+    return this.finish(buildFinding({ ...job, frames }, answer), job, answer);
+  }
+
+  /**
+   * Several questions about the same frames in one request (model.share: fused). Returns a
+   * finding per job, or undefined for a job whose answer could not be split out (the caller
+   * asks it on its own). A failed request is an error finding for every job: asking each
+   * alone would multiply the load on a server that is already failing.
+   */
+  async askFused(jobs: AskJob[], endpoint?: string, prepared?: ModelFrame[]): Promise<(Finding | undefined)[]> {
+    const lead = jobs[0]!;
+    const frames = prepared ?? (await this.prepare(lead));
+    const answer = await this.askRaw(lead, fusedQuestion(jobs.map((j) => questionFor(j.question, j.query.alert))), endpoint, frames);
+    for (const j of jobs.slice(1)) this.metrics.windowsAsked.inc({ query: j.query.id });
+    this.metrics.fusedRequests.inc();
+    const each = share(answer, jobs.length);
+    const parts = answer.status === 'ok' ? splitFused(answer.answer, jobs.length) : jobs.map(() => '');
+    const unsplit = parts.filter((p) => p === undefined).length;
+    if (unsplit > 0) this.metrics.fusedUnsplit.inc(unsplit);
+    return Promise.all(
+      jobs.map((j, i) => {
+        if (parts[i] === undefined) return undefined;
+        const mine = answer.status === 'ok' ? { ...each, answer: parts[i]! } : each;
+        return this.finish(buildFinding({ ...j, frames }, mine), j, mine);
+      }),
+    );
+  }
+
+  /** One request about a job's window with the given question text; counts it. */
+  async askRaw(job: AskJob, question: string, endpoint?: string, prepared?: ModelFrame[]): Promise<ModelAnswer> {
     const q = job.query;
     const frames = prepared ?? (await this.prepare(job));
     this.metrics.windowsAsked.inc({ query: q.id });
@@ -51,7 +84,7 @@ export class WindowAsker {
     this.metrics.lag.observe(lagS);
     this.metrics.cameraLag.set({ camera: job.cameraId }, lagS);
     const answer = await this.model.ask({
-      question: questionFor(job.question, q.alert),
+      question,
       frames,
       fps: job.fps,
       label: `${job.cameraId}/${q.id}@${new Date(job.start).toISOString()}`,
@@ -60,19 +93,29 @@ export class WindowAsker {
       sampling: q.model.sampling,
       endpoint,
     });
-    const finding = buildFinding({ ...job, frames }, answer);
+    this.metrics.modelLatency.observe(answer.latencyMs / 1000);
+    this.metrics.promptTokens.inc(answer.promptTokens);
+    this.metrics.completionTokens.inc(answer.completionTokens);
+    return answer;
+  }
+
+  /** Evidence for a positive finding, counters, and a warning for an unanswered window. */
+  async finish(finding: Finding, job: AskJob, answer: ModelAnswer): Promise<Finding> {
+    const q = job.query;
     // Evidence is JPEGs with the band (made only for positive windows: it is rarely needed).
     if (finding.verdict && this.bander) {
       const withBand = await this.bander.band(job.cameraId, job.frames, job.fps);
       finding.evidenceFrames = evidenceFrames(withBand);
     }
-    this.metrics.modelLatency.observe(answer.latencyMs / 1000);
-    this.metrics.promptTokens.inc(answer.promptTokens);
-    this.metrics.completionTokens.inc(answer.completionTokens);
     this.metrics.findings.inc({ query: q.id, status: answer.status, verdict: String(finding.verdict) });
     if (answer.status !== 'ok') this.log.warn({ camera: job.cameraId, query: q.id, status: answer.status, error: finding.error }, 'window not answered');
     return finding;
   }
+}
+
+/** One request's tokens spread over the questions it answered (charts sum them per query). */
+function share(a: ModelAnswer, n: number): ModelAnswer {
+  return { ...a, promptTokens: Math.round(a.promptTokens / n), completionTokens: Math.round(a.completionTokens / n) };
 }
 
 /** What every finding of a window says about the window itself, whoever judged it. */

@@ -15,6 +15,8 @@ export function createInferMetrics(registry: Registry) {
     bandFailures: new Counter({ name: 'vigil_infer_band_failures_total', help: 'Frames sent without a timestamp band (not a frame the band splicer can extend)', registers }),
     windowGroups: new Counter({ name: 'vigil_infer_window_groups_total', help: 'Groups of several questions about the same frames sent together (one video prefill each when the server caches prefixes)', registers }),
     groupQuestions: new Counter({ name: 'vigil_infer_window_group_questions_total', help: 'Questions asked as members of a window group', registers }),
+    fusedRequests: new Counter({ name: 'vigil_infer_fused_requests_total', help: 'Requests that asked a window group\'s questions together (model.share: fused)', registers }),
+    fusedUnsplit: new Counter({ name: 'vigil_infer_fused_unsplit_total', help: 'Questions whose answer a fused reply did not hold (asked again on their own)', registers }),
     superseded: new Counter({ name: 'vigil_infer_windows_superseded_total', help: 'Waiting windows replaced by a newer one', registers }),
     windowsRetried: new Counter({ name: 'vigil_infer_windows_retried_total', help: 'Event windows asked again after their request failed (overloaded or failing model server)', labelNames: ['query'], registers }),
     findings: new Counter({ name: 'vigil_infer_findings_total', help: 'Findings published', labelNames: ['query', 'status', 'verdict'], registers }),

@@ -38,7 +38,7 @@ export interface PlannerDeps {
    * Hands triggered windows to the dispatcher (`replay`: must not be superseded): one query's
    * window, or a group of questions about the same frames, most severe first.
    */
-  submit(jobs: AskJob[], key: string, priority: number, replay: boolean): void;
+  submit(jobs: AskJob[], key: string, priority: number, replay: boolean, fused: boolean): void;
   /** The profile each query is asked with (for the token estimate). */
   profileOf(q: QueryConfig): string;
   /** Trigger memory per (camera, query), shared with whoever marks windows asked. */
@@ -207,7 +207,7 @@ export class WindowPlanner {
    */
   private submitGrouped(cam: CameraState, due: { job: AskJob; key: string; priority: number }[], replay: boolean): void {
     if (this.d.config.model.share === 'none') {
-      for (const d of due) this.d.submit([d.job], d.key, d.priority, replay);
+      for (const d of due) this.d.submit([d.job], d.key, d.priority, replay, false);
       return;
     }
     const groups = new Map<string, typeof due>();
@@ -221,7 +221,7 @@ export class WindowPlanner {
       const alone = cam.queries.filter((q) => shareClass(q, this.d.profileOf(q)) === cls).length === 1;
       members.sort((a, b) => b.priority - a.priority);
       const key = alone ? first.key : keyOf(cam.camera.id, `\u0001share:${cls}`);
-      this.d.submit(members.map((m) => m.job), key, members[0]!.priority, replay);
+      this.d.submit(members.map((m) => m.job), key, members[0]!.priority, replay, this.d.config.model.share === 'fused' && members.length > 1);
     }
   }
 
