@@ -61,9 +61,26 @@ export class WindowAsker {
     this.metrics.modelLatency.observe(answer.latencyMs / 1000);
     this.metrics.promptTokens.inc(answer.promptTokens);
     this.metrics.completionTokens.inc(answer.completionTokens);
+    recordPrefixCache(this.metrics, answer);
     this.metrics.findings.inc({ query: q.id, status: answer.status, verdict: String(finding.verdict) });
     if (answer.status !== 'ok') this.log.warn({ camera: job.cameraId, query: q.id, status: answer.status, error: finding.error }, 'window not answered');
     return finding;
+  }
+}
+
+/**
+ * Prefix-cache use of one reply, per endpoint. Only replies count (a failed request has no
+ * `cachedTokens`); a server that does not report cached tokens shows requests and no hits.
+ * The label is the redacted URL: endpoint URLs may carry credentials.
+ */
+export function recordPrefixCache(metrics: InferMetrics, answer: ModelAnswer): void {
+  const cached = answer.cachedTokens;
+  if (cached === undefined) return;
+  const labels = { endpoint: redactUrl(answer.endpoint) };
+  metrics.prefixCacheRequests.inc(labels);
+  if (cached > 0) {
+    metrics.prefixCacheHits.inc(labels);
+    metrics.prefixCachedTokens.inc(labels, cached);
   }
 }
 
@@ -109,7 +126,7 @@ export function buildFinding(job: AskJob, answer: ModelAnswer): Finding {
     // Endpoint URLs may carry credentials; findings travel on the bus and into the API.
     error: answer.error === undefined ? undefined : clipText(redactText(answer.error), FINDING_TEXT_LIMITS.error),
     model: { id: answer.modelId, profile: answer.profile, endpoint: redactUrl(answer.endpoint) },
-    usage: { promptTokens: answer.promptTokens, completionTokens: answer.completionTokens },
+    usage: { promptTokens: answer.promptTokens, completionTokens: answer.completionTokens, cachedTokens: answer.cachedTokens },
     latencyMs: Math.round(answer.latencyMs),
     mentionedTimes: answer.mentionedTimes,
     evidenceFrames: judged.verdict ? evidenceFrames(job.frames) : undefined,
