@@ -429,3 +429,99 @@ test('openai-frames profile: image_url parts accepted, video_url rejected', asyn
     await s.close();
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// prefix cache
+
+const SYSTEM = `You are a helpful assistant. ${REASON1_FORMAT}`;
+
+/** Reason1 as Vigil sends it: system prompt, video, then the question last. */
+function questionLast(frames: string[], question: string) {
+  return {
+    model: 'nvidia/cosmos-reason1-7b',
+    messages: [
+      { role: 'system', content: SYSTEM },
+      { role: 'user', content: [{ type: 'video_url', video_url: { url: videoUrl(frames) } }, { type: 'text', text: question }] },
+    ],
+    max_tokens: 4096,
+  };
+}
+
+/** The fixture's token arithmetic: words × 1.3, rounded up. */
+const textTokens = (text: string) => Math.ceil(text.split(/\s+/).filter(Boolean).length * 1.3);
+const cachedOf = (r: Resp): unknown => r.json.usage.prompt_tokens_details?.cached_tokens;
+
+test('prefix cache: the same frames with another question hit; other frames, or the question before the video, miss', async () => {
+  const s = await startModelServer();
+  try {
+    const a = clip(5, 12);
+    const first = await post(s, questionLast(a, RED_Q));
+    assert.equal(first.status, 200, JSON.stringify(first.json));
+    assert.equal(cachedOf(first), 0);
+    const second = await post(s, questionLast(a, 'Is anyone climbing the fence?'));
+    assert.equal(second.status, 200);
+    // The prefix is the system prompt and the video: 8 × 4 × 3 = 96 vision tokens + the system text.
+    assert.equal(cachedOf(second), textTokens(SYSTEM) + 96);
+    assert.ok((cachedOf(second) as number) < second.json.usage.prompt_tokens);
+    assert.deepEqual(s.requests.map((r) => r.cached), [false, true]);
+    assert.equal(s.cacheHits, 1);
+    assert.equal(s.cacheMisses, 1);
+
+    // Different frames: a different prefix.
+    assert.equal(cachedOf(await post(s, questionLast(clip(0, 3), RED_Q))), 0);
+    // Question before the video: only the system prompt before it is shared, the video is prefilled again.
+    assert.equal(cachedOf(await post(s, reason1Body(a, {}, 'Is there a red object?'))), 0);
+    const firstQuestion = await post(s, reason1Body(a, {}, 'Is there a blue object?'));
+    assert.equal(cachedOf(firstQuestion), textTokens(`You are a helpful video analyst. ${REASON1_FORMAT}`));
+    // Another system prompt: another prefix.
+    const otherSystem = questionLast(a, RED_Q);
+    otherSystem.messages[0] = { role: 'system', content: `You watch a loading dock. ${REASON1_FORMAT}` };
+    assert.equal(cachedOf(await post(s, otherSystem)), 0);
+    assert.equal(s.cacheHits, 2);
+    assert.equal(s.cacheMisses, 4);
+
+    // Only answered requests fill it: a 500 does not.
+    s.resetCache();
+    assert.equal(s.cacheHits + s.cacheMisses, 0);
+    s.setBehavior({ failNext: 1 });
+    assertError(await post(s, questionLast(a, RED_Q)), 500);
+    assert.equal(cachedOf(await post(s, questionLast(a, RED_Q))), 0);
+    assert.ok((cachedOf(await post(s, questionLast(a, 'Is it dark?'))) as number) > 0);
+    assert.equal(s.requests.at(-3)!.cached, false);
+  } finally {
+    await s.close();
+  }
+});
+
+test('prefix cache: one per server (endpoint); LRU eviction; off means no prompt_tokens_details', async () => {
+  const one = await startModelServer();
+  const two = await startModelServer();
+  const small = await startModelServer({ prefixCache: { entries: 2 } });
+  const off = await startModelServer({ prefixCache: false });
+  try {
+    const a = clip(5, 12);
+    assert.equal(cachedOf(await post(one, questionLast(a, RED_Q))), 0);
+    assert.equal(cachedOf(await post(two, questionLast(a, 'Is anything moving?'))), 0, 'the other server has not seen the video');
+    assert.ok((cachedOf(await post(one, questionLast(a, 'Is anything moving?'))) as number) > 0);
+
+    const [A, B, C] = [clip(0, 0), clip(1, 1), clip(2, 2)];
+    const hit = async (frames: string[]) => (cachedOf(await post(small, questionLast(frames, RED_Q))) as number) > 0;
+    assert.deepEqual(
+      [await hit(A), await hit(B), await hit(A), await hit(C), await hit(A), await hit(B)],
+      // C evicts B (A was used more recently); B then evicts C.
+      [false, false, true, false, true, false],
+    );
+    assert.equal(small.cacheHits, 2);
+    assert.equal(small.cacheMisses, 4);
+
+    const r = await post(off, questionLast(a, RED_Q));
+    const again = await post(off, questionLast(a, RED_Q));
+    assert.equal(again.status, 200);
+    assert.ok(!('prompt_tokens_details' in r.json.usage) && !('prompt_tokens_details' in again.json.usage));
+    assert.deepEqual(off.requests.map((q) => q.cached), [false, false]);
+    assert.equal(off.cacheHits + off.cacheMisses, 0);
+    await assert.rejects(startModelServer({ prefixCache: { entries: 0 } }), /positive integer/);
+  } finally {
+    await Promise.all([one.close(), two.close(), small.close(), off.close()]);
+  }
+});

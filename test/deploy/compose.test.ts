@@ -81,7 +81,7 @@ test('compose.yaml: every ${VAR} it needs without a default is in .env.example',
   for (const [, name, op] of refs) if (!op || op.endsWith('?')) assert.ok(name! in dotenv && dotenv[name!] !== '', `${name} has a value in .env.example`);
 });
 
-test('compose.yaml: Kafka is the official image in KRaft mode; NIM is an optional profile with a GPU', () => {
+test('compose.yaml: Kafka is the official image in KRaft mode; NIM is an optional profile with a GPU and KV cache reuse', () => {
   const k = services.kafka;
   assert.match(k.image, /^apache\/kafka:/);
   assert.match(k.environment.KAFKA_PROCESS_ROLES, /controller/);
@@ -92,6 +92,7 @@ test('compose.yaml: Kafka is the official image in KRaft mode; NIM is an optiona
   assert.equal(gpu.driver, 'nvidia');
   assert.deepEqual(gpu.capabilities, ['gpu']);
   assert.ok('NGC_API_KEY' in nim.environment);
+  assert.equal(nim.environment.NIM_ENABLE_KV_CACHE_REUSE, '1', 'prefix caching on: the questions of a window share the video');
   assert.match(nim.healthcheck.test.join(' '), /\/v1\/health\/ready/);
   assert.ok(nim.volumes.some((v: string) => v.endsWith(':/opt/nim/.cache')));
 });

@@ -234,7 +234,7 @@ for (const overlay of OVERLAYS) {
     assert.ok(so.spec.minReplicaCount >= 1, 'infer never scales to zero (its frame rings would be lost)');
   });
 
-  test(`${overlay}: the NIM runs on a GPU node with health probes, its key and a weights cache`, () => {
+  test(`${overlay}: the NIM runs on a GPU node with health probes, its key, a weights cache and KV cache reuse`, () => {
     const nim = get(objs, 'Deployment', 'nim');
     const [c] = containers(nim);
     assert.match(c.image, /^nvcr\.io\/nim\/nvidia\/cosmos-reason1-7b:/);
@@ -243,6 +243,7 @@ for (const overlay of OVERLAYS) {
     assert.equal(c.readinessProbe.httpGet.path, '/v1/health/ready');
     assert.equal(c.livenessProbe.httpGet.path, '/v1/health/live');
     assert.ok(c.env.some((e: any) => e.name === 'NGC_API_KEY' && e.valueFrom?.secretKeyRef));
+    assert.ok(c.env.some((e: any) => e.name === 'NIM_ENABLE_KV_CACHE_REUSE' && e.value === '1'), 'prefix caching on');
     assert.ok(c.volumeMounts.some((m: any) => m.mountPath === '/opt/nim/.cache'));
     assert.ok(declaresPort(c, 8000));
   });

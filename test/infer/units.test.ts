@@ -420,3 +420,45 @@ test('fused questions: numbered with each one\'s own format, and the answer spli
   assert.deepEqual(splitFused('[1, 2]', 2), [undefined, undefined]);
   assert.deepEqual(splitFused(`{"1": true}${'{'.repeat(20_000)}`, 1), ['true']);
 });
+
+test('asker: prefix-cache metrics per endpoint (redacted), from the replies that came back; the finding carries cached tokens', async () => {
+  const { Registry } = await import('prom-client');
+  const { createInferMetrics } = await import('../../services/infer/src/metrics.ts');
+  const { WindowAsker } = await import('../../services/infer/src/asker.ts');
+  const { createLogger } = await import('@vigil/observability');
+  const registry = new Registry();
+  const metrics = createInferMetrics(registry);
+  const cfg = configFromYaml(`
+model: { endpoints: ["http://127.0.0.1:9"] }
+cameras: [{ id: cam, url: "rtsp://10.0.0.1/s" }]
+queries: [{ id: q, cameras: [cam], question: "Anything?", window: 4s, every: 2s }]
+`);
+  const gpu = 'http://vigil:s3cret-key@gpu-1:8000';
+  const replies = [
+    { cachedTokens: 0, endpoint: gpu },
+    { cachedTokens: 4800, endpoint: gpu },
+    { cachedTokens: 4800, endpoint: 'http://gpu-2:8000' },
+    { cachedTokens: undefined, endpoint: `${gpu},http://gpu-2:8000`, status: 'error' as const, error: 'asking failed' },
+  ];
+  let i = 0;
+  const model = {
+    ask: async () => ({ profile: 'cosmos-reason1', status: 'ok' as const, answer: 'No.', reasoning: '', raw: '', modelId: 'm', promptTokens: 5000, completionTokens: 10, latencyMs: 5, mentionedTimes: [], ...replies[i++]! }),
+  };
+  const asker = new WindowAsker(model as never, metrics, createLogger('t', { level: 'silent' }), 'cosmos-reason1');
+  const t = Date.now();
+  const frames = [0, 1].map((k) => ({ capturedAt: t - 1000 + k * 250, streamTime: k / 4, jpeg: Buffer.from([0xff, 0xd8, 0xff, 0xd9]) }));
+  const job = { cameraId: 'cam', query: cfg.queries[0]!, question: 'Anything?', start: t - 1000, end: t, frames, fps: 4, estimatedTokens: 1 };
+  const findings = [];
+  for (const _ of replies) findings.push(await asker.ask(job));
+  assert.deepEqual(findings.map((f) => f.usage.cachedTokens), [0, 4800, 4800, undefined]);
+  const text = await registry.metrics();
+  assert.ok(!text.includes('s3cret'), 'no credentials in labels');
+  const value = (name: string, endpoint: string) => Number(new RegExp(`^${name}\\{endpoint="${endpoint.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+  const gpu1 = 'http://vigil:***@gpu-1:8000';
+  assert.equal(value('vigil_infer_prefix_cache_requests_total', gpu1), 2);
+  assert.equal(value('vigil_infer_prefix_cache_hits_total', gpu1), 1);
+  assert.equal(value('vigil_infer_prefix_cached_tokens_total', gpu1), 4800);
+  assert.equal(value('vigil_infer_prefix_cache_requests_total', 'http://gpu-2:8000'), 1);
+  assert.equal(value('vigil_infer_prefix_cache_hits_total', 'http://gpu-2:8000'), 1);
+  assert.ok(!text.includes('gpu-1:8000,'), 'a failed request (no reply) is not counted');
+});

@@ -311,6 +311,11 @@ test('hostile model replies: capped bodies, wrong shapes and degenerate text end
       ['<think> soup', completion('<think>'.repeat(200_000)), (x) => assert.equal(x.status, 'truncated')],
       ['<answer> soup', completion(`<think>a</think>${'<answer>'.repeat(200_000)}`), (x) => assert.equal(x.status, 'truncated')],
       ['a million digits, no unit', completion(`<think>${digits}</think><answer>${digits}</answer>`), (x) => assert.deepEqual(x.mentionedTimes, [])],
+      ['cached tokens past the prompt, and a million-digit one', `{"choices":[{"message":{"content":"<think>a</think><answer>yes</answer>"}}],"usage":{"prompt_tokens":10,"prompt_tokens_details":{"cached_tokens":${digits}}}}`, (x) => {
+        assert.equal(x.cachedTokens, 10);
+        assert.equal(buildFinding(job, x).usage.cachedTokens, 10);
+      }],
+      ['cached tokens as a string', completion('<think>a</think><answer>yes</answer>', { usage: { prompt_tokens: 10, prompt_tokens_details: { cached_tokens: '10' } } }), (x) => assert.equal(x.cachedTokens, 0)],
       ['a million-digit token count', `{"choices":[{"message":{"content":"<think>a</think><answer>yes</answer>"}}],"usage":{"prompt_tokens":${digits}}}`, (x) => assert.equal(x.promptTokens, 0)],
       ['times spammed', completion(`<think>${'0.25s, '.repeat(300_000)}${Array.from({ length: 500 }, (_, i) => `${(i / 1000).toFixed(3)}s`).join(' ')}</think><answer>yes</answer>`), (x) => assert.ok(x.mentionedTimes.length <= 64)],
       ['a 12 MB answer', completion(`<think>${'r'.repeat(4_000_000)}</think><answer>{"verdict":"yes"} ${'a'.repeat(8_000_000)}</answer>`), (x) => {

@@ -89,3 +89,19 @@ test('a positive finding of a long window of large frames is cut to fit the find
   assert.ok(parseFinding(JSON.stringify(out)).ok);
   assert.equal(fitEvidence({ ...f, evidenceFrames: f.evidenceFrames.slice(0, 4) }, limit).evidenceEvery, undefined, 'a finding that fits is left alone');
 });
+
+test('a finding may say how many prompt tokens the prefix cache served; older findings without it stay valid', () => {
+  const t = Date.UTC(2026, 0, 1);
+  const f = (usage: unknown) => ({
+    v: 1, id: 'abc', cameraId: 'cam', queryId: 'q', question: 'q', windowStart: t, windowEnd: t + 8000, frameCount: 32, status: 'ok', verdict: false,
+    answer: 'no', reasoning: '', rawAnswer: 'no', model: { id: 'm', profile: 'cosmos-reason1', endpoint: '' }, usage,
+    latencyMs: 1, mentionedTimes: [], evidence: [], createdAt: t,
+  });
+  assert.ok(parseFinding(JSON.stringify(f({ promptTokens: 5000, completionTokens: 10 }))).ok, 'without cachedTokens');
+  const withCache = parseFinding(JSON.stringify(f({ promptTokens: 5000, completionTokens: 10, cachedTokens: 4800 })));
+  assert.ok(withCache.ok && withCache.value.usage.cachedTokens === 4800);
+  for (const bad of [-1, 1.5, '4800', 1e9, 5001]) {
+    const r = parseFinding(JSON.stringify(f({ promptTokens: 5000, completionTokens: 10, cachedTokens: bad })));
+    assert.ok(!r.ok && /usage\.cachedTokens/.test(r.reason), `cachedTokens ${JSON.stringify(bad)} is refused`);
+  }
+});

@@ -63,7 +63,10 @@ export const FindingSchema = z
     /** For `trigger` findings: which trigger fired and what it measured. */
     trigger: z.object({ type: text(64), zone: text(128).optional(), detail: text(4096) }).optional(),
     model: z.object({ id: text(256), profile: text(64), endpoint: text(2048) }),
-    usage: z.object({ promptTokens: count(10_000_000), completionTokens: count(10_000_000) }),
+    /** `cachedTokens`: of the prompt tokens, those the server's prefix cache served (optional: older findings lack it). */
+    usage: z
+      .object({ promptTokens: count(10_000_000), completionTokens: count(10_000_000), cachedTokens: count(10_000_000).optional() })
+      .refine((u) => u.cachedTokens === undefined || u.cachedTokens <= u.promptTokens, { error: 'must be at most promptTokens', path: ['cachedTokens'] }),
     latencyMs: z.number().min(0).max(86_400_000),
     /** Absolute times (ms since epoch) the answer mentions, read off the timestamp band. */
     mentionedTimes: z.array(TimeMs).max(256),

@@ -124,6 +124,7 @@ export class ModelClient {
       endpoint,
       promptTokens: completion.promptTokens,
       completionTokens: completion.completionTokens,
+      cachedTokens: completion.cachedTokens ?? 0,
       latencyMs: performance.now() - started,
       mentionedTimes: mapMentionedTimes(`${parsed.reasoning}\n${parsed.answer}`, req.frames),
     };

@@ -18,7 +18,13 @@ export interface ModelProfile {
   answerTag: boolean;
   /** The model card's sampling; a query or the config may override any of it. */
   sampling: Sampling;
-  /** The request body; frame data goes in as splice tokens (see wire.ts), listed in `splices`. */
+  /**
+   * The request body; frame data goes in as splice tokens (see wire.ts), listed in `splices`.
+   * Everything before the last text part (system prompt, media, notes on the media) depends
+   * only on the model id, the frames and their fps, and the question comes last: the questions
+   * about one window then share a prefix that the server's prefix cache (vLLM automatic prefix
+   * caching, NIM KV cache reuse) prefills once, vision encoder included.
+   */
   buildBody(modelId: string, req: AskRequest, maxTokens: number, splices: Splice[]): Record<string, unknown>;
 }
 
@@ -61,13 +67,14 @@ export const cosmosReason1: ModelProfile = {
     return {
       model: modelId,
       messages: [
-        // The system prompt is the same for every camera and query: the server's prefix cache reuses it.
         { role: 'system', content: `You are a helpful assistant. ${REASON1_FORMAT}` },
         {
           role: 'user',
           content: [
             { type: 'video_url', video_url: { url: spliced(splices, 'data:video/jpeg;base64,', req.frames) } },
-            { type: 'text', text: `${req.question}\n\n${bandNote(req)}` },
+            // About the video, not the question: it stays in the shared prefix.
+            { type: 'text', text: `${bandNote(req)}\n\n` },
+            { type: 'text', text: req.question },
           ],
         },
       ],
@@ -91,6 +98,8 @@ export const cosmosReason2: ModelProfile = {
           role: 'user',
           content: [
             { type: 'video_url', video_url: { url: spliced(splices, 'data:video/jpeg;base64,', req.frames) } },
+            // The card's instruction follows the question it refers to; it is the same for every
+            // question, so only these few tokens after the shared prefix are prefilled again.
             { type: 'text', text: `${req.question}\n\n${REASON2_FORMAT}` },
           ],
         },
@@ -114,13 +123,15 @@ export const openaiFrames: ModelProfile = {
     const content: Record<string, unknown>[] = [
       {
         type: 'text',
-        text: `${req.question}\n\nThe ${req.frames.length} images below are consecutive frames of one camera at ${req.fps} fps; each is preceded by its time from the first frame. Answer with a short answer first.`,
+        text: `The ${req.frames.length} images below are consecutive frames of one camera at ${req.fps} fps; each is preceded by its time from the first frame. Answer with a short answer first.`,
       },
     ];
     for (const f of req.frames) {
       content.push({ type: 'text', text: `t=${((f.capturedAt - t0) / 1000).toFixed(2)}s` });
       content.push({ type: 'image_url', image_url: { url: spliced(splices, 'data:image/jpeg;base64,', [f]) } });
     }
+    // Question last: the frames before it are the same for every question, a prefix the server can cache.
+    content.push({ type: 'text', text: req.question });
     return { model: modelId, messages: [{ role: 'user', content }], ...sampled(this, req), max_tokens: maxTokens };
   },
 };

@@ -24,6 +24,11 @@ export interface CompletionReply {
   reasoningContent?: string;
   promptTokens: number;
   completionTokens: number;
+  /**
+   * Prompt tokens the server took from its prefix cache (`usage.prompt_tokens_details.cached_tokens`),
+   * within [0, promptTokens]; undefined when the reply does not say.
+   */
+  cachedTokens?: number;
 }
 
 /** A reply that is valid JSON but not the shape the API promises. */
@@ -54,6 +59,24 @@ function tokens(v: unknown): number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
 }
 
+/**
+ * `usage.prompt_tokens_details.cached_tokens`, the OpenAI field for prompt tokens served from a
+ * prefix cache. vLLM fills it only when started with `--enable-prompt-tokens-details` (off by
+ * default; V1 support came with vllm-project/vllm#18149, and some V1 builds still answer
+ * `prompt_tokens_details: null`, vllm-project/vllm#44961). NIM's KV cache reuse docs
+ * (docs.nvidia.com/nim/vision-language-models/latest/kv-cache-reuse.html) do not document the
+ * field, so its absence means "not reported", not "missed". It only feeds metrics: a value that
+ * is not a number reads as not reported, and a number is clamped to [0, promptTokens] (a
+ * server cannot have cached more of the prompt than the prompt).
+ */
+function cachedTokens(usage: Record<string, unknown>, promptTokens: number): number | undefined {
+  const details = usage.prompt_tokens_details;
+  if (!isObject(details)) return undefined;
+  const v = details.cached_tokens;
+  if (typeof v !== 'number' || Number.isNaN(v)) return undefined;
+  return Math.min(promptTokens, Math.max(0, Math.floor(v)));
+}
+
 /** JSON.parse, failing with the start of the text instead of a SyntaxError position. */
 export function parseJson(text: string): unknown {
   try {
@@ -74,12 +97,14 @@ export function readCompletion(json: unknown): CompletionReply {
   if (!isObject(message)) throw shapeError('choices[0].message', message);
   const usage = json.usage ?? {};
   if (!isObject(usage)) throw shapeError('usage', usage);
+  const promptTokens = tokens(usage.prompt_tokens);
   return {
     content: optionalString(message.content, 'choices[0].message.content') ?? '',
     reasoningContent: optionalString(message.reasoning_content, 'choices[0].message.reasoning_content'),
     finishReason: optionalString(choice.finish_reason, 'choices[0].finish_reason'),
-    promptTokens: tokens(usage.prompt_tokens),
+    promptTokens,
     completionTokens: tokens(usage.completion_tokens),
+    cachedTokens: cachedTokens(usage, promptTokens),
   };
 }
 

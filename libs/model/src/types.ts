@@ -44,6 +44,11 @@ export interface ModelAnswer {
   endpoint: string;
   promptTokens: number;
   completionTokens: number;
+  /**
+   * Of promptTokens, those the server served from its prefix cache (0 when its reply did not
+   * say); absent when no reply came back (the request failed).
+   */
+  cachedTokens?: number;
   latencyMs: number;
   /** Absolute times (ms since epoch) mentioned in the answer, mapped from the band's clock. */
   mentionedTimes: number[];

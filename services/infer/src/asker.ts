@@ -96,6 +96,7 @@ export class WindowAsker {
     this.metrics.modelLatency.observe(answer.latencyMs / 1000);
     this.metrics.promptTokens.inc(answer.promptTokens);
     this.metrics.completionTokens.inc(answer.completionTokens);
+    recordPrefixCache(this.metrics, answer);
     return answer;
   }
 
@@ -115,7 +116,24 @@ export class WindowAsker {
 
 /** One request's tokens spread over the questions it answered (charts sum them per query). */
 function share(a: ModelAnswer, n: number): ModelAnswer {
-  return { ...a, promptTokens: Math.round(a.promptTokens / n), completionTokens: Math.round(a.completionTokens / n) };
+  const per = (x: number) => Math.floor(x / n);
+  return { ...a, promptTokens: per(a.promptTokens), completionTokens: per(a.completionTokens), cachedTokens: a.cachedTokens === undefined ? undefined : per(a.cachedTokens) };
+}
+
+/**
+ * Prefix-cache use of one reply, per endpoint. Only replies count (a failed request has no
+ * `cachedTokens`); a server that does not report cached tokens shows requests and no hits.
+ * The label is the redacted URL: endpoint URLs may carry credentials.
+ */
+export function recordPrefixCache(metrics: InferMetrics, answer: ModelAnswer): void {
+  const cached = answer.cachedTokens;
+  if (cached === undefined) return;
+  const labels = { endpoint: redactUrl(answer.endpoint) };
+  metrics.prefixCacheRequests.inc(labels);
+  if (cached > 0) {
+    metrics.prefixCacheHits.inc(labels);
+    metrics.prefixCachedTokens.inc(labels, cached);
+  }
 }
 
 /** What every finding of a window says about the window itself, whoever judged it. */
@@ -160,7 +178,7 @@ export function buildFinding(job: AskJob, answer: ModelAnswer): Finding {
     // Endpoint URLs may carry credentials; findings travel on the bus and into the API.
     error: answer.error === undefined ? undefined : clipText(redactText(answer.error), FINDING_TEXT_LIMITS.error),
     model: { id: answer.modelId, profile: answer.profile, endpoint: redactUrl(answer.endpoint) },
-    usage: { promptTokens: answer.promptTokens, completionTokens: answer.completionTokens },
+    usage: { promptTokens: answer.promptTokens, completionTokens: answer.completionTokens, cachedTokens: answer.cachedTokens },
     latencyMs: Math.round(answer.latencyMs),
     mentionedTimes: answer.mentionedTimes,
     evidenceFrames: judged.verdict ? evidenceFrames(job.frames) : undefined,
