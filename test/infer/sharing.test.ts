@@ -5,7 +5,7 @@ import { createLogger } from '@vigil/observability';
 import { startInfer } from '@vigil/infer';
 import { startModelServer, type ModelServer, type RecordedRequest } from '../fixtures/model-server.ts';
 import { configFromYaml, metricSum, uid, waitFor } from '../helpers/env.ts';
-import { makeJpeg, produceLive } from './helpers.ts';
+import { collectFindings, makeJpeg, produceLive } from './helpers.ts';
 
 const log = createLogger('test', { level: 'warn' });
 
@@ -81,7 +81,7 @@ queries:
   assert.ok(groups.some((g) => g.reqs.every((r) => r.server === 0 && r.status === 200)));
   assert.ok(groups.some((g) => g.reqs.every((r) => r.server === 1)));
   // The query with another window is never part of a group: its own requests, one per window.
-  assert.ok(servers.some((s) => s.requests.some((r) => r.question.startsWith('[x]'))));
+  assert.ok(servers.some((s) => s.requests.some((r) => r.question.includes('[x]'))));
 });
 
 test('model.share: none asks each question on its own', async () => {
@@ -110,5 +110,49 @@ queries:
     await infer.close();
     await server.close();
     assert.equal(metricSum(text, 'vigil_infer_window_groups_total'), 0);
+  }
+});
+
+test('model.share: fused asks a window group in one request and judges each answer by its own rule; a question the reply left out is asked on its own', async () => {
+  const id = uid();
+  const cam = `f-${id}`;
+  const server = await startModelServer();
+  const bus = new MemoryBus();
+  const found = await collectFindings(bus, [cam], `f-${id}`);
+  const infer = await startInfer(
+    configFromYaml(`
+model: { endpoints: ["${server.url}"], share: fused }
+infer: { metrics_port: 0 }
+cameras:
+  - { id: ${cam}, url: "rtsp://sim/${cam}" }
+queries:
+  - { id: red, cameras: [${cam}], question: "Is there a red object in view?", window: 2s, every: 1s }
+  - { id: verdict, cameras: [${cam}], question: "Is there a red object (json)?", window: 2s, every: 1s, alert_when: { json: { schema: { type: object, required: [verdict] }, when: { verdict: yes } } } }
+  - { id: nothing, cameras: [${cam}], question: "Is a person in view?", window: 2s, every: 1s }
+`),
+    { bus, group: `g-${id}`, logger: log },
+  );
+  const prod = produceLive(bus, [cam], () => makeJpeg({ red: true, box: { x: 0.2, y: 0.2, size: 0.5 } }));
+  try {
+    await waitFor('fused findings', () => new Set(found.findings.map((f) => f.queryId)).size === 3 && found.findings.length >= 6, 20_000);
+    const fusedRequests = server.requests.filter((r) => r.question.includes('Answer each of the 3 numbered questions'));
+    assert.ok(fusedRequests.length >= 2);
+    assert.equal(server.requests.length, fusedRequests.length, 'one request per window, nothing else');
+    const by = (q: string) => found.findings.filter((f) => f.queryId === q);
+    assert.ok(by('red').every((f) => f.status === 'ok' && f.verdict === true && /^Yes, a red object/.test(f.answer)), JSON.stringify(by('red')[0]));
+    assert.ok(by('verdict').every((f) => f.verdict === true && (f.structured as { verdict: string }).verdict === 'yes'));
+    assert.ok(by('nothing').every((f) => f.status === 'ok' && f.verdict === false));
+    // The reply leaves out question 3: it is asked alone, on its own request.
+    server.setBehavior({ fusedOmit: 3 });
+    const before = server.requests.length;
+    await waitFor('a question asked alone', () => server.requests.slice(before).some((r) => r.question.includes('Is a person in view?') && !r.question.includes('numbered')), 10_000);
+  } finally {
+    await prod.stop();
+    const text = await (await fetch(`http://127.0.0.1:${infer.port}/metrics`)).text();
+    await infer.close();
+    await found.close();
+    await server.close();
+    assert.ok(metricSum(text, 'vigil_infer_fused_requests_total') >= 2);
+    assert.ok(metricSum(text, 'vigil_infer_fused_unsplit_total') >= 1);
   }
 });
