@@ -190,6 +190,7 @@ function normalize(c: RawConfig): VigilConfig {
       question: q.question,
       windowMs: parseDuration(q.window),
       everyMs: parseDuration(q.every),
+      fps: q.fps,
       alertWhen: alertRegex(normalizeAlertWhen(q.alert_when)),
       alert: normalizeAlertWhen(q.alert_when),
       schedule: q.schedule && normalizeSchedule(q.schedule),

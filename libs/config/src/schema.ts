@@ -66,6 +66,8 @@ export const QuerySchema = z.strictObject({
   question: z.string().min(1),
   window: duration,
   every: duration,
+  /** Frames per second sent to the model; absent: the camera's fps. */
+  fps: z.number().positive().max(30).optional(),
   schedule: ScheduleSchema.optional(),
   trigger: TriggerSchema.default('always'),
   alert_when: AlertWhenSchema.default('^\\s*yes'),

@@ -95,6 +95,8 @@ export interface QueryConfig {
   question: string;
   windowMs: number;
   everyMs: number;
+  /** Frames per second sent to the model; undefined: the camera's fps. */
+  fps?: number;
   /** The regex form of `alert`; never matches a JSON rule. */
   alertWhen: RegExp;
   alert: AlertRule;
