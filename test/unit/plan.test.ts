@@ -12,6 +12,8 @@ import { parseConfig, type VigilConfig } from '@vigil/config';
 import { BAND_HEIGHT } from '@vigil/media';
 import { BAND_PX, MEASURED, REFERENCE_WINDOW, costRates, estimateTokens } from '@vigil/model';
 import { frameHeight, planCost, weekMask, type PlanInputs } from '../../src/cli/plan.ts';
+import { parsePlanFlags } from '../../src/cli/plan-flags.ts';
+import { UsageError } from '../../src/cli/usage-error.ts';
 import { inSchedule } from '../../services/infer/src/schedule.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -245,27 +247,41 @@ test('vigil plan --json: one object with the per-camera loads, the total and the
   assert.match(overText.stdout, /on H200\n[\s\S]*budget 1: OVER/);
 });
 
-test('vigil plan: bad flags and bad configs are usage errors naming what is wrong (exit 2)', async () => {
+test('vigil plan: a bad flag is a usage error naming the flag', () => {
   const cases: [string[], RegExp][] = [
-    [['--trigger-rate', '5'], /--trigger-rate: expected a number from 0 to 1 \(got "5"\)/],
-    [['--gpu', 'a100'], /--gpu: expected one of h100, h200 \(got "a100"\)/],
-    [['--budget-gpus', '1.5'], /--budget-gpus: expected a whole number/],
-    [['--windows-per-second', '0'], /--windows-per-second: expected a number of windows per second above 0/],
-    [['--decode-tokens=-3'], /--decode-tokens: expected a whole number of tokens/],
-    [['--decode-ms-per-token', '0x10'], /--decode-ms-per-token: expected a number/],
-    [['--trigger-rate', 'Infinity'], /--trigger-rate: expected/],
+    [['--trigger-rate', '5'], /^--trigger-rate: expected a number from 0 to 1 \(got "5"\)$/],
+    [['--trigger-rate', 'Infinity'], /^--trigger-rate: expected/],
+    [['--trigger-rate', ' 0.5'], /^--trigger-rate: expected/],
+    [['--gpu', 'a100'], /^--gpu: expected one of h100, h200 \(got "a100"\)$/],
+    [['--budget-gpus', '1.5'], /^--budget-gpus: expected a whole number/],
+    [['--budget-gpus', '0'], /^--budget-gpus: expected a whole number/],
+    [['--windows-per-second', '0'], /^--windows-per-second: expected a number of windows per second above 0/],
+    [['--windows-per-second', '1e3'], /^--windows-per-second: expected/],
+    [['--decode-tokens=-3'], /^--decode-tokens: expected a whole number of tokens/],
+    [['--decode-tokens', '40000'], /^--decode-tokens: expected a whole number of tokens/],
+    [['--decode-ms-per-token', '0x10'], /^--decode-ms-per-token: expected a number/],
     [['--bogus'], /Unknown option '--bogus'/],
+    [['extra.yaml'], /Unexpected argument 'extra.yaml'/],
   ];
   for (const [flags, message] of cases) {
-    const r = await vigil(['plan', '--config', 'examples/vigil.yaml', ...flags]);
-    assert.equal(r.code, 2, flags.join(' '));
+    assert.throws(() => parsePlanFlags(['--config', 'site.yaml', ...flags]), (e: Error) => e instanceof UsageError && message.test(e.message), flags.join(' '));
+  }
+  assert.throws(() => parsePlanFlags([]), /plan needs --config <file>/);
+  assert.deepEqual(parsePlanFlags(['--config', 'site.yaml']), { config: 'site.yaml', gpu: 'h100', triggerRate: 0.1, budgetGpus: undefined, windowsPerSecond: undefined, decodeTokens: 300, decodeMsPerToken: undefined, json: false });
+  assert.deepEqual(parsePlanFlags(['-c', 's.yaml', '--gpu', 'h200', '--trigger-rate', '0', '--budget-gpus', '3', '--windows-per-second', '.5', '--decode-tokens', '0', '--decode-ms-per-token', '0.25', '--json']), {
+    config: 's.yaml', gpu: 'h200', triggerRate: 0, budgetGpus: 3, windowsPerSecond: 0.5, decodeTokens: 0, decodeMsPerToken: 0.25, json: true,
+  });
+});
+
+test('vigil plan exits 2 with the reason on stderr for a bad flag or config', async () => {
+  for (const [args, message] of [
+    [['--config', 'examples/vigil.yaml', '--trigger-rate', '5'], /^vigil: --trigger-rate: expected a number from 0 to 1 \(got "5"\)\nUsage:/],
+    [['--config', 'examples/vigil.yaml', '--gpu', 'a100'], /^vigil: --gpu: expected one of h100, h200/],
+    [['--config', 'no-such.yaml'], /^no-such\.yaml: invalid config/],
+  ] as [string[], RegExp][]) {
+    const r = await vigil(['plan', ...args]);
+    assert.equal(r.code, 2, args.join(' '));
     assert.match(r.stderr, message);
     assert.equal(r.stdout, '');
   }
-  const noConfig = await vigil(['plan']);
-  assert.equal(noConfig.code, 2);
-  assert.match(noConfig.stderr, /plan needs --config <file>/);
-  const missing = await vigil(['plan', '--config', 'no-such.yaml']);
-  assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /no-such\.yaml: invalid config/);
 });
