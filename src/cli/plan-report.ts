@@ -79,7 +79,7 @@ export function planText(r: PlanReport): string {
     '',
     ...table,
     '',
-    'a → b: each question prefills its own video → questions on the same window share one prefill',
+    'a → b      each question prefills its own video → one prefill per window, shared by its questions',
     `sharing    ${shared.length ? shared.join('; ') : 'no camera has two questions on the same window, every, fps and profile'}`,
     `prefill    ${s(rates.windowPrefillS, 3)} per ${ref.seconds} s window at ${ref.fps} fps (${int(ref.videoTokens)} video tokens), linear in video tokens: ${rates.sources.prefill}`,
     `cached     ${ms(rates.cachedQuestionS)} per question on a cached video prefix: ${rates.sources.cachedQuestion}`,
