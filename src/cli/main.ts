@@ -9,6 +9,11 @@ import { ConfigReloads, lockHolder, openPlatform, type Reloadable } from '@vigil
 import { checkShard, parseShard, startIngest, type Shard } from '@vigil/ingest';
 import { startInfer } from '@vigil/infer';
 import { startAlerts } from '@vigil/alerts';
+import { costRates } from '@vigil/model';
+import { UsageError } from './usage-error.ts';
+import { parsePlanFlags } from './plan-flags.ts';
+import { planCost } from './plan.ts';
+import { planJson, planText, withinBudget } from './plan-report.ts';
 
 const USAGE = `Usage:
   vigil validate <config.yaml>                 check a config; exit 0 if valid, 2 with the errors otherwise
@@ -19,6 +24,12 @@ const USAGE = `Usage:
                                                (NATS configured: published on vigil.control.reload;
                                                standalone: SIGHUP to the process on its data_dir)
   vigil schema [--out file]                    print the config's JSON Schema (for editor completion)
+  vigil plan --config <file> [--gpu h100|h200] what the config's questions cost: windows, video tokens, prefills
+            [--trigger-rate 0.1]               and GPUs per hour, per camera, without and with a shared video
+            [--budget-gpus N] [--json]         prefill; exit 1 if more than N GPUs are needed with sharing.
+            [--windows-per-second X]           --trigger-rate: share of windows an event trigger fires on;
+            [--decode-tokens 300]              --windows-per-second, --decode-ms-per-token: your server's own
+            [--decode-ms-per-token X]          figures instead of the measured table (see README)
 `;
 
 const SERVICES = ['ingest', 'infer', 'alerts'] as const;
@@ -37,6 +48,8 @@ export async function main(argv: string[]): Promise<number> {
         return schema(rest);
       case 'reload':
         return await reload(rest);
+      case 'plan':
+        return plan(rest);
       case undefined:
       case '-h':
       case '--help':
@@ -60,8 +73,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
-
 function validate(args: string[]): number {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UsageError('validate takes exactly one config file');
@@ -70,6 +81,16 @@ function validate(args: string[]): number {
   // Not errors: what keeps questions from sharing one video prefill (see README, "Sharing").
   for (const note of sharingNotes(config)) process.stdout.write(`note: ${note}\n`);
   return 0;
+}
+
+/** `vigil plan`: the config's cost per hour (see README, "Cost model and `vigil plan`"); exit 1 over --budget-gpus. */
+function plan(args: string[]): number {
+  const flags = parsePlanFlags(args);
+  const config = loadConfig(flags.config);
+  const inputs = { rates: costRates(flags.gpu, flags), triggerRate: flags.triggerRate, decodeTokens: flags.decodeTokens };
+  const report = { file: flags.config, plan: planCost(config, inputs), inputs, budgetGpus: flags.budgetGpus };
+  process.stdout.write(flags.json ? planJson(report) : planText(report));
+  return withinBudget(report) ? 0 : 1;
 }
 
 function schema(args: string[]): number {

@@ -6,8 +6,9 @@ import type { QueryConfig, VigilConfig } from './types.ts';
  * sent the same way (profile), so one video prefill serves them all. Their `every` decides
  * how often the windows end together: always when equal, every 4 s for 2 s and 4 s.
  */
-export function shareClass(q: QueryConfig, profile: string): string {
-  return `${q.windowMs}/${q.fps ?? 'camera'}/${profile}`;
+export function shareClass(q: QueryConfig, profile: string, cameraFps: number): string {
+  // A query cannot send more frames than its camera delivers: at or above it, it sends them all.
+  return `${q.windowMs}/${Math.min(q.fps ?? cameraFps, cameraFps)}/${profile}`;
 }
 
 const secs = (ms: number) => `${ms / 1000}s`;
@@ -26,7 +27,8 @@ export function sharingNotes(config: VigilConfig): string[] {
     const qs = config.queries.filter((q) => q.cameras.includes(cam.id));
     if (qs.length < 2) continue;
     const classes = new Map<string, QueryConfig[]>();
-    for (const q of qs) classes.set(shareClass(q, profileOf(q)), [...(classes.get(shareClass(q, profileOf(q))) ?? []), q]);
+    const cls = (q: QueryConfig) => shareClass(q, profileOf(q), cam.fps);
+    for (const q of qs) classes.set(cls(q), [...(classes.get(cls(q)) ?? []), q]);
     if (classes.size > 1) {
       const list = [...classes.values()].map((g) => `${g.map((q) => q.id).join(', ')} (${secs(g[0]!.windowMs)} window, ${g[0]!.fps ?? cam.fps} fps${new Set(qs.map(profileOf)).size > 1 ? `, ${profileOf(g[0]!)}` : ''})`);
       notes.push(`camera ${cam.id}: ${list.join(' / ')} see different frames, so each pays for its own video prefill; the same window, fps and profile would let them share one`);

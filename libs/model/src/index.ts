@@ -5,3 +5,4 @@ export * from './client.ts';
 export * from './endpoints.ts';
 export * from './wire.ts';
 export * from './reply.ts';
+export * from './cost.ts';

@@ -3,7 +3,7 @@ import { ASK_SUBJECT, parseAskRequest, type AskReply, type Finding } from '@vigi
 import type { Control } from '@vigil/control';
 import type { AskJob } from './asker.ts';
 import type { WindowPlanner } from './planner.ts';
-import { estimateTokens } from './asker.ts';
+import { estimateTokens } from '@vigil/model';
 
 /** Above every severity: an operator is waiting. */
 export const ASK_PRIORITY = 10;

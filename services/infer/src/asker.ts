@@ -214,9 +214,3 @@ export function pickEvidence<T>(frames: T[]): T[] {
   if (frames.length <= 3) return frames;
   return [frames[0]!, frames[Math.floor(frames.length / 2)]!, frames[frames.length - 1]!];
 }
-
-/** Prompt tokens of a video window, per the model contract: (frames / 2) × (H/28) × (W/28). */
-export function estimateTokens(frames: number, width: number, height: number, profile: string): number {
-  const perFrame = Math.ceil(height / 28) * Math.ceil(width / 28);
-  return profile === 'openai-frames' ? frames * perFrame : Math.ceil(frames / 2) * perFrame;
-}

@@ -6,7 +6,8 @@ import { dueWindow, sampleFrames } from './windows.ts';
 import { evaluateTrigger, needsAnalytics, type TriggerMemory } from './triggers.ts';
 import { inSchedule } from './schedule.ts';
 import { renderQuestion } from './question.ts';
-import { estimateTokens, type AskJob } from './asker.ts';
+import { estimateTokens } from '@vigil/model';
+import type { AskJob } from './asker.ts';
 import type { AnalyticsStage, ZoneCells } from './analytics/stage.ts';
 import type { DetectorStage } from './analytics/detector.ts';
 import { zoneCells } from './analytics/grid.ts';
@@ -212,13 +213,13 @@ export class WindowPlanner {
     }
     const groups = new Map<string, typeof due>();
     for (const d of due) {
-      const g = `${shareClass(d.job.query, this.d.profileOf(d.job.query))}@${d.job.start}-${d.job.end}`;
+      const g = `${shareClass(d.job.query, this.d.profileOf(d.job.query), cam.camera.fps)}@${d.job.start}-${d.job.end}`;
       groups.set(g, [...(groups.get(g) ?? []), d]);
     }
     for (const members of groups.values()) {
       const first = members[0]!;
-      const cls = shareClass(first.job.query, this.d.profileOf(first.job.query));
-      const alone = cam.queries.filter((q) => shareClass(q, this.d.profileOf(q)) === cls).length === 1;
+      const cls = shareClass(first.job.query, this.d.profileOf(first.job.query), cam.camera.fps);
+      const alone = cam.queries.filter((q) => shareClass(q, this.d.profileOf(q), cam.camera.fps) === cls).length === 1;
       members.sort((a, b) => b.priority - a.priority);
       const key = alone ? first.key : keyOf(cam.camera.id, `\u0001share:${cls}`);
       this.d.submit(members.map((m) => m.job), key, members[0]!.priority, replay, this.d.config.model.share === 'fused' && members.length > 1);
