@@ -16,6 +16,19 @@ for (const [name, make] of impls) {
     after(() => bus.close());
     const topic = () => `test.${uid()}`;
 
+    test('replicas starting together create the same topics at once without failing', async () => {
+      const others = [make(), make(), make()];
+      try {
+        const specs = [{ topic: topic(), partitions: 3 }, { topic: topic(), partitions: 2 }];
+        await Promise.all([bus, ...others].map((b) => b.ensureTopics(specs)));
+        for (const spec of specs) {
+          await others[0]!.publish(spec.topic, [{ key: 'k', value: Buffer.from('x') }]);
+        }
+      } finally {
+        await Promise.all(others.map((b) => b.close()));
+      }
+    });
+
     test('a bus that has only subscribed (published nothing) is healthy', async () => {
       // Alerts alone on Kafka only consumes: its /healthz must not wait for a first publish.
       const reader = make();

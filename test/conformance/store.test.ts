@@ -142,3 +142,14 @@ for (const [name, open] of impls) {
     });
   });
 }
+
+test('PostgreSQL: replicas starting together on a database that does not exist yet all open it', async () => {
+  const url = freshDatabaseUrl();
+  try {
+    const dbs = await Promise.all(Array.from({ length: 4 }, () => PgDatabase.open(url)));
+    const stores = await Promise.all(dbs.map((db) => SqlIncidentStore.open(db)));
+    await Promise.all(stores.map((s) => s.close()));
+  } finally {
+    await dropDatabase(url);
+  }
+});

@@ -38,7 +38,16 @@ export class KafkaBus implements Bus {
     });
   }
 
-  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+  /**
+   * Creates the topics that are missing. Replicas starting together race to create them: the
+   * loser sees the topic half-made (UNKNOWN_TOPIC_OR_PARTITION, no leader yet), which kafkajs
+   * marks retriable, so the whole check runs again.
+   */
+  ensureTopics(specs: TopicSpec[]): Promise<void> {
+    return retrying(() => this.ensureTopicsOnce(specs));
+  }
+
+  private async ensureTopicsOnce(specs: TopicSpec[]): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {

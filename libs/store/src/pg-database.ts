@@ -58,7 +58,9 @@ async function ensureDatabase(url: string): Promise<void> {
   try {
     await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
   } catch (e) {
-    if ((e as { code?: string }).code !== '42P04') throw e; // created meanwhile by another replica
+    // Created meanwhile by another replica: 42P04, or 23505 when both inserted at once.
+    const code = (e as { code?: string }).code;
+    if (code !== '42P04' && code !== '23505') throw e;
   } finally {
     await admin.end();
   }
