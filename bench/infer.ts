@@ -125,7 +125,7 @@ export async function main(args: string[]): Promise<number> {
           height: 368,
           fps: 4,
           codec: 'jpeg',
-          frames: [0, 1, 2, 3].map((i) => ({ capturedAt: start + i * 250, streamTime: (start + i * 250) / 1000, jpeg: frames[(seq * 4 + i + ci) % frames.length]! })),
+          frames: [0, 1, 2, 3].map((i) => ({ capturedAt: start + i * 250, streamTime: (start + i * 250) / 1000, jpeg: unique(frames[(seq * 4 + i + ci) % frames.length]!, `${c}/${seq}/${i}`) })),
         }),
       }));
       for (let i = 0; i < messages.length; i += 50) await bus.publish(Topics.frames, messages.slice(i, i + 50));
@@ -314,6 +314,19 @@ function preEncodeFrames(): Buffer[] {
   return readdirSync(dir)
     .sort()
     .map((f) => readFileSync(join(dir, f)));
+}
+
+/**
+ * A pre-encoded frame made unique with a JPEG comment (COM) segment after SOI, as every real
+ * camera's frames are: otherwise windows of the 16 cycled frames repeat across cameras and a
+ * prefix cache would find videos it never saw.
+ */
+function unique(jpeg: Buffer, tag: string): Buffer {
+  const text = Buffer.from(tag, 'latin1');
+  const seg = Buffer.alloc(4);
+  seg.writeUInt16BE(0xfffe, 0);
+  seg.writeUInt16BE(text.length + 2, 2);
+  return Buffer.concat([jpeg.subarray(0, 2), seg, text, jpeg.subarray(2)]);
 }
 
 function procCpuMs(pid: number): number {
