@@ -186,6 +186,7 @@ export async function main(args: string[]): Promise<number> {
     model_requests_per_window_group: round(served.answered / Math.max(1, served.groups), 3),
     // Video prefills a prefix cache had to do per group (its misses): 1 is the floor.
     video_prefills_per_window_group: round(served.cacheMisses / Math.max(1, served.groups), 3),
+    video_prefills_per_question: round(served.cacheMisses / Math.max(1, served.answered), 3),
     model_utilization: round(served.meanInFlight / limit, 3),
     cpu_ms_per_window: round((cpu1 - cpu0) / Math.max(1, considered), 2),
     infer_cpu_cores: round((cpu1 - cpu0) / 1000 / elapsed, 3),
