@@ -100,6 +100,37 @@ test('dispatcher: a group reserves its slots in one place at once and frees them
   await d.close();
 });
 
+test('dispatcher: a camera served a group of n questions waits n turns', async () => {
+  const order: string[] = [];
+  let release!: () => void;
+  let gate = new Promise<void>((r) => (release = r));
+  const d = new FairDispatcher<string, number>(new CounterSlots(1), async (job) => {
+    order.push(job);
+    await gate;
+  });
+  // The busy camera always has a group of 4 waiting; two other cameras always have one question.
+  const refill = () => {
+    d.submit({ key: 'busy/g', camera: 'busy', priority: 2, weight: 4 }, 'busy');
+    for (const c of ['a', 'b']) d.submit({ key: `${c}/q`, camera: c, priority: 2 }, c);
+  };
+  refill();
+  for (let i = 0; i < 18; i++) {
+    const done = release;
+    gate = new Promise<void>((r) => (release = r));
+    refill();
+    done();
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const closing = d.close();
+  release();
+  await closing;
+  // Weighted: after its group of 4 the busy camera waits while the others take 4 turns (taking
+  // turns by camera alone it would come back after 2).
+  const at = order.flatMap((j, i) => (j === 'busy' ? [i] : []));
+  assert.ok(at.length >= 3, order.join(' '));
+  for (let i = 1; i < at.length; i++) assert.ok(at[i]! - at[i - 1]! - 1 >= 4, `busy came back after ${at[i]! - at[i - 1]! - 1} others: ${order.join(' ')}`);
+});
+
 test('endpoint pool: more slots for a group only on the endpoint it holds, within its limit, none on a half-open one', () => {
   const pool = new EndpointPool([{ url: 'http://a', maxInFlight: 3 }, { url: 'http://b', maxInFlight: 8 }], { failureThreshold: 1, cooldownMs: 1 });
   const first = pool.acquire()!;

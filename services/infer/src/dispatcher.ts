@@ -34,6 +34,8 @@ export interface DispatchKey {
   priority: number;
   /** Slots the job can use at once (a group of questions about the same frames); default 1. */
   size?: number;
+  /** Questions the job answers: a camera served a group of n waits n turns, as if asked n times; default 1. */
+  weight?: number;
 }
 
 interface Entry<T> {
@@ -201,7 +203,9 @@ export class FairDispatcher<T, S = unknown> {
       const [key, entry] = first;
       cq.queries.delete(key);
       this.where.delete(key);
-      const turn = ++this.clock;
+      // A group of n questions counts as n turns: a camera with many questions in one group
+      // gets them answered together, but no more often than n questions taking turns would.
+      const turn = ++this.clock + Math.max(1, Math.floor(entry.k.weight ?? 1)) - 1;
       this.served.set(cq.camera, turn);
       if (cq.queries.size > 0) {
         cq.turn = turn;

@@ -119,7 +119,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
       // Live video: a newer window replaces a waiting one. Replayed windows after a restart
       // are owed answers: each gets its own key, so none replaces another.
       const first = jobs[0]!;
-      dispatcher.submit({ key: replay ? `${key}@${first.end}` : key, camera: first.cameraId, priority, size: fused ? 1 : jobs.length }, jobs.map((job) => ({ job, fused })));
+      dispatcher.submit({ key: replay ? `${key}@${first.end}` : key, camera: first.cameraId, priority, size: fused ? 1 : jobs.length, weight: jobs.length }, jobs.map((job) => ({ job, fused })));
     },
   });
   const intake = new ChunkIntake({ bus, planner, ledger, metrics, log, maxInProgress: Math.max(64, onnx.maxBatch), afterChunk: () => metrics.queued.set(dispatcher.queued) });
