@@ -81,3 +81,32 @@ test('before `npm run build`, the dashboard\'s paths answer 503 saying so; other
   assert.equal((await answer('GET', '/api/incidents')).handled, false);
   assert.equal((await answer('POST', '/')).handled, false);
 });
+
+test('usage and progress recorders: a failed write keeps its rows, folded into what came meanwhile', async () => {
+  const { UsageRecorder } = await import('../../services/alerts/src/usage.ts');
+  const { ProgressRecorder } = await import('../../services/alerts/src/progress.ts');
+  const { createLogger } = await import('@vigil/observability');
+  const log = createLogger('t', { level: 'silent' });
+  let fail = true;
+  const usage: unknown[][] = [];
+  const progress: unknown[][] = [];
+  const store = {
+    addModelUsage: async (rows: unknown[]) => (fail ? Promise.reject(new Error('db away')) : void usage.push(structuredClone(rows))),
+    recordProgress: async (rows: unknown[]) => (fail ? Promise.reject(new Error('db away')) : void progress.push(structuredClone(rows))),
+  };
+  const u = new UsageRecorder(store as never, log);
+  const p = new ProgressRecorder(store as never, log);
+  const t = Date.UTC(2026, 10, 27, 10, 5);
+  const f = (latencyMs: number, status = 'ok') => ({ cameraId: 'c', queryId: 'q', createdAt: t, status, latencyMs, usage: { promptTokens: 10, completionTokens: 2 } }) as never;
+  u.add(f(100));
+  u.add(f(50, 'error'));
+  u.add(f(0, 'trigger')); // asked no model: not counted
+  p.add({ v: 1, cameraId: 'c', queryId: 'q', through: 5000 });
+  await Promise.all([u.flush(), p.flush()]); // fails: kept
+  u.add(f(30));
+  p.add({ v: 1, cameraId: 'c', queryId: 'q', through: 4000 }); // older than the kept one
+  fail = false;
+  await Promise.all([u.close(), p.close()]);
+  assert.deepEqual(usage, [[{ hour: new Date(Date.UTC(2026, 10, 27, 10)), camera: 'c', query: 'q', findings: 3, errors: 1, latencyMsSum: 180, promptTokens: 30, completionTokens: 6 }]]);
+  assert.deepEqual(progress, [[{ camera: 'c', query: 'q', through: 5000 }]]);
+});

@@ -1,6 +1,13 @@
 import type { WindowProgress } from '@vigil/contracts';
 import type { IncidentStore } from '@vigil/store';
 import type { Logger } from '@vigil/observability';
+import { BatchedWriter } from './batched.ts';
+
+interface ProgressRow {
+  camera: string;
+  query: string;
+  through: number;
+}
 
 /**
  * Window progress from infer (see @vigil/contracts progress.ts), kept per (camera, query) as
@@ -9,46 +16,26 @@ import type { Logger } from '@vigil/observability';
  * delays a close until the next message; a write that fails is kept and retried.
  */
 export class ProgressRecorder {
-  private pending = new Map<string, { camera: string; query: string; through: number }>();
-  private timer?: NodeJS.Timeout;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly batch: BatchedWriter<ProgressRow>;
 
-  constructor(
-    private readonly store: IncidentStore,
-    private readonly log: Logger,
-  ) {}
+  constructor(store: IncidentStore, log: Logger) {
+    // The latest capture time wins, whichever write it came with.
+    this.batch = new BatchedWriter({ write: (rows) => store.recordProgress(rows), merge: (a, b) => (a.through >= b.through ? a : b), log, what: 'window progress' });
+  }
 
   add(p: WindowProgress): void {
-    const key = `${p.cameraId}\u0000${p.queryId}`;
-    const cur = this.pending.get(key);
-    if (!cur || p.through > cur.through) this.pending.set(key, { camera: p.cameraId, query: p.queryId, through: p.through });
+    this.batch.update(`${p.cameraId}\u0000${p.queryId}`, (cur) => (cur && cur.through >= p.through ? cur : { camera: p.cameraId, query: p.queryId, through: p.through }));
   }
 
   start(intervalMs = 500): void {
-    this.timer = setInterval(() => void this.flush(), intervalMs);
-    this.timer.unref();
+    this.batch.start(intervalMs);
   }
 
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
-      if (this.pending.size === 0) return;
-      const batch = this.pending;
-      this.pending = new Map();
-      try {
-        await this.store.recordProgress([...batch.values()]);
-      } catch (e) {
-        this.log.warn({ err: (e as Error).message, keys: batch.size }, 'window progress not stored yet; retrying');
-        for (const [k, v] of batch) {
-          const now = this.pending.get(k);
-          if (!now || now.through < v.through) this.pending.set(k, v);
-        }
-      }
-    });
-    return this.flushing;
+    return this.batch.flush();
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flush();
+  close(): Promise<void> {
+    return this.batch.close();
   }
 }

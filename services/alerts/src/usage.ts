@@ -1,6 +1,7 @@
 import type { Finding } from '@vigil/contracts';
 import type { IncidentStore, ModelUsageDelta } from '@vigil/store';
 import type { Logger } from '@vigil/observability';
+import { BatchedWriter } from './batched.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -11,59 +12,46 @@ const HOUR_MS = 3_600_000;
  * after a crash may be counted twice. Both only blur a chart, never an incident.
  */
 export class UsageRecorder {
-  private pending = new Map<string, ModelUsageDelta>();
-  private timer?: NodeJS.Timeout;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly batch: BatchedWriter<ModelUsageDelta>;
 
-  constructor(
-    private readonly store: IncidentStore,
-    private readonly log: Logger,
-  ) {}
+  constructor(store: IncidentStore, log: Logger) {
+    this.batch = new BatchedWriter({ write: (rows) => store.addModelUsage(rows), merge: addUsage, log, what: 'model usage' });
+  }
 
   /** Counts one finding; trigger findings asked no model and are left out. */
   add(f: Finding): void {
     if (f.status === 'trigger') return;
     const hour = Math.floor((f.createdAt || Date.now()) / HOUR_MS) * HOUR_MS;
-    const key = `${hour}\u0000${f.cameraId}\u0000${f.queryId}`;
-    let d = this.pending.get(key);
-    if (!d) {
-      d = { hour: new Date(hour), camera: f.cameraId, query: f.queryId, findings: 0, errors: 0, latencyMsSum: 0, promptTokens: 0, completionTokens: 0 };
-      this.pending.set(key, d);
-    }
-    d.findings++;
-    if (f.status === 'error') d.errors++;
-    d.latencyMsSum += Math.max(0, Math.round(f.latencyMs ?? 0));
-    d.promptTokens += Math.max(0, f.usage?.promptTokens ?? 0);
-    d.completionTokens += Math.max(0, f.usage?.completionTokens ?? 0);
+    this.batch.update(`${hour}\u0000${f.cameraId}\u0000${f.queryId}`, (d) =>
+      addUsage(d ?? { hour: new Date(hour), camera: f.cameraId, query: f.queryId, findings: 0, errors: 0, latencyMsSum: 0, promptTokens: 0, completionTokens: 0 }, {
+        hour: new Date(hour),
+        camera: f.cameraId,
+        query: f.queryId,
+        findings: 1,
+        errors: f.status === 'error' ? 1 : 0,
+        latencyMsSum: Math.max(0, Math.round(f.latencyMs ?? 0)),
+        promptTokens: Math.max(0, f.usage?.promptTokens ?? 0),
+        completionTokens: Math.max(0, f.usage?.completionTokens ?? 0),
+      }),
+    );
   }
 
   start(intervalMs = 5000): void {
-    this.timer = setInterval(() => void this.flush(), intervalMs);
-    this.timer.unref();
+    this.batch.start(intervalMs);
   }
 
   /** Writes what is pending; on failure keeps it for the next try (merged with newer counts). */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
-      if (this.pending.size === 0) return;
-      const batch = this.pending;
-      this.pending = new Map();
-      try {
-        await this.store.addModelUsage([...batch.values()]);
-      } catch (e) {
-        this.log.warn({ err: (e as Error).message, rows: batch.size }, 'model usage not stored yet; retrying');
-        for (const [k, d] of batch) {
-          const now = this.pending.get(k);
-          if (!now) this.pending.set(k, d);
-          else for (const f of ['findings', 'errors', 'latencyMsSum', 'promptTokens', 'completionTokens'] as const) now[f] += d[f];
-        }
-      }
-    });
-    return this.flushing;
+    return this.batch.flush();
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flush();
+  close(): Promise<void> {
+    return this.batch.close();
   }
+}
+
+/** Two deltas of the same hour, camera and query, summed into the first. */
+function addUsage(into: ModelUsageDelta, d: ModelUsageDelta): ModelUsageDelta {
+  for (const k of ['findings', 'errors', 'latencyMsSum', 'promptTokens', 'completionTokens'] as const) into[k] += d[k];
+  return into;
 }

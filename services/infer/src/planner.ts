@@ -211,15 +211,21 @@ export class WindowPlanner {
       for (const d of due) this.d.submit([d.job], d.key, d.priority, replay, false);
       return;
     }
-    const groups = new Map<string, typeof due>();
+    if (due.length === 0) return;
+    const classOf = (q: QueryConfig) => shareClass(q, this.d.profileOf(q), cam.camera.fps);
+    const size = new Map<string, number>();
+    for (const q of cam.queries) size.set(classOf(q), (size.get(classOf(q)) ?? 0) + 1);
+    const groups = new Map<string, { cls: string; members: typeof due }>();
     for (const d of due) {
-      const g = `${shareClass(d.job.query, this.d.profileOf(d.job.query), cam.camera.fps)}@${d.job.start}-${d.job.end}`;
-      groups.set(g, [...(groups.get(g) ?? []), d]);
+      const cls = classOf(d.job.query);
+      const g = `${cls}@${d.job.start}-${d.job.end}`;
+      const group = groups.get(g) ?? { cls, members: [] };
+      group.members.push(d);
+      groups.set(g, group);
     }
-    for (const members of groups.values()) {
+    for (const { cls, members } of groups.values()) {
       const first = members[0]!;
-      const cls = shareClass(first.job.query, this.d.profileOf(first.job.query), cam.camera.fps);
-      const alone = cam.queries.filter((q) => shareClass(q, this.d.profileOf(q), cam.camera.fps) === cls).length === 1;
+      const alone = size.get(cls) === 1;
       members.sort((a, b) => b.priority - a.priority);
       const key = alone ? first.key : keyOf(cam.camera.id, `\u0001share:${cls}`);
       this.d.submit(members.map((m) => m.job), key, members[0]!.priority, replay, this.d.config.model.share === 'fused' && members.length > 1);
