@@ -168,6 +168,7 @@ function normalize(c: RawConfig): VigilConfig {
       chunkMs: parseDuration(c.ingest.chunk),
       ffmpegPath: c.ingest.ffmpeg_path,
       bufferMs: parseDuration(c.ingest.buffer),
+      decode: c.ingest.decode,
     },
     infer: {
       metricsPort: c.infer.metrics_port,
@@ -186,6 +187,8 @@ function normalize(c: RawConfig): VigilConfig {
       username: cam.username,
       password: cam.password,
       hwaccel: cam.hwaccel,
+      decode: cam.decode ?? c.ingest.decode,
+      keyframeEvery: cam.keyframe_every,
       inputArgs: cam.input_args,
       stallTimeoutMs: parseDuration(cam.stall_timeout),
       tags: cam.tags,

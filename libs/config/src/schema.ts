@@ -51,8 +51,16 @@ export const CameraSchema = z.strictObject({
   /** Credentials, if not in the URL (they replace any there); kept out of logs and status. */
   username: z.string().min(1).optional(),
   password: z.string().optional(),
-  /** Hardware decoding, passed to ffmpeg as `-hwaccel`. */
+  /** Hardware decoding, passed to ffmpeg as `-hwaccel` (infer's decoders too, under `on_demand`). */
   hwaccel: z.enum(['none', 'auto', 'cuda', 'vaapi']).default('none'),
+  /**
+   * `on_demand`: ingest keeps the compressed stream and infer decodes keyframes for the
+   * triggers and the full stream only while a query looks; `continuous`: ingest decodes every
+   * frame all the time (MJPEG or other codecs than H.264/H.265 fall back to it). Default: `ingest.decode`.
+   */
+  decode: z.enum(['on_demand', 'continuous']).optional(),
+  /** Under `on_demand`, the trigger stage sees every Nth keyframe while the camera is quiet (packets dropped before the decoder). */
+  keyframe_every: z.number().int().min(1).max(10).default(1),
   /** Extra ffmpeg input options, placed just before `-i` (e.g. ["-probesize", "500000"]). */
   input_args: z
     .array(z.string())
@@ -153,8 +161,10 @@ export const ConfigSchema = z.strictObject({
       ffmpeg_path: z.string().default('ffmpeg'),
       /** Video kept per camera while Kafka is slow or down; older chunks are dropped. */
       buffer: duration.default('10s'),
+      /** How cameras are read unless a camera says otherwise (see the camera's `decode`). */
+      decode: z.enum(['on_demand', 'continuous']).default('on_demand'),
     })
-    .default({ metrics_port: 9101, chunk: '1s', ffmpeg_path: 'ffmpeg', buffer: '10s' }),
+    .default({ metrics_port: 9101, chunk: '1s', ffmpeg_path: 'ffmpeg', buffer: '10s', decode: 'on_demand' }),
   infer: z
     .strictObject({
       metrics_port: port.default(9102),

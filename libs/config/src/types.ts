@@ -29,7 +29,7 @@ export interface VigilConfig {
   nats?: { url: string };
   /** Every listener binds `host`; `allowedHosts` see @vigil/edge `RequestGuard`. */
   http: { port: number; host: string; allowedHosts: string[] };
-  ingest: { metricsPort: number; chunkMs: number; ffmpegPath: string; bufferMs: number };
+  ingest: { metricsPort: number; chunkMs: number; ffmpegPath: string; bufferMs: number; decode: 'on_demand' | 'continuous' };
   infer: {
     metricsPort: number;
     bufferMs: number;
@@ -84,6 +84,10 @@ export interface CameraConfig {
   /** Never log it; ingest scrubs it from anything it reports. */
   password?: string;
   hwaccel: 'none' | 'auto' | 'cuda' | 'vaapi';
+  /** `on_demand`: ingest sends packets, infer decodes what is looked at; `continuous`: ingest sends JPEG frames. */
+  decode: 'on_demand' | 'continuous';
+  /** Under `on_demand`: the trigger stage sees every Nth keyframe. */
+  keyframeEvery: number;
   inputArgs: string[];
   stallTimeoutMs: number;
   tags: string[];

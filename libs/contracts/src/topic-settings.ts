@@ -30,6 +30,8 @@ export const TOPIC_SETTINGS: Readonly<Record<TopicName, TopicSettings>> = {
   // Frames are perishable (infer reads the last 30 s): an hour rides out an infer outage.
   [Topics.frames]: { partitions: 6, retentionMs: HOUR, segmentMs: 10 * MINUTE, maxMessageBytes: EIGHT_MIB, cleanup: 'delete' },
   [Topics.findings]: { partitions: 6, retentionMs: 7 * DAY, maxMessageBytes: EIGHT_MIB, cleanup: 'delete' },
+  // Tiles show the newest picture: ten minutes is plenty, and a thumbnail is a few KB.
+  [Topics.thumbs]: { partitions: 3, retentionMs: 10 * MINUTE, segmentMs: 10 * MINUTE, cleanup: 'delete' },
   [Topics.cameraStatus]: { partitions: 3, retentionMs: 7 * DAY, cleanup: 'delete' },
   // A rejected message is kept whole, whatever its size, for someone to look at.
   [Topics.deadLetter]: { partitions: 1, retentionMs: 14 * DAY, maxMessageBytes: EIGHT_MIB, cleanup: 'delete' },
@@ -43,6 +45,7 @@ export const PRODUCTION_TOPICS = {
   topics: {
     [Topics.frames]: { partitions: 24 },
     [Topics.findings]: { partitions: 12, retentionMs: 14 * DAY },
+    [Topics.thumbs]: { partitions: 6 },
     [Topics.cameraStatus]: { partitions: 6, retentionMs: 14 * DAY },
     [Topics.deadLetter]: { partitions: 3, retentionMs: 30 * DAY },
   } satisfies Record<TopicName, Partial<TopicSettings>>,
