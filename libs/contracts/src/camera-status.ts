@@ -45,6 +45,12 @@ export const CameraStatusSchema = z.object({
   width: side.optional(),
   height: side.optional(),
   source: CameraSourceSchema.optional(),
+  /** `on_demand`: ingest sends the compressed stream and infer decodes what is looked at; `continuous`: ingest decodes every frame. */
+  decode: z.enum(['on_demand', 'continuous']).optional(),
+  /** Seconds between the stream's keyframes, as measured (on_demand). */
+  gopS: z.number().min(0).max(3600).optional(),
+  /** Frames per second the trigger stage sees while the camera is quiet (on_demand: keyframes kept). */
+  triggerFps: z.number().min(0).max(MAX_FPS).optional(),
   /** ffmpeg restarts since ingest started the camera. */
   restarts: count(Number.MAX_SAFE_INTEGER).optional(),
   name: text(256).optional(),

@@ -36,6 +36,29 @@ export function frameFilters(fps: number, width: number): string {
  * can be told from the stream description, and prints nothing per frame.
  */
 export function ffmpegArgs(input: FfmpegInput, output: FfmpegOutput, target = 'pipe:1'): string[] {
+  const args = inputArgs(input);
+  args.push(
+    ...['-map', '0:v:0', '-an', '-sn', '-dn'],
+    ...['-vf', frameFilters(output.fps, output.width)],
+    // Standard Huffman tables: every symbol has a code, so infer can append a band to the scan.
+    ...['-c:v', 'mjpeg', '-huffman', 'default', '-q:v', String(output.quality ?? 5), '-f', 'image2pipe', '-y', target],
+  );
+  return args;
+}
+
+/**
+ * The ffmpeg command line that keeps a camera's video as it is (`decode: on_demand`): no
+ * decode, the stream's own access units copied into MPEG-TS on `target`, which carries each
+ * packet's presentation and decode times (ffmpeg puts the parameter sets before keyframes).
+ */
+export function ffmpegCopyArgs(input: FfmpegInput, target = 'pipe:1'): string[] {
+  // Hardware decoding means nothing to a copy.
+  const args = inputArgs({ ...input, hwaccel: 'none' });
+  args.push(...['-map', '0:v:0', '-an', '-sn', '-dn', '-c:v', 'copy', '-f', 'mpegts', '-y', target]);
+  return args;
+}
+
+function inputArgs(input: FfmpegInput): string[] {
   const args = ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-fflags', '+discardcorrupt'];
   const micros = String(Math.round(input.timeoutMs * 1000));
   let source = input.url;
@@ -50,11 +73,5 @@ export function ffmpegArgs(input: FfmpegInput, output: FfmpegOutput, target = 'p
   }
   if (input.hwaccel !== 'none') args.push('-hwaccel', input.hwaccel);
   args.push(...input.inputArgs, '-i', source);
-  args.push(
-    ...['-map', '0:v:0', '-an', '-sn', '-dn'],
-    ...['-vf', frameFilters(output.fps, output.width)],
-    // Standard Huffman tables: every symbol has a code, so infer can append a band to the scan.
-    ...['-c:v', 'mjpeg', '-huffman', 'default', '-q:v', String(output.quality ?? 5), '-f', 'image2pipe', '-y', target],
-  );
   return args;
 }

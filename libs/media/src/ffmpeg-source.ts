@@ -3,9 +3,9 @@ import type { Readable } from 'node:stream';
 import { JpegSplitter } from './jpeg-splitter.ts';
 import { FfmpegLog, type StreamInfo } from './ffmpeg-log.ts';
 
-export interface FrameSourceEvents {
-  /** A decoded, resampled frame as JPEG: `index` counts output frames from 0. */
-  frame(jpeg: Buffer, index: number, arrivedAt: number): void;
+export interface SourceEvents<T> {
+  /** One item of ffmpeg's output (a JPEG frame, an access unit…): `index` counts them from 0. */
+  frame(item: T, index: number, arrivedAt: number): void;
   /** ffmpeg opened the camera and described its video stream. */
   stream?(info: StreamInfo): void;
   /**
@@ -14,6 +14,12 @@ export interface FrameSourceEvents {
    * `stream ended`. `opened`: whether ffmpeg reached the camera at all.
    */
   exit(reason: string, opened: boolean): void;
+}
+export type FrameSourceEvents = SourceEvents<Buffer>;
+
+/** Cuts ffmpeg's output stream into items; throws on output it cannot follow (ffmpeg is killed). */
+export interface OutputReader<T> {
+  push(buf: Buffer): T[];
 }
 
 /** The parts of an ffmpeg argument list (see `ffmpegArgs`): before `-i`, the input, after it. */
@@ -25,11 +31,12 @@ export function splitArgs(args: readonly string[]): { input: string[]; source: s
 }
 
 /**
- * One ffmpeg process, run by fluent-ffmpeg, pulling a camera and writing JPEG frames to a
- * pipe that is always read (never paused), so a slow consumer can never stall ffmpeg. It
- * does not restart itself: the camera supervisor owns that policy.
+ * One ffmpeg process, run by fluent-ffmpeg, pulling a camera and writing to a pipe that is
+ * always read (never paused), so a slow consumer can never stall ffmpeg; `reader` cuts the
+ * output into items (JPEG frames, or access units of a stream copy). It does not restart
+ * itself: the camera supervisor owns that policy.
  */
-export class FfmpegFrameSource {
+export class FfmpegSource<T> {
   private command?: ffmpeg.FfmpegCommand;
   private killReason?: string;
   private ended = false;
@@ -38,7 +45,8 @@ export class FfmpegFrameSource {
   constructor(
     private readonly ffmpegPath: string,
     private readonly args: readonly string[],
-    private readonly on: FrameSourceEvents,
+    private readonly on: SourceEvents<T>,
+    private readonly reader: () => OutputReader<T>,
   ) {}
 
   /** The ffmpeg process id while it runs (for CPU accounting). */
@@ -58,7 +66,7 @@ export class FfmpegFrameSource {
     this.command = command;
     const log = new FfmpegLog((info) => this.on.stream?.(info));
     this.log = log;
-    const splitter = new JpegSplitter();
+    const splitter = this.reader();
     let index = 0;
     command.on('stderr', (line: string) => log.push(`${line}\n`));
     command.on('error', (e: Error) => {
@@ -74,7 +82,7 @@ export class FfmpegFrameSource {
     const out = command.pipe() as Readable;
     out.on('data', (buf: Buffer) => {
       if (this.ended) return;
-      let frames: Buffer[];
+      let frames: T[];
       try {
         frames = splitter.push(buf);
       } catch (e) {
@@ -120,5 +128,12 @@ export class FfmpegFrameSource {
     if (this.ended) return;
     this.ended = true;
     this.on.exit(reason, opened);
+  }
+}
+
+/** An ffmpeg writing concatenated JPEGs (ingest's continuous decode). */
+export class FfmpegFrameSource extends FfmpegSource<Buffer> {
+  constructor(ffmpegPath: string, args: readonly string[], on: FrameSourceEvents) {
+    super(ffmpegPath, args, on, () => new JpegSplitter());
   }
 }

@@ -7,3 +7,5 @@ export * from './ffmpeg-log.ts';
 export * from './ffmpeg-source.ts';
 export * from './jpeg-band.ts';
 export * from './jpeg/dc-decode.ts';
+export * from './packet-clock.ts';
+export * from './packet-decoder.ts';

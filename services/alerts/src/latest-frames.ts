@@ -2,8 +2,8 @@ import { decodeFrameChunk } from '@vigil/contracts';
 import type { InMessage } from '@vigil/bus';
 
 /**
- * The newest frame of every camera, taken from the frame chunks ingest already publishes:
- * the dashboard's camera grid refreshes from here, with no second decode of any stream.
+ * The newest picture of every camera, from the thumbnails infer publishes on `vigil.thumbs`:
+ * the dashboard's camera grid refreshes from here; no alerts replica reads the video.
  */
 export class LatestFrames {
   private readonly frames = new Map<string, { jpeg: Buffer; capturedAt: number }>();
@@ -24,7 +24,7 @@ export class LatestFrames {
     for (const id of this.frames.keys()) if (!cameras.has(id)) this.frames.delete(id);
   }
 
-  /** Bus handler for `vigil.frames`; malformed or foreign chunks are not shown. */
+  /** Bus handler for `vigil.thumbs`; malformed or foreign chunks are not shown. */
   onChunk = async (m: InMessage): Promise<void> => {
     const decoded = decodeFrameChunk(m.value);
     if (!decoded.ok) return this.onRejected(decoded.reason);

@@ -63,7 +63,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   const { bus, store } = deps;
   const ownState = deps.state ? undefined : new MemoryState();
   const state = deps.state ?? ownState!;
-  await bus.ensureTopics(topicSpecs([Topics.findings, Topics.cameraStatus, Topics.frames, Topics.deadLetter]));
+  await bus.ensureTopics(topicSpecs([Topics.findings, Topics.cameraStatus, Topics.thumbs, Topics.deadLetter]));
 
   let running = config;
   const auth = new Authenticator(config.alerts.tokens);
@@ -106,7 +106,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
     await bus.subscribe({ topic: Topics.findings, group, handle: deadLetter((m) => lifecycle.onFinding(m)) }),
     await bus.subscribe({ topic: Topics.cameraStatus, group: `${group}-status`, fromBeginning: true, handle: deadLetter((m) => lifecycle.onCameraStatus(m)) }),
     // Every replica keeps its own newest frames (a group of its own, newest messages only).
-    await bus.subscribe({ topic: Topics.frames, group: `${group}-frames-${hostname()}-${process.pid}`, handle: latest.onChunk }),
+    await bus.subscribe({ topic: Topics.thumbs, group: `${group}-thumbs-${hostname()}-${process.pid}`, handle: latest.onChunk }),
   ];
   lifecycle.start(deps.tickMs ?? 1000);
   usage.start(deps.tickMs ? Math.max(deps.tickMs, 200) : 5000);

@@ -28,8 +28,8 @@ export function serveAskNow(
     const camera = planner.camera(cameraId);
     const ring = planner.ring(cameraId);
     if (!camera || !ring) throw new Error(`unknown camera "${cameraId}"`);
-    const latest = ring.latest();
-    const frames = latest === undefined ? [] : ring.between(latest - windowMs, latest + 1);
+    const frames = await planner.recent(cameraId, windowMs);
+    const latest = frames[frames.length - 1]?.capturedAt;
     if (latest === undefined || frames.length < 2) throw new Error(`no recent video from camera "${cameraId}"`);
     const query: QueryConfig = {
       id: 'ask',

@@ -19,8 +19,8 @@ export class FrameRing {
 
   constructor(private readonly keepMs: number) {}
 
-  /** Adds frames newer than the newest held; returns the ones added. */
-  add(frames: Frame[], fps: number): RingFrame[] {
+  /** Adds frames newer than the newest held; returns the ones added. `owned`: the buffers are ours already (decoded here), no copy. */
+  add(frames: Frame[], fps: number, owned = false): RingFrame[] {
     this.fps = fps;
     this.lastArrival = Date.now();
     const added: RingFrame[] = [];
@@ -30,7 +30,7 @@ export class FrameRing {
       // A frame arrives as a slice of the consumer's fetch buffer (megabytes, many cameras):
       // holding the slice would keep the whole buffer alive for as long as the ring keeps the
       // frame. A copy costs a memcpy and bounds memory by what the rings actually hold.
-      const own: RingFrame = { capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: Buffer.from(f.jpeg) };
+      const own: RingFrame = { capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: owned ? f.jpeg : Buffer.from(f.jpeg) };
       this.frames.push(own);
       added.push(own);
     }

@@ -1,5 +1,6 @@
 import type { QueryConfig, VigilConfig } from '@vigil/config';
-import { Topics, topicSpecs, type Finding } from '@vigil/contracts';
+import { encodeFrameChunk, Topics, topicSpecs, type Finding } from '@vigil/contracts';
+import { jpegSize } from '@vigil/media';
 import type { Bus } from '@vigil/bus';
 import type { Control } from '@vigil/control';
 import { ModelClient, type Endpoint } from '@vigil/model';
@@ -46,7 +47,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
   const registry = createRegistry('infer');
   const metrics = createInferMetrics(registry);
   const { bus } = deps;
-  await bus.ensureTopics(topicSpecs([Topics.frames, Topics.findings, Topics.deadLetter]));
+  await bus.ensureTopics(topicSpecs([Topics.frames, Topics.thumbs, Topics.findings, Topics.deadLetter]));
   const endpoints = config.model.endpointSettings ?? config.model.endpoints.map((url) => ({ url }));
   const model =
     endpoints.length > 0
@@ -94,6 +95,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     resubmit: (w) => dispatcher.submit({ key: `retry\u0000${keyOf(w.job.cameraId, w.job.query.id)}@${w.job.end}`, camera: w.job.cameraId, priority: SEVERITY_RANK[w.job.query.severity] }, [w]),
   });
   let stopping = false;
+  let thumbSeq = Date.now();
 
   const slots: Slots<Endpoint> = model
     ? { acquire: () => model.pool.acquire(), release: (e) => model.pool.release(e), onCapacity: (fn) => model.pool.onCapacity(fn), acquireMore: (e, n) => model.pool.acquireMore(e, n) }
@@ -114,6 +116,13 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     log,
     profileOf,
     memory,
+    // The dashboard's tiles: one small recent picture per camera every few seconds, never the video.
+    thumbnail: (cameraId, f) => {
+      const size = jpegSize(f.jpeg);
+      if (!size || stopping) return;
+      const value = encodeFrameChunk({ cameraId, seq: thumbSeq++, width: size.width, height: size.height, fps: 0.5, codec: 'jpeg', frames: [{ capturedAt: f.capturedAt, streamTime: 0, jpeg: f.jpeg }] });
+      bus.publish(Topics.thumbs, [{ key: cameraId, value }]).catch((e: unknown) => log.debug({ camera: cameraId, err: String(e) }, 'thumbnail not published'));
+    },
     submit: (jobs, key, priority, replay, fused) => {
       if (!model) return jobs.forEach((job) => answering.withoutModel(job));
       // Live video: a newer window replaces a waiting one. Replayed windows after a restart
@@ -188,6 +197,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
           () => progress.close(),
           () => delivery.close(),
           async () => model?.pool.close(),
+          async () => planner.close(),
           async () => analytics?.close(),
           async () => detector?.close(),
           () => ops.close(),

@@ -1,8 +1,8 @@
 import type { CameraConfig } from '@vigil/config';
-import type { CameraSource, CameraState, CameraStatus, FrameChunk } from '@vigil/contracts';
-import { CaptureClock, FfmpegFrameSource, ffmpegArgs, jpegSize } from '@vigil/media';
+import type { CameraSource, CameraState, CameraStatus, FrameChunk, PacketChunk, PacketCodec } from '@vigil/contracts';
+import { CaptureClock, FfmpegFrameSource, FfmpegSource, PacketClock, TsDemuxer, ffmpegArgs, ffmpegCopyArgs, jpegSize, type AccessUnit, type FfmpegInput } from '@vigil/media';
 import type { Logger } from '@vigil/observability';
-import { Chunker } from './chunker.ts';
+import { Chunker, PacketChunker } from './chunker.ts';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.ts';
 import { Reasons, describeFailure } from './failure.ts';
 import { displayUrl, scrubberFor, sourceUrl } from './camera-url.ts';
@@ -14,7 +14,7 @@ export interface CameraWorkerDeps {
   ffmpegPath: string;
   metrics: IngestMetrics;
   log: Logger;
-  onChunk(chunk: FrameChunk): void;
+  onChunk(chunk: FrameChunk | PacketChunk): void;
   onStatus(status: CameraStatus): void;
   backoff?: BackoffPolicy;
   /** Window over which delivery is compared with the target fps (default 10 s). */
@@ -38,7 +38,7 @@ const MAX_BAD_FRAMES = 3;
 const RUNAWAY_MS = 60_000;
 
 interface Run {
-  source: FfmpegFrameSource;
+  source: FfmpegSource<Buffer> | FfmpegSource<AccessUnit>;
   startedAt: number;
   firstFrameAt?: number;
   lastFrameAt?: number;
@@ -55,11 +55,17 @@ interface Run {
 export class CameraWorker {
   private run?: Run;
   private readonly clock = new CaptureClock();
-  private readonly chunker: Chunker;
+  private readonly packetClock = new PacketClock();
+  private chunker: Chunker;
+  private packets: PacketChunker;
+  /** How this camera is read now: its config's, until a codec ingest cannot keep as packets falls back. */
+  private mode: 'on_demand' | 'continuous';
+  private gopMs?: number;
+  private lastKeyAt?: number;
   private readonly rate: RateWindow;
   private readonly backoff: BackoffPolicy;
   private readonly url?: string;
-  private readonly args: string[] = [];
+  private readonly input?: FfmpegInput;
   private readonly log: Logger;
   private readonly scrub: (text: string) => string;
   private readonly m;
@@ -84,16 +90,17 @@ export class CameraWorker {
     this.log = deps.log.child({ camera: id });
     this.backoff = deps.backoff ?? DEFAULT_BACKOFF;
     this.rate = new RateWindow(deps.rateWindowMs ?? 10_000);
-    this.chunker = new Chunker(id, camera.fps, deps.chunkMs, deps.resume?.nextSeq ?? Date.now());
-    if (deps.resume) this.clock.resumeAfter(deps.resume.lastCapturedAt);
+    const seq = deps.resume?.nextSeq ?? Date.now();
+    this.chunker = new Chunker(id, camera.fps, deps.chunkMs, seq);
+    this.packets = new PacketChunker(id, camera.fps, deps.chunkMs, seq);
+    this.mode = camera.decode;
+    if (deps.resume) {
+      this.clock.resumeAfter(deps.resume.lastCapturedAt);
+      this.packetClock.resumeAfter(deps.resume.lastCapturedAt);
+    }
     this.scrub = scrubberFor(camera);
     this.url = sourceUrl(camera);
-    if (this.url) {
-      this.args = ffmpegArgs(
-        { url: this.url, transport: camera.transport, hwaccel: camera.hwaccel, inputArgs: camera.inputArgs, timeoutMs: camera.stallTimeoutMs },
-        { fps: camera.fps, width: camera.width },
-      );
-    }
+    if (this.url) this.input = { url: this.url, transport: camera.transport, hwaccel: camera.hwaccel, inputArgs: camera.inputArgs, timeoutMs: camera.stallTimeoutMs };
     const { metrics } = deps;
     this.m = {
       frames: metrics.framesIngested.labels(id),
@@ -118,7 +125,7 @@ export class CameraWorker {
     this.flush();
     // Leaving the config is not an outage: alerts forgets the camera instead of counting a spell.
     this.setState(reason === Reasons.removed ? 'removed' : 'offline', reason);
-    return { lastCapturedAt: this.clock.lastStamp, nextSeq: this.chunker.nextSeq };
+    return { lastCapturedAt: Math.max(this.clock.lastStamp, this.packetClock.lastStamp), nextSeq: Math.max(this.chunker.nextSeq, this.packets.nextSeq) };
   }
 
   /** Periodic check (about once a second): stall, slow delivery, health, gauges. */
@@ -135,8 +142,9 @@ export class CameraWorker {
     }
     if (run.onlineAt === undefined) return;
     if (now - run.onlineAt >= this.rate.windowMs) {
-      if (this.state === 'online' && fps < DEGRADED_BELOW * this.camera.fps) this.setState('degraded', Reasons.slow(fps, this.camera.fps));
-      else if (this.state === 'degraded' && fps >= RECOVERED_AT * this.camera.fps) this.setState('online', Reasons.receiving);
+      const target = this.targetFps();
+      if (this.state === 'online' && fps < DEGRADED_BELOW * target) this.setState('degraded', Reasons.slow(fps, target));
+      else if (this.state === 'degraded' && fps >= RECOVERED_AT * target) this.setState('online', Reasons.receiving);
     }
     if (now - run.onlineAt >= this.backoff.healthyMs) this.failures = 0;
   }
@@ -156,7 +164,7 @@ export class CameraWorker {
 
   private spawn(): void {
     if (this.stopped) return;
-    if (!this.url) {
+    if (!this.input) {
       // Retrying cannot fix the config: stay offline until it changes.
       this.setState('offline', Reasons.invalidUrl);
       this.log.error('camera URL cannot be parsed; the camera stays offline until the config is fixed');
@@ -164,8 +172,12 @@ export class CameraWorker {
     }
     this.runs++;
     this.clock.reset();
+    this.packetClock.reset();
+    this.lastKeyAt = undefined;
     this.rate.clear();
-    const source: FfmpegFrameSource = new FfmpegFrameSource(this.deps.ffmpegPath, this.args, {
+    if (this.mode === 'on_demand') return this.spawnCopy(this.input);
+    const args = ffmpegArgs(this.input, { fps: this.camera.fps, width: this.camera.width });
+    const source: FfmpegFrameSource = new FfmpegFrameSource(this.deps.ffmpegPath, args, {
       frame: (jpeg, index, arrivedAt) => {
         if (this.run?.source === source) this.guard(() => this.onFrame(jpeg, index, arrivedAt));
       },
@@ -179,6 +191,75 @@ export class CameraWorker {
     });
     this.run = { source, startedAt: Date.now(), badFrames: 0 };
     source.start();
+  }
+
+  /** `on_demand`: ffmpeg copies the stream into MPEG-TS; access units go out as they are. */
+  private spawnCopy(input: FfmpegInput): void {
+    const demux = new TsDemuxer();
+    const reader = {
+      push: (b: Buffer): AccessUnit[] => {
+        const units = demux.push(b);
+        const type = demux.unsupportedStreamType;
+        if (type !== undefined) {
+          // Only H.264 and H.265 are kept as packets: anything else is decoded here, as before.
+          this.mode = 'continuous';
+          this.chunker = new Chunker(this.camera.id, this.camera.fps, this.deps.chunkMs, this.packets.nextSeq);
+          throw new Error(`video stream type 0x${type.toString(16)} is not H.264 or H.265: decoding it in ingest instead`);
+        }
+        return units;
+      },
+    };
+    const source: FfmpegSource<AccessUnit> = new FfmpegSource<AccessUnit>(
+      this.deps.ffmpegPath,
+      ffmpegCopyArgs(input),
+      {
+        frame: (au, _index, arrivedAt) => {
+          if (this.run?.source === source && demux.codec) this.guard(() => this.onPacket(au, demux.codec!, arrivedAt));
+        },
+        stream: (info) => {
+          this.source_ = info;
+          this.m.fpsIn.set(info.fps ?? 0);
+        },
+        exit: (reason, opened) => {
+          if (this.run?.source === source) this.guard(() => this.onExit(reason, opened));
+        },
+      },
+      () => reader,
+    );
+    this.run = { source, startedAt: Date.now(), badFrames: 0 };
+    source.start();
+  }
+
+  private onPacket(au: AccessUnit, codec: PacketCodec, arrivedAt: number): void {
+    const run = this.run!;
+    const { capturedAt, decodeAt } = this.packetClock.stamp(au.pts, au.dts, arrivedAt);
+    run.firstFrameAt ??= arrivedAt;
+    run.lastFrameAt = this.lastFrameAt = arrivedAt;
+    this.framesTotal++;
+    this.rate.add(arrivedAt);
+    this.m.frames.inc();
+    if (au.key) {
+      if (this.lastKeyAt !== undefined && capturedAt > this.lastKeyAt) {
+        const gop = capturedAt - this.lastKeyAt;
+        if (this.gopMs === undefined || Math.abs(gop - this.gopMs) > 100) {
+          this.gopMs = gop;
+          // The GOP sets what the trigger stage sees while the camera is quiet: operators see it in the status.
+          if (this.state === 'online' || this.state === 'degraded') this.deps.onStatus(this.status(Date.now()));
+        }
+      }
+      this.lastKeyAt = capturedAt;
+    }
+    if (this.state === 'starting' || this.state === 'offline') {
+      run.onlineAt = arrivedAt;
+      this.setState('online', Reasons.receiving);
+    }
+    for (const chunk of this.packets.add({ capturedAt, decodeAt, key: au.key, data: au.data }, codec)) this.deps.onChunk(chunk);
+  }
+
+  /** The rate delivery is judged against: the stream's own under on_demand (every packet is kept), else the sampled fps. */
+  private targetFps(): number {
+    const native = this.source_?.fps;
+    return this.mode === 'on_demand' && native !== undefined && native > 0 && native <= 120 ? native : this.camera.fps;
   }
 
   private onFrame(jpeg: Buffer, index: number, arrivedAt: number): void {
@@ -236,6 +317,8 @@ export class CameraWorker {
   private flush(): void {
     const chunk = this.chunker.flush();
     if (chunk) this.deps.onChunk(chunk);
+    const packets = this.packets.flush();
+    if (packets) this.deps.onChunk(packets);
   }
 
   private deliveredFps(now: number): number {
@@ -273,6 +356,9 @@ export class CameraWorker {
       reason: this.reason,
       at: now,
       fps: c.fps,
+      decode: this.mode,
+      gopS: this.mode === 'on_demand' && this.gopMs !== undefined ? Math.round(this.gopMs / 10) / 100 : undefined,
+      triggerFps: this.mode === 'on_demand' && this.gopMs ? Math.round((100_000 / this.gopMs / c.keyframeEvery)) / 100 : undefined,
       fpsOut: Math.round(this.deliveredFps(now) * 100) / 100,
       width: this.size?.width,
       height: this.size?.height,

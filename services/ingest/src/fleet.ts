@@ -1,5 +1,5 @@
 import type { CameraConfig } from '@vigil/config';
-import type { CameraStatus, FrameChunk } from '@vigil/contracts';
+import type { CameraStatus, FrameChunk, PacketChunk } from '@vigil/contracts';
 import type { Logger } from '@vigil/observability';
 import { CameraWorker } from './camera-worker.ts';
 import type { BackoffPolicy } from './backoff.ts';
@@ -18,7 +18,7 @@ export interface FleetDeps {
   metrics: IngestMetrics;
   log: Logger;
   shard?: Shard;
-  onChunk(chunk: FrameChunk): void;
+  onChunk(chunk: FrameChunk | PacketChunk): void;
   onStatus(status: CameraStatus): void;
   /** A camera left the config and its worker has stopped (its last chunk is queued). */
   onRemoved?(cameraId: string): Promise<void>;
