@@ -9,3 +9,4 @@ export * from './jpeg-band.ts';
 export * from './jpeg/dc-decode.ts';
 export * from './packet-clock.ts';
 export * from './packet-decoder.ts';
+export * from './mpegts.ts';

@@ -24,6 +24,8 @@ export interface PacketDecoderOptions {
   width: number;
   /** Keep at most one picture per 1/fps slot of capture time; undefined keeps every picture decoded. */
   fps?: number;
+  /** Fed keyframes (each followed by the packet after it): only the keyframes' pictures come out, at once. */
+  keyframesOnly?: boolean;
   hwaccel?: Hwaccel;
   /** The capture time the stream's clock counts from: before every packet this decoder will see. */
   baseMs: number;
@@ -46,6 +48,11 @@ const MAX_BACKLOG_BYTES = 64 * 1024 * 1024;
  * filter graph, in the same order the pictures are encoded, so the n-th stamp belongs to the
  * n-th JPEG. The pts is the packet's own (`-copyts`), so a picture ffmpeg drops as corrupt
  * shifts nothing: the stamps of the others stay theirs.
+ *
+ * Latency: ffmpeg's MPEG-TS reader and parser hand a picture on only when the next one
+ * starts, so a keyframe decoder is fed each keyframe *and the packet after it* (a picture the
+ * filter drops), and `low_delay` lets a keyframe out at once. A stream with B-frames still
+ * holds one keyframe back (the decoder's reorder depth): cameras rarely send B-frames.
  */
 export class PacketDecoder {
   private proc?: ChildProcess;
@@ -78,16 +85,21 @@ export class PacketDecoder {
     const filters = [
       // One picture per slot of capture time (slots counted from the epoch: the base is a whole second).
       ...(o.fps ? [`select='isnan(prev_selected_t)+gte(floor(t*${o.fps})-floor(prev_selected_t*${o.fps})\\,1)'`] : []),
+      // Keyframes only: the picture after each keyframe is fed too (see feedKeyframes), and dropped here.
+      ...(o.keyframesOnly ? [`select='eq(pict_type\\,I)'`] : []),
       `scale=${o.width}:-16:flags=fast_bilinear`,
       'showinfo',
     ];
     const args = [
       ...['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'info', '-threads', '1'],
+      // Keyframes alone have nothing to reorder: out at once, not after the stream's reorder depth.
+      ...(o.keyframesOnly ? ['-flags', 'low_delay'] : []),
       ...(o.hwaccel && o.hwaccel !== 'none' ? ['-hwaccel', o.hwaccel] : []),
       // Start on the first packet: probing would wait for megabytes of a quiet camera's keyframes.
-      ...['-probesize', '32', '-analyzeduration', '0', '-fflags', '+nobuffer', '-copyts', '-f', 'mpegts', '-i', 'pipe:0'],
+      ...['-probesize', '32', '-analyzeduration', '0', '-copyts', '-f', 'mpegts', '-i', 'pipe:0'],
       ...['-map', '0:v:0', '-an', '-vf', filters.join(','), '-fps_mode', 'passthrough'],
-      ...['-c:v', 'mjpeg', '-huffman', 'default', '-q:v', '5', '-flush_packets', '1', '-f', 'image2pipe', 'pipe:1'],
+      // One encoder thread: frame threads would hold pictures back (a thread's worth each).
+      ...['-c:v', 'mjpeg', '-huffman', 'default', '-q:v', '5', '-threads', '1', '-flush_packets', '1', '-f', 'image2pipe', 'pipe:1'],
     ];
     const proc = spawn(o.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc = proc;

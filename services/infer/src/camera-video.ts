@@ -91,10 +91,26 @@ export class CameraVideo {
     }
     const newest = this.ring.latest()!;
     if (this.full?.running && newest > this.fullUntil) this.stopFull('quiet');
-    const keys = added.filter((p) => p.key && this.keyCount++ % this.o.keyframeEvery === 0);
-    if (keys.length === 0) return Promise.resolve([]);
-    return this.decodeKeys(keys);
+    // Each keyframe kept goes with the packet after it: that packet is what lets ffmpeg hand the keyframe on.
+    const feed: HeldPacket[] = [];
+    let last: number | undefined;
+    for (const p of added) {
+      if (this.follower) {
+        feed.push(p);
+        this.follower = false;
+      }
+      if (p.key && this.keyCount++ % this.o.keyframeEvery === 0) {
+        feed.push(p);
+        last = p.capturedAt;
+        this.follower = true;
+      }
+    }
+    if (feed.length === 0) return Promise.resolve([]);
+    return this.decodeKeys(feed, last);
   }
+
+  /** Whether the next packet goes to the keyframe decoder behind the keyframe fed last. */
+  private follower = false;
 
   /**
    * Makes the full decode cover capture times from `from` on (starting at the keyframe
@@ -126,10 +142,15 @@ export class CameraVideo {
     this.stopDecoders('closed');
   }
 
-  private decodeKeys(keys: HeldPacket[]): Promise<DecodedFrame[]> {
-    if (this.keys?.running && keys[keys.length - 1]!.capturedAt - this.keysBase > MAX_DECODER_SPAN_MS) this.stopKeys('decoder clock span');
+  /** Feeds the keyframe decoder; resolves with the pictures up to the keyframe captured at `last` (none: nothing new to wait for). */
+  private decodeKeys(feed: HeldPacket[], last: number | undefined): Promise<DecodedFrame[]> {
+    if (this.keys?.running && feed[feed.length - 1]!.capturedAt - this.keysBase > MAX_DECODER_SPAN_MS) this.stopKeys('decoder clock span');
     if (!this.keys?.running) {
-      this.keysBase = baseOf(keys[0]!);
+      // A fresh decoder starts at a keyframe, never at a follower.
+      const at = feed.findIndex((p) => p.key);
+      if (at < 0) return Promise.resolve([]);
+      feed = feed.slice(at);
+      this.keysBase = baseOf(feed[0]!);
       const decoder: PacketDecoder = this.decoder(this.keysBase, undefined, 'keyframes', (f) => {
         if (this.keys === decoder) this.onKeyFrame(f);
       });
@@ -137,10 +158,14 @@ export class CameraVideo {
       decoder.start();
       this.o.onDecoder?.('keyframes', true);
     }
+    if (last === undefined) {
+      this.keys!.feed(feed);
+      return Promise.resolve([]);
+    }
     return new Promise((resolve) => {
-      const wait: KeyWait = { last: keys[keys.length - 1]!.capturedAt, frames: [], resolve, timer: setTimeout(() => this.release(wait), KEYFRAME_WAIT_MS) };
+      const wait: KeyWait = { last, frames: [], resolve, timer: setTimeout(() => this.release(wait), KEYFRAME_WAIT_MS) };
       this.waits.push(wait);
-      if (!this.keys!.feed(keys)) this.release(wait);
+      if (!this.keys!.feed(feed)) this.release(wait);
     });
   }
 
@@ -167,6 +192,7 @@ export class CameraVideo {
       codec: this.codec!,
       width: this.o.width,
       fps,
+      keyframesOnly: kind === 'keyframes',
       hwaccel: this.o.hwaccel,
       baseMs,
       frame,
