@@ -42,6 +42,15 @@ export function treeCpuSeconds(pid: number): number {
   return cpuSeconds(pid) + childrenOf(pid).reduce((s, c) => s + treeCpuSeconds(c), 0);
 }
 
+/** A process's command line, as its arguments. */
+export function cmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
 /** Reads one metric (summed over matching label sets) from a Prometheus text page. */
 export function metric(text: string, name: string, labelFilter = ''): number {
   let sum = 0;
@@ -117,7 +126,7 @@ export interface TreeWindow {
   rootCpu: number;
   /** The same total from the samples alone (last seen CPU of every process, less its CPU at the start). */
   sampledCpu: number;
-  /** Sampled CPU seconds and process count by command name, the root excluded. */
+  /** Sampled CPU seconds and process count by command name (or the label given), the root excluded. */
   byComm: Record<string, { cpu_s: number; processes: number }>;
   processesSeen: number;
   started: number;
@@ -140,7 +149,11 @@ export class TreeSampler {
   private startRoot = 0;
   private ticks = 0;
 
-  constructor(readonly root: number) {}
+  /** `label` names a process in `byComm` (default: its command name); asked once per process. */
+  constructor(
+    readonly root: number,
+    private readonly label: (pid: number, comm: string) => string = (_, comm) => comm,
+  ) {}
 
   private static total(tree: ProcStat[]): number {
     return tree.reduce((s, p) => s + p.own + p.reaped, 0);
@@ -148,7 +161,11 @@ export class TreeSampler {
 
   private record(tree: ProcStat[]): void {
     this.ticks++;
-    for (const p of tree) this.seen.set(`${p.pid}/${p.start}`, { comm: p.comm, last: p.own, lastTick: this.ticks });
+    for (const p of tree) {
+      const key = `${p.pid}/${p.start}`;
+      const comm = this.seen.get(key)?.comm ?? this.label(p.pid, p.comm);
+      this.seen.set(key, { comm, last: p.own, lastTick: this.ticks });
+    }
   }
 
   begin(): void {
