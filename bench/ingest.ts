@@ -20,6 +20,21 @@
  *
  * The last line with --json is one object: the first N's figures plus `runs` (every N)
  * and `largest_n_holding_4fps` among the Ns tried.
+ *
+ * npm run bench -- ingest --quiet [--size 1080p|720p] [--gop 1s] [--cameras 16] [--baseline-cameras 4]
+ *                         [--seconds 30] [--warmup 15] [--decode on_demand|continuous] [--json]
+ *
+ * What a camera where nothing happens costs the whole Vigil process. A quiet clip (one still
+ * picture with temporal sensor noise: the motion trigger never fires; 30 fps H.264 high, ~4
+ * Mbit/s, a keyframe every --gop, no B-frames) is looped as N file:// cameras through ingest
+ * AND infer in one child process (a Kafka bus, one standing motion query per camera, no model
+ * endpoint), against bare ffmpeg's full decode of the same clip (ffmpegArgs to /dev/null) on
+ * --baseline-cameras copies. The child's CPU is its whole process tree: the Node process and
+ * every descendant, those that start or exit during the window included (TreeSampler in
+ * lib/proc.ts). `--decode` puts `ingest.decode` in the config; a config loader that does not
+ * know the key yet is reported and the run goes on without it. Table on stderr; with --json
+ * one object on the last line of stdout (`bench: "ingest-quiet"`, `ratio` = Vigil's cores per
+ * camera over ffmpeg's, `triggers_fired` from infer's metrics: 0 on a quiet scene).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
@@ -27,7 +42,8 @@ import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ffmpegArgs } from '@vigil/media';
-import { cpuSeconds, percentile, parseFlags } from './lib/proc.ts';
+import { cpus } from 'node:os';
+import { cmdline, cpuSeconds, metric, percentile, parseFlags, procStat, processTree, TreeSampler } from './lib/proc.ts';
 
 const CLIP = resolve('.cache/bench/cam-1080p30-h264.mp4');
 const FPS = 4;
@@ -86,12 +102,12 @@ async function measure(pids: () => number[], seconds: number): Promise<{ cpu: nu
   return { cpu: c1 - c0, busyCores: (m1.busy - m0.busy) / 100 / ((to - from) / 1000), from, to };
 }
 
-function bareArgs(): string[] {
-  return ffmpegArgs({ url: pathToFileURL(CLIP).href, transport: 'tcp', hwaccel: 'none', inputArgs: [], timeoutMs: 10_000 }, { fps: FPS, width: WIDTH }, '/dev/null');
+function bareArgs(clip = CLIP): string[] {
+  return ffmpegArgs({ url: pathToFileURL(clip).href, transport: 'tcp', hwaccel: 'none', inputArgs: [], timeoutMs: 10_000 }, { fps: FPS, width: WIDTH }, '/dev/null');
 }
 
-async function runBare(n: number, warmup: number, seconds: number) {
-  const procs = Array.from({ length: n }, () => spawn('ffmpeg', bareArgs(), { stdio: 'ignore' }));
+async function runBare(n: number, warmup: number, seconds: number, clip = CLIP) {
+  const procs = Array.from({ length: n }, () => spawn('ffmpeg', bareArgs(clip), { stdio: 'ignore' }));
   try {
     await sleep(warmup * 1000);
     const alive = procs.filter((p) => p.exitCode === null);
@@ -191,6 +207,7 @@ function median(xs: number[]): number {
 
 export async function main(args: string[]): Promise<number> {
   const flags = parseFlags(args);
+  if (flags.has('quiet')) return quietMain(flags);
   const ns = (flags.get('cameras') ?? '4').split(',').map(Number);
   const seconds = Number(flags.get('seconds') ?? 30);
   const warmup = Number(flags.get('warmup') ?? 5);
@@ -287,6 +304,300 @@ ${ids.map((id) => `  - { id: ${id}, url: "${pathToFileURL(spec.clip).href}", fps
       } satisfies Counters);
     }
   }
+}
+
+// ─── --quiet: the whole Vigil process (ingest + infer) on quiet cameras, against bare ffmpeg ───
+
+const QUIET_SIZES: Record<string, [number, number]> = { '1080p': [1920, 1080], '720p': [1280, 720] };
+const QUIET_FPS = 30;
+const QUIET_USAGE =
+  'usage: npm run bench -- ingest --quiet [--size 1080p|720p] [--gop 1s] [--cameras 16] [--baseline-cameras 4] [--seconds 30] [--warmup 15] [--decode on_demand|continuous] [--brokers host:port] [--json]\n';
+
+/**
+ * A quiet camera: one still picture (testsrc2's first frame, repeated) with temporal sensor
+ * noise, nothing moving; 30 fps H.264 high profile, no B-frames, ~4 Mbit/s, a keyframe every
+ * `gop` seconds exactly (scene-cut detection off), 20–30 s long (whole GOPs) so that the loop
+ * restarts on a keyframe. Made once per size and GOP under .cache/bench/.
+ */
+function ensureQuietClip(size: string, gop: number): string {
+  const [w, h] = QUIET_SIZES[size]!;
+  const clip = resolve(`.cache/bench/quiet-${size}-gop${gop}s-h264.mp4`);
+  if (existsSync(clip)) return clip;
+  mkdirSync('.cache/bench', { recursive: true });
+  const keyint = Math.round(gop * QUIET_FPS);
+  let seconds = gop * Math.max(1, Math.floor(30 / gop));
+  if (seconds < 20) seconds = gop * Math.ceil(20 / gop);
+  process.stderr.write(`bench ingest --quiet: making the ${size} quiet clip, ${seconds} s, keyframe every ${gop} s (once, ~${seconds} s)…\n`);
+  const tmp = `${clip}.tmp.mp4`;
+  execFileSync('ffmpeg', [
+    ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi'],
+    ...['-i', `testsrc2=size=${w}x${h}:rate=${QUIET_FPS},trim=end_frame=1,loop=loop=-1:size=1:start=0,setpts=N/(${QUIET_FPS}*TB),noise=alls=6:allf=t`],
+    ...['-t', String(seconds), '-r', String(QUIET_FPS), '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high'],
+    ...['-b:v', '4M', '-maxrate', '4M', '-bufsize', '8M', '-g', String(keyint), '-keyint_min', String(keyint), '-sc_threshold', '0', '-bf', '0', '-an', '-y', tmp],
+  ]);
+  renameSync(tmp, clip);
+  return clip;
+}
+
+/** The config of the Vigil process: the cameras, one standing motion query each, no model endpoint. */
+function quietYaml(ids: string[], clip: string, brokers: string, decode: string | undefined): string {
+  return [
+    'model: { endpoints: [] }',
+    `kafka: { brokers: ["${brokers}"], client_id: bench-quiet }`,
+    'http: { host: 127.0.0.1 }',
+    `ingest: { metrics_port: 0${decode ? `, decode: ${decode}` : ''} }`,
+    'infer: { metrics_port: 0 }',
+    'cameras:',
+    ...ids.map((id) => `  - { id: ${id}, url: "${pathToFileURL(clip).href}", fps: ${FPS}, width: ${WIDTH} }`),
+    'queries:',
+    ...ids.map((id, i) => `  - { id: quiet-${i}, cameras: [${id}], question: "Is anything moving?", window: 8s, every: 2s, trigger: { type: motion } }`),
+    '',
+  ].join('\n');
+}
+
+/** Tells the ffmpeg processes of the tree apart by their command line: stream copy, keyframes only, or other (a full decode today). */
+function ffmpegKind(pid: number, comm: string): string {
+  if (comm !== 'ffmpeg') return comm;
+  const args = cmdline(pid);
+  const has = (flag: RegExp, value: string) => args.some((a, i) => flag.test(a) && args[i + 1] === value);
+  if (has(/^-(c|codec|vcodec)(:v)?$/, 'copy')) return 'ffmpeg copy';
+  if (has(/^-(skip_frame|discard)(:v)?$/, 'nokey')) return 'ffmpeg keyframes';
+  return 'ffmpeg';
+}
+
+interface QuietMetrics {
+  online: number;
+  ingest: string;
+  infer: string;
+}
+
+/** A counter summed per value of one label (e.g. skipped windows per reason). */
+function metricByLabel(text: string, name: string, label: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const v = new RegExp(`${label}="([^"]*)"`).exec(m[2] ?? '')?.[1] ?? '';
+    out[v] = (out[v] ?? 0) + Number(m[3]);
+  }
+  return out;
+}
+
+function diffBy(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b)) if (v !== (a[k] ?? 0)) out[k] = v - (a[k] ?? 0);
+  return out;
+}
+
+/** The Vigil child: ingest + infer in one process on a Kafka bus, its process tree's CPU over the window. */
+async function runVigil(yaml: string, n: number, ids: string[], warmup: number, seconds: number) {
+  const self = fileURLToPath(import.meta.url);
+  const group = `bench-quiet-${Math.random().toString(36).slice(2, 8)}`;
+  const proc = spawn(process.execPath, ['--import', 'tsx', self, '--quiet-child', JSON.stringify({ yaml, group })], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = new IngestChild(proc);
+  try {
+    const { online } = await child.ask<{ online: number }>({ cmd: 'online', timeoutMs: 90_000 });
+    if (online !== n) process.stderr.write(`bench ingest --quiet: WARNING only ${online} of ${n} cameras online after 90 s\n`);
+    await sleep(warmup * 1000);
+    const m0 = await child.ask<QuietMetrics>({ cmd: 'metrics' });
+    const sampler = new TreeSampler(proc.pid!, ffmpegKind);
+    const j0 = machineJiffies();
+    const from = Date.now();
+    sampler.begin();
+    for (let left = seconds * 1000; left > 0; left = seconds * 1000 - (Date.now() - from)) {
+      await sleep(Math.min(1000, left));
+      sampler.tick();
+    }
+    const tree = sampler.end();
+    const to = Date.now();
+    const j1 = machineJiffies();
+    const m1 = await child.ask<QuietMetrics>({ cmd: 'metrics' });
+    const wall = (to - from) / 1000;
+    const d = (text: 'ingest' | 'infer', name: string, labels = '') => metric(m1[text], name, labels) - metric(m0[text], name, labels);
+    // The slowest camera's rate of a per-camera counter; null where the page has no such counter (a renamed one: not judged).
+    const perCamera = (text: 'ingest' | 'infer', name: string) => (m1[text].includes(`${name}{`) ? Math.min(...ids.map((id) => d(text, name, `camera="${id}"`) / wall)) : null);
+    return {
+      wall,
+      tree,
+      busyCores: (j1.busy - j0.busy) / 100 / wall,
+      online: m1.online,
+      triggersFired: d('infer', 'vigil_infer_windows_triggered_total'),
+      triggersFiredSinceStart: metric(m1.infer, 'vigil_infer_windows_triggered_total'),
+      windowsConsidered: d('infer', 'vigil_infer_windows_considered_total'),
+      windowsSkipped: d('infer', 'vigil_infer_windows_skipped_total'),
+      skippedByReason: diffBy(metricByLabel(m0.infer, 'vigil_infer_windows_skipped_total', 'reason'), metricByLabel(m1.infer, 'vigil_infer_windows_skipped_total', 'reason')),
+      framesAnalysed: d('infer', 'vigil_infer_analytics_frames_total'),
+      framesUndecodable: d('infer', 'vigil_infer_analytics_undecodable_frames_total'),
+      inferChunksPerCameraS: perCamera('infer', 'vigil_infer_chunks_total'),
+      ingestFpsMin: perCamera('ingest', 'vigil_ingest_frames_total'),
+      framesDropped: d('ingest', 'vigil_ingest_frames_dropped_total'),
+      restarts: d('ingest', 'vigil_ingest_camera_restarts_total'),
+    };
+  } finally {
+    // Whatever the child started goes too, should it not stop them itself (by pid and start time).
+    const started = processTree(proc.pid!).slice(1);
+    proc.kill('SIGTERM');
+    const exited = new Promise((r) => proc.once('exit', r));
+    if (proc.exitCode === null && proc.signalCode === null && (await Promise.race([exited.then(() => true), sleep(30_000).then(() => false)])) === false) {
+      process.stderr.write('bench ingest --quiet: the Vigil child did not stop within 30 s; killing it\n');
+      proc.kill('SIGKILL');
+      await exited;
+    }
+    for (const p of started) if (procStat(p.pid)?.start === p.start) process.kill(p.pid, 'SIGKILL');
+  }
+}
+
+async function quietMain(flags: Map<string, string>): Promise<number> {
+  const size = flags.get('size') ?? '1080p';
+  const gop = Number((flags.get('gop') ?? '1s').replace(/s$/, ''));
+  const n = Number(flags.get('cameras') ?? 16);
+  const baselineN = Number(flags.get('baseline-cameras') ?? 4);
+  const seconds = Number(flags.get('seconds') ?? 30);
+  // Long enough for every camera's 8 s window to be full and planned every 2 s before measuring.
+  const warmup = Number(flags.get('warmup') ?? 15);
+  const brokers = flags.get('brokers') ?? '127.0.0.1:9092';
+  const requested = flags.get('decode');
+  if (
+    !QUIET_SIZES[size] || !(gop > 0) || !Number.isInteger(Math.round(gop * QUIET_FPS * 1000) / 1000) || !Number.isInteger(n) || n < 1 ||
+    !Number.isInteger(baselineN) || baselineN < 1 || !(seconds > 0) || !(warmup >= 0) || (requested !== undefined && requested !== 'on_demand' && requested !== 'continuous')
+  ) {
+    process.stderr.write(QUIET_USAGE);
+    return 2;
+  }
+  const { parseConfig, ConfigError, formatIssue } = await import('@vigil/config');
+  const clip = ensureQuietClip(size, gop);
+  const run = Math.random().toString(36).slice(2, 8);
+  const ids = Array.from({ length: n }, (_, i) => `quiet-${run}-${i}`);
+
+  // `ingest.decode` goes into the config only when asked for; a config loader that does not know it yet is reported, not fatal.
+  let yaml = quietYaml(ids, clip, brokers, requested);
+  let config: ReturnType<typeof parseConfig>;
+  let decodeRejected: string | undefined;
+  try {
+    config = parseConfig(yaml, 'bench-quiet.yaml', {});
+  } catch (e) {
+    if (!requested || !(e instanceof ConfigError)) throw e;
+    decodeRejected = e.issues.map((i) => formatIssue('bench-quiet.yaml', i)).join('; ');
+    process.stderr.write(`bench ingest --quiet: WARNING the config loader rejects ingest.decode: ${requested} (${decodeRejected}); running without it: today's continuous decode\n`);
+    yaml = quietYaml(ids, clip, brokers, undefined);
+    config = parseConfig(yaml, 'bench-quiet.yaml', {});
+  }
+  const parsedDecode = (config.ingest as { decode?: unknown }).decode;
+  const decode = typeof parsedDecode === 'string' ? parsedDecode : decodeRejected ? 'continuous' : (requested ?? 'continuous');
+
+  process.stderr.write(`bench ingest --quiet: bare ffmpeg full decode on ${baselineN} cameras, ${seconds} s…\n`);
+  const bare = await runBare(baselineN, 5, seconds, clip);
+  const bareWall = (bare.to - bare.from) / 1000;
+  process.stderr.write(`bench ingest --quiet: Vigil (ingest + infer, decode ${decode}) on ${n} cameras, ${warmup} s warm-up, ${seconds} s…\n`);
+  const v = await runVigil(yaml, n, ids, warmup, seconds);
+
+  const ffmpegPerCamera = bare.cpu / bareWall / baselineN;
+  const vigilPerCamera = v.tree.cpu / v.wall / n;
+  const keepsUp = v.online === n && v.framesDropped === 0 && v.restarts === 0 && (v.ingestFpsMin ?? FPS) >= FPS * 0.95 && (v.inferChunksPerCameraS ?? 1) >= 0.9;
+  const byComm = Object.fromEntries(Object.entries(v.tree.byComm).map(([k, c]) => [k, { cpu_s: round(c.cpu_s), processes: c.processes }]));
+  const result = {
+    bench: 'ingest-quiet',
+    size,
+    gop_s: gop,
+    seconds: round(v.wall, 1),
+    decode,
+    decode_requested: requested ?? null,
+    decode_config_error: decodeRejected ?? null,
+    ffmpeg_cores_per_camera: round(ffmpegPerCamera, 4),
+    vigil_cores_per_camera: round(vigilPerCamera, 4),
+    ratio: round(vigilPerCamera / ffmpegPerCamera, 3),
+    quiet_cameras_per_core: round(1 / vigilPerCamera, 1),
+    cameras: n,
+    baseline_cameras: baselineN,
+    triggers_fired: v.triggersFired,
+    triggers_fired_since_start: v.triggersFiredSinceStart,
+    windows_considered: v.windowsConsidered,
+    windows_skipped: v.windowsSkipped,
+    windows_skipped_by_reason: v.skippedByReason,
+    frames_analysed: v.framesAnalysed,
+    frames_undecodable: v.framesUndecodable,
+    vigil_cpu_s: round(v.tree.cpu),
+    vigil_node_cpu_s: round(v.tree.rootCpu),
+    vigil_children_cpu_s: round(v.tree.cpu - v.tree.rootCpu),
+    vigil_cpu_s_sampled: round(v.tree.sampledCpu),
+    vigil_children_by_command: byComm,
+    vigil_processes_seen: v.tree.processesSeen,
+    vigil_processes_started: v.tree.started,
+    vigil_processes_exited: v.tree.exited,
+    ffmpeg_cpu_s: round(bare.cpu),
+    ingest_min_camera_fps: v.ingestFpsMin === null ? null : round(v.ingestFpsMin),
+    infer_min_chunks_per_camera_s: v.inferChunksPerCameraS === null ? null : round(v.inferChunksPerCameraS),
+    frames_dropped: v.framesDropped,
+    restarts: v.restarts,
+    keeps_up: keepsUp,
+    machine_busy_cores: round(v.busyCores),
+    machine_busy_cores_ffmpeg: round(bare.busyCores),
+    machine_cores: cpus().length,
+    load_average_1m: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
+  };
+  const rows: [string, string | number][] = [
+    ['clip', `quiet ${size} 30 fps H.264 high, ~4 Mbit/s, keyframe every ${gop} s`],
+    ['decode', decode + (decodeRejected ? ` (asked ${requested}: rejected by the config loader)` : '')],
+    ['bare ffmpeg full decode', `${baselineN} cameras, ${result.ffmpeg_cpu_s} cpu-s in ${round(bareWall, 1)} s → ${result.ffmpeg_cores_per_camera} cores/camera`],
+    ['Vigil (ingest + infer)', `${n} cameras, ${result.vigil_cpu_s} cpu-s in ${result.seconds} s → ${result.vigil_cores_per_camera} cores/camera`],
+    ['  Node process', `${result.vigil_node_cpu_s} cpu-s`],
+    ['  child processes', `${result.vigil_children_cpu_s} cpu-s (${Object.entries(byComm).map(([k, c]) => `${k}×${c.processes} ${c.cpu_s}`).join(', ') || 'none'}); ${result.vigil_processes_started} started, ${result.vigil_processes_exited} exited in the window`],
+    ['  sampled cross-check', `${result.vigil_cpu_s_sampled} cpu-s (once a second: misses the last second of processes that exited)`],
+    ['ratio Vigil / ffmpeg', `${result.ratio} (on_demand target ≤ 0.2)`],
+    ['quiet cameras per core', result.quiet_cameras_per_core],
+    ['triggers fired', `${result.triggers_fired} in the window, ${result.triggers_fired_since_start} since start`],
+    ['windows', `${result.windows_considered} considered, ${result.windows_skipped} skipped ${JSON.stringify(result.windows_skipped_by_reason)}; ${result.frames_analysed} frames through the trigger stage`],
+    ['keeps up', `${keepsUp} (ingest min ${result.ingest_min_camera_fps} fps/camera, infer min ${result.infer_min_chunks_per_camera_s} chunks/s/camera, dropped ${result.frames_dropped}, restarts ${result.restarts})`],
+    ['machine busy cores', `${result.machine_busy_cores} of ${result.machine_cores} (Vigil window), ${result.machine_busy_cores_ffmpeg} (ffmpeg window)`],
+  ];
+  process.stderr.write(`\n${rows.map(([k, val]) => `${k.padEnd(26)} ${val}`).join('\n')}\n`);
+  if (v.triggersFired > 0 || v.triggersFiredSinceStart > 0) process.stderr.write(`bench ingest --quiet: WARNING the motion trigger fired on the quiet scene (${v.triggersFiredSinceStart} windows since start)\n`);
+  if (v.windowsConsidered === 0) process.stderr.write('bench ingest --quiet: WARNING infer considered no window: the pipeline did not run, the figures say nothing\n');
+  if (!keepsUp) process.stderr.write('bench ingest --quiet: WARNING Vigil did not keep up with the cameras in real time: its cores per camera are a lower bound\n');
+  if (result.machine_busy_cores >= 0.9 * result.machine_cores) process.stderr.write('bench ingest --quiet: WARNING the machine was saturated during the Vigil window\n');
+  if (flags.has('json')) process.stdout.write(`${JSON.stringify(result)}\n`);
+  return 0;
+}
+
+/** Quiet child mode: ingest and infer in one process, as `vigil run` composes them, driven by JSON commands on stdin. */
+async function quietChild(spec: { yaml: string; group: string }): Promise<void> {
+  const { parseConfig } = await import('@vigil/config');
+  const { KafkaBus } = await import('@vigil/bus');
+  const { createLogger } = await import('@vigil/observability');
+  const { startIngest } = await import('@vigil/ingest');
+  const { startInfer } = await import('@vigil/infer');
+  const config = parseConfig(spec.yaml, 'bench-quiet.yaml', {});
+  const logger = createLogger('bench-quiet', { level: 'warn', destination: process.stderr as unknown as never });
+  const bus = new KafkaBus({ brokers: config.kafka!.brokers, clientId: 'bench-quiet', logger });
+  // Downstream first, as `vigil run` does.
+  const infer = await startInfer(config, { bus, logger, group: spec.group });
+  const ingest = await startIngest(config, { bus, logger });
+  const { metric } = await import('./lib/proc.ts');
+  const reply = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
+  const online = () => ingest.cameras().filter((c) => c.state === 'online').length;
+  process.once('SIGTERM', () =>
+    void ingest
+      .close()
+      .then(() => infer.close())
+      .then(() => bus.close())
+      .finally(() => process.exit(0)),
+  );
+  for await (const line of createInterface({ input: process.stdin })) {
+    const cmd = JSON.parse(line) as { cmd: string; timeoutMs?: number };
+    if (cmd.cmd === 'online') {
+      const deadline = Date.now() + (cmd.timeoutMs ?? 30_000);
+      while (Date.now() < deadline && online() < config.cameras.length) await sleep(200);
+      reply({ online: online() });
+    } else if (cmd.cmd === 'metrics') {
+      const scrape = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const [ingestText, inferText] = await Promise.all([scrape(ingest.port), scrape(infer.port)]);
+      reply({ online: metric(ingestText, 'vigil_ingest_camera_online'), ingest: ingestText, infer: inferText } satisfies QuietMetrics);
+    }
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === '--quiet-child') {
+  await quietChild(JSON.parse(process.argv[3]!) as { yaml: string; group: string });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === '--child') {
