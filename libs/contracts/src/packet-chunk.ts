@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import { checkMessage, MessageId, TimeMs, type DecodeResult } from './check.ts';
-import { MAX_FPS } from './frame-chunk.ts';
+import { decodeFrameChunk, MAX_FPS, type FrameChunk } from './frame-chunk.ts';
 
 export const PACKET_CHUNK_VERSION = 1;
 export const PACKET_CHUNK_MAGIC = 0x56475043; // "VGPC"
@@ -131,4 +131,17 @@ export function decodePacketChunk(buf: Buffer): DecodeResult<PacketChunk> {
 function hasStartCode(b: Buffer): boolean {
   if (b.length < 4 || b[0] !== 0 || b[1] !== 0) return false;
   return b[2] === 1 || (b[2] === 0 && b[3] === 1);
+}
+
+/** What `vigil.frames` carries: JPEG frames (continuous cameras) or packets (on_demand cameras). */
+export type CameraChunk = FrameChunk | PacketChunk;
+
+/** Decodes either envelope by its magic; never throws. */
+export function decodeCameraChunk(buf: Buffer): DecodeResult<CameraChunk> {
+  return isPacketChunk(buf) ? decodePacketChunk(buf) : decodeFrameChunk(buf);
+}
+
+/** A chunk's pictures' times in its own order (capture order for frames, decode order for packets). */
+export function chunkTimes(c: CameraChunk): number[] {
+  return 'packets' in c ? c.packets.map((p) => p.decodeAt) : c.frames.map((f) => f.capturedAt);
 }

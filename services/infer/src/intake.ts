@@ -1,4 +1,4 @@
-import { decodeFrameChunk, decodePacketChunk, isPacketChunk, Topics, type FrameChunk, type PacketChunk } from '@vigil/contracts';
+import { decodeCameraChunk, Topics } from '@vigil/contracts';
 import type { Bus, InMessage } from '@vigil/bus';
 import type { Logger } from '@vigil/observability';
 import type { WindowLedger } from './ledger.ts';
@@ -34,7 +34,7 @@ export class ChunkIntake {
 
   async take(m: InMessage, replay: boolean): Promise<() => boolean> {
     // Cameras read on_demand send packets; continuous ones (and codecs ingest decodes) JPEG frames.
-    const decoded: { ok: true; value: FrameChunk | PacketChunk } | { ok: false; reason: string } = isPacketChunk(m.value) ? decodePacketChunk(m.value) : decodeFrameChunk(m.value);
+    const decoded = decodeCameraChunk(m.value);
     if (!decoded.ok) {
       this.d.metrics.badChunks.inc();
       this.d.log.warn({ partition: m.partition, offset: m.offset, reason: decoded.reason }, 'malformed frame chunk sent to dead letter');
