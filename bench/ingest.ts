@@ -2,7 +2,7 @@
  * npm run bench -- ingest [--cameras 4[,8,…]] [--seconds 30] [--warmup 5] [--repeat 1]
  *                         [--brokers 127.0.0.1:9092] [--kafkajs-idle-fix] [--json]
  *
- * N simulated 1080p30 H.264 cameras (one 4 Mbit/s clip, looped in real time with
+ * N simulated 1080p30 H.264 cameras read `decode: continuous` (one 4 Mbit/s clip, looped in real time with
  * `file://`) through ingest into Kafka, against the same N inputs through bare ffmpeg
  * doing the same decode, 4 fps, scale and JPEG encode to /dev/null (the very same
  * command line, from @vigil/media's ffmpegArgs, only the output differs).
@@ -262,7 +262,7 @@ async function child(spec: { n: number; brokers: string; clip: string; idleFix?:
   const config = parseConfig(
     `model: { endpoints: [] }
 kafka: { brokers: ["${spec.brokers}"] }
-ingest: { metrics_port: 0 }
+ingest: { metrics_port: 0, decode: continuous }
 cameras:
 ${ids.map((id) => `  - { id: ${id}, url: "${pathToFileURL(spec.clip).href}", fps: ${FPS}, width: ${WIDTH} }`).join('\n')}
 `,
