@@ -93,7 +93,8 @@ export class PacketDecoder {
     const args = [
       ...['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'info', '-threads', '1'],
       // Keyframes alone have nothing to reorder: out at once, not after the stream's reorder depth.
-      ...(o.keyframesOnly ? ['-flags', 'low_delay'] : []),
+      // The trigger stage reads 1/8-resolution DC values: the loop filter changes nothing it sees (~10% of the decode).
+      ...(o.keyframesOnly ? ['-flags', 'low_delay', '-skip_loop_filter', 'all'] : []),
       ...(o.hwaccel && o.hwaccel !== 'none' ? ['-hwaccel', o.hwaccel] : []),
       // Start on the first packet: probing would wait for megabytes of a quiet camera's keyframes.
       ...['-probesize', '32', '-analyzeduration', '0', '-copyts', '-f', 'mpegts', '-i', 'pipe:0'],

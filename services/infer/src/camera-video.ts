@@ -91,6 +91,7 @@ export class CameraVideo {
     }
     const newest = this.ring.latest()!;
     if (this.full?.running && newest > this.fullUntil) this.stopFull('quiet');
+    if (this.full?.running) return this.triggerFromFull(added);
     // Each keyframe kept goes with the packet after it: that packet is what lets ffmpeg hand the keyframe on.
     const feed: HeldPacket[] = [];
     let last: number | undefined;
@@ -111,6 +112,42 @@ export class CameraVideo {
 
   /** Whether the next packet goes to the keyframe decoder behind the keyframe fed last. */
   private follower = false;
+  /** While the full decode runs: capture times of the keyframes whose trigger picture it owes. */
+  private owed: number[] = [];
+
+  /**
+   * While the camera is decoded in full, the trigger stage takes its pictures from that decode
+   * (the first picture at or after each keyframe kept, the same cadence as the keyframe
+   * decoder), and the keyframe decoder stops: a busy camera pays for one decode, not two.
+   */
+  private triggerFromFull(added: HeldPacket[]): Promise<DecodedFrame[]> {
+    if (this.keys) this.stopKeys('full decode running');
+    let last: number | undefined;
+    for (const p of added) {
+      if (p.key && this.keyCount++ % this.o.keyframeEvery === 0) this.owed.push((last = p.capturedAt));
+    }
+    this.follower = false;
+    if (last === undefined) return Promise.resolve([]);
+    return this.waitFor(last);
+  }
+
+  private waitFor(last: number): Promise<DecodedFrame[]> {
+    return new Promise((resolve) => {
+      const wait: KeyWait = { last, frames: [], resolve, timer: setTimeout(() => this.release(wait), KEYFRAME_WAIT_MS) };
+      this.waits.push(wait);
+    });
+  }
+
+  /** A picture of the full decode: windows get it; the trigger stage gets it where a keyframe's is owed. */
+  private onFullFrame(f: DecodedFrame): void {
+    this.o.onFrame(f);
+    let owes = false;
+    while (this.owed.length > 0 && this.owed[0]! <= f.capturedAt) {
+      this.owed.shift();
+      owes = true;
+    }
+    if (owes) this.onKeyFrame(f);
+  }
 
   /**
    * Makes the full decode cover capture times from `from` on (starting at the keyframe
@@ -128,7 +165,7 @@ export class CameraVideo {
     this.fullBase = baseOf(packets[0]!);
     this.fullFrom = packets[0]!.capturedAt;
     const decoder: PacketDecoder = this.decoder(this.fullBase, this.o.fps, 'full', (f) => {
-      if (this.full === decoder) this.o.onFrame(f);
+      if (this.full === decoder) this.onFullFrame(f);
     });
     this.full = decoder;
     decoder.start();
@@ -162,11 +199,9 @@ export class CameraVideo {
       this.keys!.feed(feed);
       return Promise.resolve([]);
     }
-    return new Promise((resolve) => {
-      const wait: KeyWait = { last, frames: [], resolve, timer: setTimeout(() => this.release(wait), KEYFRAME_WAIT_MS) };
-      this.waits.push(wait);
-      if (!this.keys!.feed(feed)) this.release(wait);
-    });
+    const done = this.waitFor(last);
+    if (!this.keys!.feed(feed)) this.release(this.waits[this.waits.length - 1]!);
+    return done;
   }
 
   private onKeyFrame(f: DecodedFrame): void {
@@ -198,8 +233,12 @@ export class CameraVideo {
       frame,
       exit: (reason) => {
         this.o.onDecoder?.(kind, false);
-        if (kind === 'keyframes' && this.keys === decoder) for (const w of [...this.waits]) this.release(w);
-        if (reason === 'quiet' || reason === 'closed' || reason === 'restart earlier' || this.closed) return;
+        // Pictures its waiting chunks expected will not come: plan them without.
+        if ((kind === 'keyframes' && this.keys === decoder) || (kind === 'full' && this.full === decoder)) {
+          if (kind === 'full') this.owed = [];
+          for (const w of [...this.waits]) this.release(w);
+        }
+        if (['quiet', 'closed', 'restart earlier', 'full decode running'].includes(reason) || this.closed) return;
         // Once per reason: a camera sending garbage does not fill the log.
         if (!this.warned.has(reason)) {
           this.warned.add(reason);
@@ -219,6 +258,9 @@ export class CameraVideo {
     this.full?.close(reason);
     this.full = undefined;
     this.fullFrom = undefined;
+    // Pictures still owed to the trigger come from the keyframe decoder again, from the next keyframe.
+    this.owed = [];
+    for (const w of [...this.waits]) this.release(w);
   }
 
   private stopDecoders(reason: string): void {

@@ -26,8 +26,8 @@ export class PacketRing {
     for (const p of packets) {
       const last = this.packets[this.packets.length - 1];
       if (last && p.decodeAt <= last.decodeAt) continue; // replayed or duplicated
-      // A copy: a slice would keep the whole fetch buffer alive as long as the ring holds it.
-      const own = { capturedAt: p.capturedAt, decodeAt: p.decodeAt, key: p.key, data: Buffer.from(p.data) };
+      // Views on the chunk, which intake copied out of the fetch buffer (see ChunkIntake.take).
+      const own = { capturedAt: p.capturedAt, decodeAt: p.decodeAt, key: p.key, data: p.data };
       this.packets.push(own);
       this.bytes += own.data.length;
       added.push(own);
