@@ -165,6 +165,9 @@ test('cameras: live frames for online cameras; an offline camera shows as offlin
   await page.waitForSelector(`[data-camera="${broken}"][data-state="offline"]`, { timeout: 30_000 });
   assert.match(await gate.locator('[data-reason]').innerText(), /connection refused/);
   await waitFor('a live frame of the dock', () => page.locator(`[data-camera="${dock}"] img`).evaluate((i) => (i as HTMLImageElement).naturalWidth > 0), 20_000);
+  // on_demand: the card says what the trigger stage sees (the simulators send a keyframe a second).
+  await page.waitForSelector(`[data-camera="${dock}"] [data-trigger-fps]`, { timeout: 20_000 });
+  assert.match(await page.locator(`[data-camera="${dock}"] [data-trigger-fps]`).innerText(), /^trigger [01]\.\d fps · GOP [\d.]+ s$/);
   const src1 = await page.locator(`[data-camera="${dock}"] img`).getAttribute('src');
   await page.waitForTimeout(1000);
   assert.notEqual(await page.locator(`[data-camera="${dock}"] img`).getAttribute('src'), src1, 'the frame refreshes');

@@ -51,6 +51,13 @@ export function CamerasView() {
                   {typeof fps === 'number' && state !== 'offline' && <span class="muted"> · {fps.toFixed(1)} fps</span>}
                 </span>
               </div>
+              {c.status?.decode === 'on_demand' && c.status.triggerFps !== undefined && state !== 'offline' && (
+                // What the trigger stage sees while the camera is quiet: a long GOP means a slow trigger.
+                <div class={`muted trigger-rate${c.status.triggerFps < 0.25 ? ' warn' : ''}`} data-trigger-fps title="on_demand: the trigger stage sees the camera's keyframes">
+                  trigger {c.status.triggerFps < 1 ? `1 picture every ${(1 / c.status.triggerFps).toFixed(c.status.triggerFps < 0.1 ? 0 : 1)} s` : `${c.status.triggerFps.toFixed(1)} fps`}
+                  {c.status.gopS !== undefined ? ` · GOP ${c.status.gopS} s` : ''}
+                </div>
+              )}
               {state !== 'online' && c.status?.reason && (
                 <div class="reason" data-reason>
                   {c.status.reason}
