@@ -184,10 +184,10 @@ for (const codec of ['h264', 'hevc'] as const) {
     assert.equal(units.length, 120);
     assert.deepEqual(stamps(units), probed);
     // B-frames: presentation order differs from decode order.
-    assert.ok(units.some((u, i) => i > 0 && u.pts < units[i - 1]!.pts));
+    assert.ok(units.some((u, i) => i > 0 && u.pts < units[i - 1]!.pts), 'no B-frames');
     assert.equal(units.filter((u) => u.key).length, 4);
     // Every unit is Annex B, starting with a start code.
-    for (const u of units) assert.ok(u.data.subarray(0, 4).equals(Buffer.from([0, 0, 0, 1])) || u.data.subarray(0, 3).equals(START));
+    for (const u of units) assert.ok(u.data.subarray(0, 4).equals(Buffer.from([0, 0, 0, 1])) || u.data.subarray(0, 3).equals(START), `unit at ${u.dts} not Annex B`);
   });
 
   test(`${codec}: bytes split at random boundaries give the same units`, () => {
@@ -240,7 +240,7 @@ for (const codec of ['h264', 'hevc'] as const) {
     const units = demux(streams[codec]!).units;
     const stripped = units.map((u, i) => (u.key && i > 0 ? { ...u, data: stripNals(codec, u.data, PARAMS[codec]) } : u));
     const keys = stripped.filter((u) => u.key);
-    assert.ok(keys.slice(1).every((u) => !nalTypes(codec, u.data).some((t) => PARAMS[codec].includes(t))));
+    assert.ok(keys.slice(1).every((u) => !nalTypes(codec, u.data).some((t) => PARAMS[codec].includes(t))), 'parameter sets left in');
     // Without them a key unit cannot be decoded alone.
     assert.deepEqual((await decodeFrames(mux(codec, [keys[2]!]))).pts, []);
 
@@ -331,7 +331,7 @@ test('a 20 MiB PES is dropped without buffering more than maxUnitBytes', () => {
   const d = new TsDemuxer({ maxUnitBytes: max });
   const units = pushPieces(d, ts, 7, 200_000, max + 188);
   assert.deepEqual(units.map((u) => u.pts), [0, 6000, 9000]);
-  assert.ok(units.every((u) => u.data.length <= max));
+  assert.ok(units.every((u) => u.data.length <= max), 'a unit over maxUnitBytes');
   assert.equal(d.stats.dropped, 1);
   assert.match(d.lastError ?? '', /over 1048576 bytes/);
 });
@@ -347,13 +347,14 @@ test('garbage between packets: resynchronises and loses nothing', () => {
     // Not after two packets in a row: a packet between two runs of garbage has no neighbour to confirm its sync.
     if (o > 0 && o - last > 188 && r() < 0.02) {
       last = o;
-      // No 0x47 in the garbage, so each insertion costs exactly one resync.
-      parts.push(Buffer.from(Array.from({ length: 1 + Math.floor(r() * 400) }, () => Math.floor(r() * 256)).map((b) => (b === 0x47 ? 0 : b))));
+      // Random bytes hold the odd 0x47: one counts as sync only if another follows 188 bytes on.
+      parts.push(Buffer.from(Array.from({ length: 1 + Math.floor(r() * 400) }, () => Math.floor(r() * 256))));
       inserted++;
     }
   }
-  const { units, d } = demux(Buffer.concat([Buffer.from('leading garbage'), ...parts]));
-  assert.ok(inserted > 10);
+  const { units, d } = demux(Buffer.concat([Buffer.from('leading garbage G'), ...parts]));
+  const syncs = parts.filter((p) => p.length !== 188).reduce((n, p) => n + p.filter((b) => b === 0x47).length, 0);
+  assert.ok(inserted > 10 && syncs >= 5, `${inserted} runs of garbage holding ${syncs} sync bytes`);
   assert.equal(d.stats.resyncs, inserted + 1);
   assert.deepEqual(units, demux(ts).units);
 });
@@ -372,7 +373,7 @@ test('duplicated packets are ignored, lost packets drop only their units', () =>
   const lost = demux(Buffer.concat(kept));
   assert.ok(lost.d.stats.dropped > 5, `dropped ${lost.d.stats.dropped}`);
   // Each loss costs at most the unit it hit (counted) and, if it took a unit's start, that unit.
-  assert.ok(lost.units.length + lost.d.stats.dropped >= whole.length - (packets.length - kept.length));
+  assert.ok(lost.units.length + lost.d.stats.dropped >= whole.length - (packets.length - kept.length), `${lost.units.length} units`);
   // Whatever comes out is intact: exactly one of the original units.
   const byPts = new Map(whole.map((u) => [u.pts, u]));
   for (const u of lost.units) assert.deepEqual(u, byPts.get(u.pts));
@@ -382,6 +383,8 @@ test('duplicated packets are ignored, lost packets drop only their units', () =>
 test('bogus adaptation_field_length and PES headers are counted and skipped', () => {
   const cc = { n: 0 };
   const unit = (pts: number) => packetize(VIDEO_PID, pes(pts, picture(400)), cc);
+  // Built in stream order, so that continuity counters run on.
+  const first = unit(0);
   const second = unit(3000);
   second[188 + 3] = 0x30 | (second[188 + 3]! & 0x0f); // adaptation field + payload...
   second[188 + 4] = 200; // ...longer than the packet
@@ -390,13 +393,66 @@ test('bogus adaptation_field_length and PES headers are counted and skipped', ()
   third[2 * 188 + 4] = 250; // ...of 250 bytes
   const badMarker = packetize(VIDEO_PID, pes(9000, picture(400)), cc);
   badMarker[4 + 11] = badMarker[4 + 11]! & 0xfe; // a PTS marker bit
+  const good = unit(10500); // ends the one before, so that its error is seen on its own
   const noStart = packetize(VIDEO_PID, Buffer.concat([Buffer.from([0, 0, 2]), pes(12000, picture(400)).subarray(3)]), cc);
-  const headerPast = packetize(VIDEO_PID, pes(15000, picture(100)), cc);
-  headerPast[4 + 8] = 255; // PES_header_data_length past the PES
-  const ts = Buffer.concat([tables('h264'), unit(0), second, third, badMarker, noStart, headerPast, unit(18000), unit(21000)]);
-  const { units, d } = demux(ts);
-  assert.deepEqual(units.map((u) => u.pts), [0, 18000, 21000]);
-  assert.equal(d.stats.dropped, 5);
+  const shortPes = pes(15000, picture(100));
+  const headerPast = packetize(VIDEO_PID, shortPes, cc);
+  headerPast[188 - shortPes.length + 8] = 255; // PES_header_data_length past the PES (one packet, stuffed at the front)
+  const damaged = unit(18000);
+  damaged[188 + 1] = damaged[188 + 1]! | 0x80; // transport_error_indicator
+  const ts = Buffer.concat([tables('h264'), first, second, third, badMarker, good, noStart, headerPast, damaged, unit(21000), unit(24000)]);
+  const d = new TsDemuxer();
+  const errors: (string | undefined)[] = [];
+  const units: AccessUnit[] = [];
+  for (let o = 0; o < ts.length; o += 188) {
+    units.push(...d.push(ts.subarray(o, o + 188)));
+    if (d.lastError !== errors.at(-1)) errors.push(d.lastError);
+  }
+  units.push(...d.flush());
+  assert.deepEqual(units.map((u) => u.pts), [0, 10500, 21000, 24000]);
+  assert.equal(d.stats.dropped, 6);
+  assert.deepEqual(errors, [
+    'adaptation_field_length 200',
+    'adaptation_field_length 250',
+    'PTS/DTS marker bit not set',
+    'PES without a start code',
+    'PES_header_data_length past the PES',
+    'transport_error_indicator set',
+  ]);
+});
+
+test('a signalled discontinuity is accepted; scrambled packets and tables with a bad CRC are not', () => {
+  const cc = { n: 0 };
+  const small = (pts: number) => packetize(VIDEO_PID, pes(pts, picture(100)), cc); // one packet, stuffing in its adaptation field
+  const a = small(0);
+  const b = small(3000);
+  b[3] = (b[3]! & 0xf0) | ((b[3]! + 5) & 0x0f); // counter jumps...
+  b[5] = b[5]! | 0x80; // ...with discontinuity_indicator set
+  cc.n += 5;
+  const c = small(6000);
+  const scrambled = small(9000);
+  scrambled[3] = scrambled[3]! | 0x80; // transport_scrambling_control
+  const d1 = new TsDemuxer();
+  const units = [...d1.push(Buffer.concat([tables('h264'), a, b, c, scrambled, small(12000)])), ...d1.flush()];
+  assert.deepEqual(units.map((u) => u.pts), [0, 3000, 6000, 12000]);
+  assert.equal(d1.stats.dropped, 1);
+
+  // A PMT whose CRC does not match is not followed.
+  const t = Buffer.from(tables('h264'));
+  t[188 + 5 + 17] = 0x24; // stream_type, in a section with the old CRC
+  const d2 = new TsDemuxer();
+  assert.deepEqual(d2.push(Buffer.concat([t, small(0), small(3000)])), []);
+  assert.equal(d2.codec, undefined);
+  assert.equal(d2.lastError, 'PMT: CRC mismatch');
+});
+
+test('a new PMT switches the stream: the unit in progress is dropped, the new codec is used', () => {
+  const h264 = demux(streams.h264!).units.slice(0, 10);
+  const hevc = demux(streams.hevc!).units.slice(0, 10);
+  const { units, d } = demux(Buffer.concat([mux('h264', h264), mux('hevc', hevc)]));
+  assert.equal(d.codec, 'hevc');
+  assert.equal(d.stats.dropped, 1);
+  assert.deepEqual(units, [...h264.slice(0, 9), ...hevc]);
 });
 
 test('seeded fuzz: random bytes, bit flips, truncations and shuffles never throw and stay bounded', () => {
@@ -405,12 +461,11 @@ test('seeded fuzz: random bytes, bit flips, truncations and shuffles never throw
   const r = rng(42);
   const base = [streams.h264!, streams.hevc!];
   const check = (d: TsDemuxer, units: AccessUnit[]) => {
-    assert.ok(d.bufferedBytes <= bound);
+    assert.ok(d.bufferedBytes <= bound, `buffered ${d.bufferedBytes}`);
     assert.doesNotMatch(d.lastError ?? '', /internal/);
     for (const u of units) {
-      assert.ok(u.data.length <= max);
-      assert.ok(Number.isInteger(u.pts) && u.pts >= 0 && u.pts < 2 ** 33);
-      assert.ok(Number.isInteger(u.dts) && u.dts >= 0 && u.dts < 2 ** 33);
+      assert.ok(u.data.length <= max, `unit of ${u.data.length} bytes`);
+      for (const t of [u.pts, u.dts]) assert.ok(Number.isInteger(t) && t >= 0 && t < 2 ** 33, `timestamp ${t}`);
     }
   };
   const cases: Buffer[] = [];

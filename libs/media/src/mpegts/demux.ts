@@ -265,7 +265,6 @@ export class TsDemuxer {
       p += 1 + afl;
     }
     if ((afc & 1) === 0) return; // adaptation field only: no payload, the counter does not advance
-    if (b3 & 0xc0) return this.damaged('scrambled video packet');
     const end = o + TS_PACKET;
     const cc = b3 & 0x0f;
     if (this.lastCc >= 0 && !discontinuity && cc !== ((this.lastCc + 1) & 0x0f)) {
@@ -276,6 +275,15 @@ export class TsDemuxer {
     this.lastCc = cc;
     b.copy(this.lastPayload, 0, p, end);
     this.lastPayloadLen = end - p;
+    if (b3 & 0xc0) {
+      // Scrambled: the header still says where units start, but this one cannot be read.
+      if (b1 & 0x40) {
+        if (this.assembling) this.finish(out);
+        this.stats.dropped++;
+      } else this.drop('scrambled video packet');
+      this.error = 'scrambled video packet';
+      return;
+    }
     if (b1 & 0x40) {
       // payload_unit_start_indicator: a new PES, so the previous one (length 0) is complete.
       if (this.assembling) this.finish(out);
