@@ -449,10 +449,10 @@ test('a signalled discontinuity is accepted; scrambled packets and tables with a
 test('a new PMT switches the stream: the unit in progress is dropped, the new codec is used', () => {
   const h264 = demux(streams.h264!).units.slice(0, 10);
   const hevc = demux(streams.hevc!).units.slice(0, 10);
-  const { units, d } = demux(Buffer.concat([mux('h264', h264), mux('hevc', hevc)]));
-  assert.equal(d.codec, 'hevc');
+  const { units, d } = demux(Buffer.concat([mux('hevc', hevc), mux('h264', h264)]));
+  assert.equal(d.codec, 'h264');
   assert.equal(d.stats.dropped, 1);
-  assert.deepEqual(units, [...h264.slice(0, 9), ...hevc]);
+  assert.deepEqual(units, [...hevc.slice(0, 9), ...h264]);
 });
 
 test('seeded fuzz: random bytes, bit flips, truncations and shuffles never throw and stay bounded', () => {
