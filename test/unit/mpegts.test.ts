@@ -262,6 +262,22 @@ for (const codec of ['h264', 'hevc'] as const) {
   });
 }
 
+test('parameter sets in a PES of their own are kept for the key unit after it', async () => {
+  const units = demux(streams.h264!).units.slice(0, 30);
+  const first = units[0]!;
+  const sets = stripNals('h264', first.data, [9, 5, 6]); // SPS and PPS only
+  assert.deepEqual(nalTypes('h264', sets), [7, 8]);
+  const m = new TsMuxer('h264');
+  const ts = Buffer.concat([m.mux({ ...first, key: false, data: sets }), ...[{ ...first, data: stripNals('h264', first.data, [7, 8]) }, ...units.slice(1)].map((u) => m.mux(u))]);
+  const { units: out, d } = demux(ts);
+  assert.equal(d.stats.dropped, 0);
+  assert.deepEqual(stamps(out), stamps(units));
+  assert.deepEqual(nalTypes('h264', out[0]!.data), [9, 7, 8, 6, 5]);
+  const dec = await decodeFrames(mux('h264', out));
+  assert.equal(dec.errors, '');
+  assert.equal(dec.pts.length, 30);
+});
+
 test('MPEG-2 video is reported as unsupported and yields no units', () => {
   const { units, d } = demux(streams.mpeg2!);
   assert.equal(d.unsupportedStreamType, 0x02);

@@ -94,7 +94,7 @@ export class TsDemuxer {
 
   constructor(opts?: { maxUnitBytes?: number }) {
     const max = opts?.maxUnitBytes;
-    this.maxUnit = max !== undefined && Number.isFinite(max) && max >= 1024 ? Math.floor(max) : DEFAULT_MAX_UNIT;
+    this.maxUnit = max !== undefined && Number.isFinite(max) && max >= 1 ? Math.floor(max) : DEFAULT_MAX_UNIT;
   }
 
   get codec(): VideoCodec | undefined {
@@ -147,6 +147,7 @@ export class TsDemuxer {
     this.skipping = false;
     this.assembling = false;
     this.asmLen = 0;
+    this.shrink();
     this.lastCc = -1;
     this.lastPayloadLen = -1;
     this.pat.reset();
@@ -170,7 +171,6 @@ export class TsDemuxer {
           continue;
         }
         this.synced = false;
-        this.error = 'lost packet sync';
       }
       // A lone 0x47 proves nothing in random bytes: take one whose next packet starts with one too.
       let j = b.indexOf(SYNC, i);
@@ -179,7 +179,7 @@ export class TsDemuxer {
       if (at > i && !this.skipping) {
         this.skipping = true;
         this.stats.resyncs++;
-        this.error = 'skipped bytes to find packet sync';
+        this.error = 'lost packet sync: skipped bytes to find it';
       }
       i = at;
       // No candidate, or one whose confirmation has not arrived yet: wait for more bytes.
@@ -331,6 +331,12 @@ export class TsDemuxer {
     this.stats.dropped++;
     this.assembling = false;
     this.asmLen = 0;
+    this.shrink();
+  }
+
+  /** After a large unit, lets the buffer go rather than hold up to maxUnitBytes for good. */
+  private shrink(): void {
+    if (this.asm.length > 4 * INITIAL_CAPACITY) this.asm = EMPTY;
   }
 
   /** Ends the unit being assembled: parses its PES header and NAL units, then emits or drops it. */
@@ -342,6 +348,7 @@ export class TsDemuxer {
     const reject = (reason: string) => {
       this.error = reason;
       this.stats.dropped++;
+      this.shrink();
     };
     // '10' after the 6 fixed bytes: the optional header that every video PES has.
     if (len < 9 || (a[6]! & 0xc0) !== 0x80) return reject('malformed PES header');
@@ -361,10 +368,16 @@ export class TsDemuxer {
     if (pts < 0 || dts < 0) return reject('PTS/DTS marker bit not set');
     const es = a.subarray(from, end);
     const info = inspect(this.videoCodec!, es);
-    if (info.vcl < 0) return reject('PES without a coded picture');
+    if (info.vcl < 0) {
+      // NAL units but no picture (parameter sets on their own): not a unit, but worth keeping.
+      if (info.nals.length === 0) return reject('PES without a coded picture');
+      this.params!.remember(es, info);
+      return this.shrink();
+    }
     const data = this.params!.apply(es, info);
     // `es` is a view on the reassembly buffer, which the next unit overwrites.
     out.push({ pts, dts, key: info.key, data: data === es ? Buffer.from(es) : data });
     this.stats.units++;
+    this.shrink();
   }
 }

@@ -105,15 +105,30 @@ export class ParamSets {
    * put in front (after its access unit delimiter); then remembers the unit's own sets.
    */
   apply(es: Buffer, info: AuInfo): Buffer {
-    const own = new Map<number, Nal[]>();
-    for (const n of info.nals) if (this.syn.params.includes(n.type)) own.set(n.type, [...(own.get(n.type) ?? []), n]);
+    const own = this.own(info);
     const lacks = this.syn.params.some((t) => !own.has(t) && this.sets.has(t));
     const out = info.key && lacks && info.complete ? this.rebuild(es, info, own) : es;
+    this.keep(es, own);
+    return out;
+  }
+
+  /** Remembers the parameter sets of a PES that holds no picture (some sources send them on their own). */
+  remember(es: Buffer, info: AuInfo): void {
+    this.keep(es, this.own(info));
+  }
+
+  private own(info: AuInfo): Map<number, Nal[]> {
+    const own = new Map<number, Nal[]>();
+    for (const n of info.nals) if (this.syn.params.includes(n.type)) own.set(n.type, [...(own.get(n.type) ?? []), n]);
+    return own;
+  }
+
+  private keep(es: Buffer, own: Map<number, Nal[]>): void {
     for (const [t, list] of own) {
       const kept = list.filter((n) => n.end - n.start <= MAX_SET_BYTES).slice(0, MAX_SETS_PER_TYPE);
+      // Copies: a view would keep the whole unit's buffer alive.
       if (kept.length > 0) this.sets.set(t, kept.map((n) => Buffer.from(es.subarray(n.start, n.end))));
     }
-    return out;
   }
 
   /**
