@@ -45,6 +45,8 @@ before(async () => {
     make('h264', ['-c:v', 'libx264', '-bf', '2', '-g', '30']),
     make('hevc', ['-c:v', 'libx265', '-x265-params', 'keyint=30:bframes=2:log-level=error']),
     make('mpeg2', ['-c:v', 'mpeg2video']),
+    // SPS/PPS only in extradata, none in x264's output.
+    make('h264-no-b', ['-c:v', 'libx264', '-bf', '0', '-g', '30', '-x264-params', 'repeat-headers=0', '-flags', '+global_header']),
   ]);
 });
 
@@ -102,6 +104,7 @@ function nalTypes(codec: VideoCodec, b: Buffer): number[] {
   return types;
 }
 const START = Buffer.from([0, 0, 1]);
+const SPS = Buffer.from([0, 0, 1, 0x67]);
 
 /** The Annex B buffer without NAL units of the given types. */
 function stripNals(codec: VideoCodec, b: Buffer, drop: number[]): Buffer {
@@ -261,6 +264,19 @@ for (const codec of ['h264', 'hevc'] as const) {
     assert.deepEqual(dec.pts, [key.pts]);
   });
 }
+
+test('H.264 without B-frames and without in-band SPS/PPS: ffmpeg\'s TS muxer puts AUD + extradata on key units', async () => {
+  const ts = streams['h264-no-b']!;
+  const { units, d } = demux(ts);
+  assert.deepEqual(stamps(units), await probePackets(ts));
+  assert.equal(d.stats.dropped, 0);
+  assert.ok(units.every((u) => u.pts === u.dts), 'pts = dts without B-frames');
+  // Nothing for the demuxer to add: the muxer inserted the parameter sets itself (SPS bytes are in the TS).
+  let sps = 0;
+  for (let i = ts.indexOf(SPS); i !== -1; i = ts.indexOf(SPS, i + 1)) sps++;
+  assert.equal(sps, units.filter((u) => u.key).length);
+  for (const u of units) assert.deepEqual(nalTypes('h264', u.data).slice(0, u.key ? 3 : 1), u.key ? [9, 7, 8] : [9]);
+});
 
 test('parameter sets in a PES of their own are kept for the key unit after it', async () => {
   const units = demux(streams.h264!).units.slice(0, 30);
