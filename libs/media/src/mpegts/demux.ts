@@ -2,7 +2,8 @@
  * Reads the video elementary stream out of an MPEG transport stream (ISO/IEC 13818-1), as
  * ffmpeg writes it with `-c copy -f mpegts`: 188-byte packets, PAT → PMT → the first
  * H.264/H.265 PID, one PES per access unit. Every byte may be hostile, so: no input throws,
- * every loop advances, and the bytes held are at most one unit (maxUnitBytes) plus one packet.
+ * every loop advances, and the bytes held are at most one unit (maxUnitBytes) plus one packet,
+ * besides fixed small buffers (a PSI section, the last packet, ≤ 64 KiB of parameter sets per type).
  */
 import { inspect, ParamSets } from './nal.ts';
 import { MAX_SECTION, parsePat, parsePmt } from './psi.ts';

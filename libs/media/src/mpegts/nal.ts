@@ -10,8 +10,8 @@ const START = Buffer.from([0, 0, 1]);
 const START4 = Buffer.from([0, 0, 0, 1]);
 /** Hostile units may hold thousands of empty NAL units before a slice; past this many we stop listing them. */
 const MAX_LISTED = 64;
-/** Caps on the parameter sets kept between units (real ones are tens to hundreds of bytes). */
-const MAX_SET_BYTES = 64 * 1024;
+/** Caps on the parameter sets kept between units, per type (real ones are tens to hundreds of bytes). */
+const MAX_TYPE_BYTES = 64 * 1024;
 const MAX_SETS_PER_TYPE = 32;
 
 interface Syntax {
@@ -125,9 +125,15 @@ export class ParamSets {
 
   private keep(es: Buffer, own: Map<number, Nal[]>): void {
     for (const [t, list] of own) {
-      const kept = list.filter((n) => n.end - n.start <= MAX_SET_BYTES).slice(0, MAX_SETS_PER_TYPE);
-      // Copies: a view would keep the whole unit's buffer alive.
-      if (kept.length > 0) this.sets.set(t, kept.map((n) => Buffer.from(es.subarray(n.start, n.end))));
+      const kept: Buffer[] = [];
+      let bytes = 0;
+      for (const n of list) {
+        bytes += n.end - n.start;
+        if (bytes > MAX_TYPE_BYTES || kept.length === MAX_SETS_PER_TYPE) break;
+        // A copy: a view would keep the whole unit's buffer alive.
+        kept.push(Buffer.from(es.subarray(n.start, n.end)));
+      }
+      if (kept.length > 0) this.sets.set(t, kept);
     }
   }
 
