@@ -6,7 +6,8 @@
  * analytics affordable at hundreds of frames a second.
  */
 
-import { LOOKAHEAD, readScanLayout, type Huffman, type ScanLayout } from './dc-layout.ts';
+import { readScanLayout, type ScanLayout } from './dc-layout.ts';
+import { LOOKAHEAD, type HuffmanDecoder } from './huffman.ts';
 
 /** A frame's luma at 1/8 scale: `data[y * width + x]` is block (x, y)'s mean, 0..255. */
 export interface DcImage {
@@ -92,7 +93,7 @@ function decodeScan(d: Uint8Array, layout: ScanLayout): DcImage {
       cnt += 8;
     }
   };
-  const slow = (h: Huffman): number => {
+  const slow = (h: HuffmanDecoder): number => {
     let code = 0;
     for (let len = 1; len <= 16; len++) {
       if (cnt < 1) fill();
