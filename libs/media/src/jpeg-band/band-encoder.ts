@@ -7,7 +7,7 @@
  * The band follows a restart marker, so its DC predictors start at 0 and its bytes do not
  * depend on the frame: they are kept per (tables, width, label, side).
  */
-import { BitString, category, extraBits } from './bits.ts';
+import { BitString, category, extraBits } from '../jpeg/bits.ts';
 import type { HuffmanEncoder } from '../jpeg/huffman.ts';
 
 /** Zig-zag index → natural (row-major) index in an 8×8 block. */
