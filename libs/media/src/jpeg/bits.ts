@@ -1,8 +1,79 @@
 /**
- * Bit strings for the band's entropy-coded data: bits appended most significant first, then
- * written out with the byte stuffing that entropy-coded data needs (every FF byte is
- * followed by 00) and the last byte padded with 1-bits (T.81 F.1.2.3).
+ * Entropy-coded data as bits, most significant first: the DC decoder's reader and the band
+ * encoder's writer. In the data every FF byte is followed by a stuffed 00 (T.81 F.1.2.3),
+ * which the reader drops and the writer adds; the writer pads the last byte with 1-bits.
  */
+
+/**
+ * Reads from d[pos] on. From a marker or the end of the data on it feeds zero bytes, counted
+ * in `pad`, and never moves past them: a corrupt scan cannot make it read out of bounds, and
+ * the caller tells real bits from fed ones with overrun(). The unread bits are the low `cnt`
+ * bits of `buf`, open so that a decoder's hot loop can peek at them without a call.
+ */
+export class BitReader {
+  buf = 0;
+  cnt = 0;
+  private pad = 0;
+  private marker = false;
+
+  constructor(
+    private readonly d: Uint8Array,
+    private pos: number,
+  ) {}
+
+  /** Tops `buf` up to at least 24 unread bits. */
+  fill(): void {
+    const d = this.d;
+    while (this.cnt <= 23) {
+      let b = 0;
+      if (!this.marker && this.pos < d.length) {
+        b = d[this.pos]!;
+        if (b === 0xff) {
+          if (d[this.pos + 1] === 0) this.pos += 2;
+          else {
+            this.marker = true;
+            b = 0;
+            this.pad++;
+          }
+        } else this.pos++;
+      } else this.pad++;
+      // Only the unread bits are kept: buf stays below 2^31, a small integer to V8.
+      this.buf = ((this.buf & ((1 << this.cnt) - 1)) << 8) | b;
+      this.cnt += 8;
+    }
+  }
+
+  /** The next `n` bits (n ≤ 16). */
+  bits(n: number): number {
+    if (this.cnt < n) this.fill();
+    this.cnt -= n;
+    return (this.buf >>> this.cnt) & ((1 << n) - 1);
+  }
+
+  /** Drops the next `n` bits (n ≤ 16). */
+  skip(n: number): void {
+    if (this.cnt < n) this.fill();
+    this.cnt -= n;
+  }
+
+  /** Whether bits fed past the data were used: they sit at the bottom of `buf`, below 8·pad. */
+  overrun(): boolean {
+    return this.pad > 0 && this.cnt < this.pad * 8;
+  }
+
+  /** Moves past the next RSTn marker (only ever forwards) and drops what was buffered: a restart interval ends. */
+  restart(): void {
+    const d = this.d;
+    let pos = this.pos;
+    while (pos + 1 < d.length && !(d[pos] === 0xff && d[pos + 1]! >= 0xd0 && d[pos + 1]! <= 0xd7)) pos++;
+    this.pos = pos + 2;
+    this.buf = 0;
+    this.cnt = 0;
+    this.pad = 0;
+    this.marker = false;
+  }
+}
+
 
 /** Accumulates bits, most significant first. */
 export class BitString {
