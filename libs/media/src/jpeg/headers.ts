@@ -25,8 +25,7 @@ export interface ScanComponent {
   comp: FrameComponent;
   dc: HuffmanSpec;
   ac: HuffmanSpec;
-  /** Table ids the scan header selects. */
-  dcTable: number;
+  /** AC table id the scan header selects (the band splicer names it when refusing a symbol). */
   acTable: number;
 }
 
@@ -129,7 +128,7 @@ export function readHeaders(d: Uint8Array, fail: Fail): JpegHeaders {
     } else if (isFrameHeader(marker)) {
       fail(`${SOF_NAMES[marker]}; only baseline sequential (SOF0) is supported`);
     } else if (marker === 0xdd) {
-      if (end - seg !== 2) fail(`DRI segment of length ${end - s.at - 2} (must be 4)`);
+      if (end - s.at !== 6) fail(`DRI segment of length ${end - s.at - 2} (must be 4)`);
       restartInterval = (d[seg]! << 8) | d[seg + 1]!;
     } else if (marker === 0xda) {
       if (!frame) fail('scan (SOS) before the frame header');
@@ -214,7 +213,6 @@ function readScan(d: Uint8Array, seg: number, end: number, comps: FrameComponent
       comp,
       dc: dc[dcTable] ?? fail(`missing DC Huffman table ${dcTable} (component ${id})`),
       ac: ac[acTable] ?? fail(`missing AC Huffman table ${acTable} (component ${id})`),
-      dcTable,
       acTable,
     });
   }
