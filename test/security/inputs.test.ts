@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import jpegJs from 'jpeg-js';
 import type { QueryConfig } from '@vigil/config';
 import { FINDING_TEXT_LIMITS } from '@vigil/contracts';
-import { BandSplicer, JpegSplitter, decodeDcImage } from '@vigil/media';
+import { BandSplicer, JpegSplitter, decodeDcImage, jpegSize } from '@vigil/media';
 import { ModelClient, REPLY_LIMITS, mapMentionedTimes, type ModelAnswer, type WindowFrame } from '@vigil/model';
 import { createLogger } from '@vigil/observability';
 import { AnalyticsStage } from '../../services/infer/src/analytics/stage.ts';
@@ -123,6 +123,32 @@ test('hostile JPEG through the band splicer: limits, short data and lying header
   const marker = Buffer.from(frame!);
   marker.set([0xff, 0xd9], sos.end + 40); // EOI inside the scan
   throwsClearly(() => s.splice(marker, '0.00s', 'left'), /^cannot splice a band: marker 0x(d9|ff) inside the scan/);
+});
+
+test('jpegSize reads the frame header as the decoder does: fill bytes and APPn/COM skipped, lying segments undefined, never a throw', () => {
+  const ok = tinyJpeg({ width: 64, height: 48 });
+  assert.deepEqual(jpegSize(ok), { width: 64, height: 48 });
+  const sof = segments(ok).find((s) => s.marker === 0xc0)!;
+  const com = Buffer.from([0xff, 0xfe, 0, 5, 0x61, 0x62, 0x63, 0xff, 0xff]); // COM "abc", then two fill bytes
+  const padded = Buffer.concat([ok.subarray(0, 2), Buffer.from([0xff, 0xe1, 0, 2]), com, ok.subarray(2)]);
+  assert.deepEqual(jpegSize(padded), { width: 64, height: 48 });
+  assert.equal(decodeDcImage(padded).imageWidth, 64, 'the decoder reads it too');
+  const lying = Buffer.from(ok);
+  lying.writeUInt16BE(0xfff0, sof.at + 2); // the frame header runs past the data
+  for (const bad of [lying, ok.subarray(2), ok.subarray(0, sof.at + 6), Buffer.from('junk'), Buffer.alloc(0)]) assert.equal(jpegSize(bad), undefined);
+  // Where the decoder reads a frame, jpegSize agrees with it; elsewhere it returns or is undefined.
+  const r = rng(seed);
+  for (let i = 0; i < 2000; i++) {
+    const m = Buffer.from(r.chance(0.5) ? mutate.flipBits(r, ok, r.range(1, 4)) : mutate.insert(r, ok, Uint8Array.from([0xff, r.pick([0xff, 0xd0, 0xd8, 0xe0, 0xfe, r.int(256)])])));
+    let dc: ReturnType<typeof decodeDcImage> | undefined;
+    try {
+      dc = decodeDcImage(m);
+    } catch {
+      dc = undefined;
+    }
+    const size = jpegSize(m);
+    if (dc) assert.deepEqual(size, { width: dc.imageWidth, height: dc.imageHeight });
+  }
 });
 
 test('callers skip and count hostile frames: the trigger stage and the window bander', async () => {

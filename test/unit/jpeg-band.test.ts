@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import jpeg from 'jpeg-js';
 import { BandSplicer, JpegSplitter, windowLabel, windowSide, type BandSide } from '@vigil/media';
-import { BitString } from '../../libs/media/src/jpeg-band/bits.ts';
+import { BitString } from '../../libs/media/src/jpeg/bits.ts';
 import { readLayout } from '../../libs/media/src/jpeg-band/layout.ts';
 
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';

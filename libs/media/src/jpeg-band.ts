@@ -13,9 +13,9 @@
  * no restart markers, height a multiple of 16 — anything else is refused.
  */
 import { BAND_HEIGHT } from './band.ts';
-import { encodeBand, type BandComponent } from './jpeg-band/band-encoder.ts';
+import { encodeBand, missingSymbol, type BandComponent } from './jpeg-band/band-encoder.ts';
 import { readLayout, type JpegLayout } from './jpeg-band/layout.ts';
-import { buildEncoder, missingSymbol } from './jpeg-band/huffman.ts';
+import { buildEncoder } from './jpeg/huffman.ts';
 import { DEFAULT_FONT, checkLabel, renderLabels, type LabelBitmap } from './jpeg-band/labels.ts';
 import { findScanBytesEnd } from './jpeg-band/scan-end.ts';
 

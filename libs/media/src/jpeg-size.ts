@@ -1,15 +1,26 @@
-/** Reads width and height from a JPEG's SOF marker without decoding it. */
+import { hasSoi, isFrameHeader, nextSegment } from './jpeg/headers.ts';
+
+/** Thrown and caught within jpegSize: one instance, so a bad frame costs no stack trace. */
+const NOT_JPEG = new Error('not a JPEG');
+const notJpeg = (): never => {
+  throw NOT_JPEG;
+};
+
+/**
+ * Reads width and height from a JPEG's frame header (any SOFn) without decoding it or
+ * checking anything else; undefined when the segments before the scan do not hold one.
+ */
 export function jpegSize(b: Buffer): { width: number; height: number } | undefined {
-  let o = 2;
-  while (o + 9 < b.length) {
-    if (b[o] !== 0xff) return undefined;
-    const marker = b[o + 1]!;
-    const len = b.readUInt16BE(o + 2);
-    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC)
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { height: b.readUInt16BE(o + 5), width: b.readUInt16BE(o + 7) };
+  if (!hasSoi(b)) return undefined;
+  try {
+    for (let p = 2; ; ) {
+      const { marker, at, end } = nextSegment(b, p, notJpeg);
+      if (isFrameHeader(marker)) return end - at < 9 ? undefined : { height: b.readUInt16BE(at + 5), width: b.readUInt16BE(at + 7) };
+      if (marker === 0xda) return undefined;
+      p = end;
     }
-    o += 2 + len;
+  } catch (e) {
+    if (e === NOT_JPEG) return undefined;
+    throw e;
   }
-  return undefined;
 }

@@ -7,11 +7,11 @@
  * The band follows a restart marker, so its DC predictors start at 0 and its bytes do not
  * depend on the frame: they are kept per (tables, width, label, side).
  */
-import { BitString, category, extraBits } from './bits.ts';
-import type { HuffmanEncoder } from './huffman.ts';
+import { BitString, category, extraBits } from '../jpeg/bits.ts';
+import type { HuffmanEncoder } from '../jpeg/huffman.ts';
 
 /** Zig-zag index → natural (row-major) index in an 8×8 block. */
-export const ZIGZAG = Uint8Array.from([
+const ZIGZAG = Uint8Array.from([
   0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29,
   22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ]);
@@ -27,6 +27,21 @@ export interface BandComponent {
   quant: Uint16Array;
   dc: HuffmanEncoder;
   ac: HuffmanEncoder;
+}
+
+/** AC run/size symbols of baseline JPEG: EOB, ZRL and (run 0..15, size 1..10). */
+const AC_SYMBOLS: number[] = [0x00, 0xf0];
+for (let r = 0; r < 16; r++) for (let s = 1; s <= 10; s++) AC_SYMBOLS.push((r << 4) | s);
+
+/**
+ * The band's symbols depend on the label, so every symbol the band could need must have a
+ * code: a table optimised for one frame (`-huffman optimal`) usually lacks some. Returns a
+ * description of the first missing symbol, or undefined.
+ */
+export function missingSymbol(enc: HuffmanEncoder, cls: 'DC' | 'AC'): string | undefined {
+  const needed = cls === 'DC' ? Array.from({ length: 12 }, (_, i) => i) : AC_SYMBOLS;
+  for (const s of needed) if (enc.size[s] === 0) return cls === 'DC' ? `category ${s}` : `run/size 0x${s.toString(16).padStart(2, '0')}`;
+  return undefined;
 }
 
 /** C[u * 8 + x] = c(u)/2 · cos((2x+1)uπ/16): the orthonormal 8-point DCT-II basis. */

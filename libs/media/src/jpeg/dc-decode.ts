@@ -6,7 +6,9 @@
  * analytics affordable at hundreds of frames a second.
  */
 
-import { LOOKAHEAD, readScanLayout, type Huffman, type ScanLayout } from './dc-layout.ts';
+import { readScanLayout, type ScanLayout } from './dc-layout.ts';
+import { BitReader } from './bits.ts';
+import { LOOKAHEAD, type HuffmanDecoder } from './huffman.ts';
 
 /** A frame's luma at 1/8 scale: `data[y * width + x]` is block (x, y)'s mean, 0..255. */
 export interface DcImage {
@@ -66,96 +68,51 @@ function decodeScan(d: Uint8Array, layout: ScanLayout): DcImage {
   const acT = scan.map((c) => c.ac);
   const lw = single ? 1 : luma.h;
   const lh = single ? 1 : luma.v;
-  // The bit reader is inlined here (locals, no calls on the hot path): this loop is the cost.
-  // From a marker or the end of the buffer on, zero bytes are fed and counted in `pad`.
-  let pos = start;
-  let buf = 0;
-  let cnt = 0;
-  let pad = 0;
-  let marker = false;
-  const n = d.length;
-  const fill = () => {
-    while (cnt <= 23) {
-      let b = 0;
-      if (!marker && pos < n) {
-        b = d[pos]!;
-        if (b === 0xff) {
-          if (d[pos + 1] === 0) pos += 2;
-          else {
-            marker = true;
-            b = 0;
-            pad++;
-          }
-        } else pos++;
-      } else pad++;
-      buf = ((buf << 8) | b) >>> 0;
-      cnt += 8;
-    }
-  };
-  const slow = (h: Huffman): number => {
-    let code = 0;
-    for (let len = 1; len <= 16; len++) {
-      if (cnt < 1) fill();
-      cnt--;
-      code = (code << 1) | ((buf >>> cnt) & 1);
-      if (len > LOOKAHEAD && code <= h.maxCode[len]!) return h.symbols[h.valPtr[len]! + code - h.minCode[len]!]!;
-    }
-    throw new Error('bad JPEG: corrupt scan: bits match no Huffman code');
-  };
-  // Bits read past the data: the fed zeros sit at the bottom of `buf`, so any use of them leaves cnt below 8·pad.
+  const r = new BitReader(d, start);
+  // Bits read past the data (BitReader.overrun) end the walk.
   const overrun = (mcu: number) => new Error(`bad JPEG: scan data ends before MCU ${mcu} of ${mcus}`);
   let mcu = 0;
   for (let my = 0; my < mcusY; my++) {
     for (let mx = 0; mx < mcusX; mx++, mcu++) {
       if (ri > 0 && mcu > 0 && mcu % ri === 0) {
-        // Past the marker that ends the interval (only ever forwards: the whole walk is linear).
-        while (pos + 1 < n && !(d[pos] === 0xff && d[pos + 1]! >= 0xd0 && d[pos + 1]! <= 0xd7)) pos++;
-        pos += 2;
-        buf = 0;
-        cnt = 0;
-        pad = 0;
-        marker = false;
+        r.restart();
         preds.fill(0);
       }
       for (let b = 0; b < blockComp.length; b++) {
         const ci = blockComp[b]!;
-        // DC
+        // DC. The reader's buf and cnt are read here, not through calls: this loop is the cost.
         let h = dcT[ci]!;
-        if (cnt < 16) fill();
-        let e = h.lut[(buf >>> (cnt - LOOKAHEAD)) & 511]!;
+        if (r.cnt < 16) r.fill();
+        let e = h.lut[(r.buf >>> (r.cnt - LOOKAHEAD)) & 511]!;
         let s: number;
         if (e !== 0) {
-          cnt -= e >> 8;
+          r.cnt -= e >> 8;
           s = e & 0xff;
-        } else s = slow(h);
+        } else s = slow(r, h);
         if (s !== 0) {
-          if (cnt < s) fill();
-          cnt -= s;
-          const v = (buf >>> cnt) & ((1 << s) - 1);
+          const v = r.bits(s);
           preds[ci]! += v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
         }
         // AC: only skipped, so a code and its extra bits are consumed together. Every step
         // moves k on by at least 1, or ends the block.
         h = acT[ci]!;
         for (let k = 1; k < 64; ) {
-          if (cnt < 16) fill();
-          e = h.lut[(buf >>> (cnt - LOOKAHEAD)) & 511]!;
+          if (r.cnt < 16) r.fill();
+          e = h.lut[(r.buf >>> (r.cnt - LOOKAHEAD)) & 511]!;
           let rs: number;
           if (e !== 0) {
-            cnt -= e >> 8;
+            r.cnt -= e >> 8;
             rs = e & 0xff;
-          } else rs = slow(h);
+          } else rs = slow(r, h);
           const sz = rs & 15;
           if (sz === 0) {
             if (rs !== 0xf0) break;
             k += 16;
             continue;
           }
-          if (cnt < sz) fill();
-          cnt -= sz;
+          r.skip(sz);
           k += (rs >> 4) + 1;
         }
-        buf &= cnt >= 32 ? 0xffffffff : (1 << cnt) - 1;
         if (ci === lumaIndex) {
           const x = single ? mx : mx * lw + blockDx[b]!;
           const y = single ? my : my * lh + blockDy[b]!;
@@ -165,8 +122,18 @@ function decodeScan(d: Uint8Array, layout: ScanLayout): DcImage {
           }
         }
       }
-      if (pad > 0 && cnt < pad * 8) throw overrun(mcu);
+      if (r.overrun()) throw overrun(mcu);
     }
   }
   return { width: bw, height: bh, data: out, imageWidth: width, imageHeight: height };
+}
+
+/** A code longer than LOOKAHEAD bits, bit by bit (T.81 F.2.2.3). */
+function slow(r: BitReader, h: HuffmanDecoder): number {
+  let code = 0;
+  for (let len = 1; len <= 16; len++) {
+    code = (code << 1) | r.bits(1);
+    if (len > LOOKAHEAD && code <= h.maxCode[len]!) return h.symbols[h.valPtr[len]! + code - h.minCode[len]!]!;
+  }
+  throw new Error('bad JPEG: corrupt scan: bits match no Huffman code');
 }

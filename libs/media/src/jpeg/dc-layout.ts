@@ -3,28 +3,13 @@
  * checks only a decoder of any sequential Huffman JPEG makes (sampling, MCU size, luma in
  * the first scan), and the decoding tables of the scan's Huffman tables.
  */
-import { forEachCode, type HuffmanSpec } from './huffman.ts';
+import { buildDecoder, type HuffmanDecoder, type HuffmanSpec } from './huffman.ts';
 import { readHeaders, type FrameComponent } from './headers.ts';
-
-/** Bits looked up at once when decoding; longer codes take the slow path. */
-export const LOOKAHEAD = 9;
-
-/** Decoding tables of one DHT table. */
-export interface Huffman {
-  /** LOOKAHEAD-bit lookup: (length << 8) | symbol, 0 when the code is longer than LOOKAHEAD bits. */
-  lut: Uint16Array;
-  maxCode: Int32Array; // per length 1..16, -1 when none
-  valPtr: Int32Array;
-  minCode: Int32Array;
-  symbols: Uint8Array;
-  /** Length of the shortest code: the least a symbol of this table can cost. */
-  minLen: number;
-}
 
 /** A scan component with its decoding tables. */
 export interface DecodedComponent extends FrameComponent {
-  dc: Huffman;
-  ac: Huffman;
+  dc: HuffmanDecoder;
+  ac: HuffmanDecoder;
 }
 
 /** What the DC decoder needs to walk the first scan. */
@@ -61,7 +46,7 @@ export function readScanLayout(d: Uint8Array): ScanLayout {
   if (!scan.some((s) => s.comp === luma)) fail(`first scan does not carry component ${luma.id} (luma)`);
   const lumaQ0 = quant[luma.tq]?.[0] ?? fail(`missing quantisation table ${luma.tq} (component ${luma.id})`);
   // Chroma components usually share their tables: build each once.
-  const built = new Map<HuffmanSpec, Huffman>();
+  const built = new Map<HuffmanSpec, HuffmanDecoder>();
   const decoder = (spec: HuffmanSpec) => built.get(spec) ?? built.set(spec, buildDecoder(spec)).get(spec)!;
   return {
     width,
@@ -72,29 +57,4 @@ export function readScanLayout(d: Uint8Array): ScanLayout {
     lumaQ0,
     start: scanStart,
   };
-}
-
-/** Canonical code tables (T.81 Annex C, F.2.2.3) with a LOOKAHEAD-bit lookup for the short codes. */
-function buildDecoder(spec: HuffmanSpec): Huffman {
-  const maxCode = new Int32Array(18).fill(-1);
-  const valPtr = new Int32Array(17);
-  const minCode = new Int32Array(17);
-  let code = 0;
-  let k = 0;
-  let minLen = 0;
-  for (let len = 1; len <= 16; len++) {
-    const n = spec.counts[len - 1]!;
-    if (n > 0 && minLen === 0) minLen = len;
-    valPtr[len] = k;
-    minCode[len] = code;
-    code += n;
-    k += n;
-    maxCode[len] = n > 0 ? code - 1 : -1;
-    code <<= 1;
-  }
-  const lut = new Uint16Array(1 << LOOKAHEAD);
-  forEachCode(spec, (sym, c, len) => {
-    if (len <= LOOKAHEAD) lut.fill((len << 8) | sym, c << (LOOKAHEAD - len), (c + 1) << (LOOKAHEAD - len));
-  });
-  return { lut, maxCode, valPtr, minCode, symbols: spec.symbols, minLen: minLen || 1 };
 }

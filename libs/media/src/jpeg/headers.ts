@@ -1,9 +1,9 @@
 /**
  * The segments of a JPEG up to its first scan, read once for every reader here (the DC
- * decoder, the band splicer). Frames come off the bus, so every field is checked before it
- * sizes a table, an allocation or a loop, and anything out of range is refused through the
- * caller's `fail` with a message naming the field and its value. What a reader supports
- * beyond this (sampling, restart markers, which tables it needs) it checks on the result.
+ * decoder, the band splicer, jpegSize). Frames come off the bus, so every field is checked
+ * before it sizes a table, an allocation or a loop, and anything out of range is refused
+ * through the caller's `fail` with a message naming the field and its value. What a reader
+ * supports beyond this (sampling, restart markers, which tables it needs) it checks on the result.
  */
 import { MAX_FRAME_PIXELS, MAX_FRAME_SIDE } from '@vigil/contracts';
 import { readHuffmanSpec, type HuffmanSpec } from './huffman.ts';
@@ -25,8 +25,7 @@ export interface ScanComponent {
   comp: FrameComponent;
   dc: HuffmanSpec;
   ac: HuffmanSpec;
-  /** Table ids the scan header selects. */
-  dcTable: number;
+  /** AC table id the scan header selects (the band splicer names it when refusing a symbol). */
   acTable: number;
 }
 
@@ -75,16 +74,22 @@ const SOF_NAMES: Record<number, string> = {
   0xcf: 'arithmetic-coded differential lossless JPEG (SOF15)',
 };
 
-/** Reads a sequential Huffman JPEG up to its first scan; anything else or out of range goes to `fail`. */
-export function readHeaders(d: Uint8Array, fail: Fail): JpegHeaders {
-  if (d.length < 4 || d[0] !== 0xff || d[1] !== 0xd8) fail('not a JPEG (no SOI marker)');
-  const quant: (Uint16Array | undefined)[] = [];
-  const dc: (HuffmanSpec | undefined)[] = [];
-  const ac: (HuffmanSpec | undefined)[] = [];
-  const segments: Segment[] = [];
-  let frame: Frame | undefined;
-  let restartInterval = 0;
-  let p = 2;
+/** Whether `d` starts with SOI (and has room for a marker after it). */
+export function hasSoi(d: Uint8Array): boolean {
+  return d.length >= 4 && d[0] === 0xff && d[1] === 0xd8;
+}
+
+/** Whether `marker` is a frame header (SOF0..SOF15; C4, C8 and CC are DHT, JPG and DAC). */
+export function isFrameHeader(marker: number): boolean {
+  return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+}
+
+/**
+ * The segment whose marker is at d[p] (after any FF fill bytes), checked to lie within the
+ * data; its end is always past p, so a walk from segment to segment ends. SOI, EOI and RSTn
+ * carry no segment and have no place before the scan.
+ */
+export function nextSegment(d: Uint8Array, p: number, fail: Fail): Segment {
   for (;;) {
     if (p + 4 > d.length) fail('no scan (SOS) found');
     if (d[p] !== 0xff) fail(`expected a marker at byte ${p}`);
@@ -95,25 +100,42 @@ export function readHeaders(d: Uint8Array, fail: Fail): JpegHeaders {
     }
     if (marker === 0xd8 || marker === 0xd9 || (marker >= 0xd0 && marker <= 0xd7)) fail(`unexpected marker 0x${marker.toString(16)} before the scan`);
     const len = (d[p + 2]! << 8) | d[p + 3]!;
-    const seg = p + 4;
     const end = p + 2 + len;
     if (len < 2 || end > d.length) fail(`truncated segment 0x${marker.toString(16)} at byte ${p}`);
-    segments.push({ marker, at: p, end });
+    return { marker, at: p, end };
+  }
+}
+
+/** Reads a sequential Huffman JPEG up to its first scan; anything else or out of range goes to `fail`. */
+export function readHeaders(d: Uint8Array, fail: Fail): JpegHeaders {
+  if (!hasSoi(d)) fail('not a JPEG (no SOI marker)');
+  const quant: (Uint16Array | undefined)[] = [];
+  const dc: (HuffmanSpec | undefined)[] = [];
+  const ac: (HuffmanSpec | undefined)[] = [];
+  const segments: Segment[] = [];
+  let frame: Frame | undefined;
+  let restartInterval = 0;
+  for (let p = 2; ; ) {
+    const s = nextSegment(d, p, fail);
+    const { marker, end } = s;
+    const seg = s.at + 4;
+    segments.push(s);
     if (marker === 0xdb) readQuantTables(d, seg, end, quant, fail);
     else if (marker === 0xc4) readHuffmanTables(d, seg, end, dc, ac, fail);
     else if (marker === 0xc0 || marker === 0xc1) {
       if (frame) fail('more than one frame header');
       frame = { sof: marker, ...readFrame(d, seg, end, fail) };
-    } else if (SOF_NAMES[marker]) {
+    } else if (isFrameHeader(marker)) {
       fail(`${SOF_NAMES[marker]}; only baseline sequential (SOF0) is supported`);
     } else if (marker === 0xdd) {
-      if (len !== 4) fail(`DRI segment of length ${len} (must be 4)`);
+      if (end - s.at !== 6) fail(`DRI segment of length ${end - s.at - 2} (must be 4)`);
       restartInterval = (d[seg]! << 8) | d[seg + 1]!;
     } else if (marker === 0xda) {
       if (!frame) fail('scan (SOS) before the frame header');
       const scan = readScan(d, seg, end, frame.comps, dc, ac, fail);
-      return { ...frame, quant, restartInterval, scan, segments, sosOffset: p, scanStart: end };
+      return { ...frame, quant, restartInterval, scan, segments, sosOffset: s.at, scanStart: end };
     }
+    // Anything else (APPn, COM, DNL, …) is skipped by its length.
     p = end;
   }
 }
@@ -191,7 +213,6 @@ function readScan(d: Uint8Array, seg: number, end: number, comps: FrameComponent
       comp,
       dc: dc[dcTable] ?? fail(`missing DC Huffman table ${dcTable} (component ${id})`),
       ac: ac[acTable] ?? fail(`missing AC Huffman table ${acTable} (component ${id})`),
-      dcTable,
       acTable,
     });
   }
