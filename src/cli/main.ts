@@ -189,7 +189,7 @@ async function run(args: string[]): Promise<number> {
     // Downstream first, so the first findings and frames have somewhere to go.
     if (services.includes('alerts')) started.push({ name: 'alerts', ...(await startAlerts(config, { bus, store: await platform.store(), state: platform.state, control: platform.control, logger: logger('alerts'), scrub })) });
     if (services.includes('infer')) started.push({ name: 'infer', ...(await startInfer(config, { bus, control: platform.control, logger: logger('infer') })) });
-    if (services.includes('ingest')) started.push({ name: 'ingest', ...(await startIngest(config, { bus, shard, logger: logger('ingest') })) });
+    if (services.includes('ingest')) started.push({ name: 'ingest', ...(await startIngest(config, { bus, shard, control: platform.control, logger: logger('ingest') })) });
   } catch (e) {
     log.error({ err: scrub((e as Error).message) }, 'cannot start');
     await stopAll();

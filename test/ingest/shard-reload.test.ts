@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Topics, decodeCameraChunk, type CameraStatus } from '@vigil/contracts';
+import { Topics, decodeFrameChunk, type CameraStatus } from '@vigil/contracts';
 import { KafkaBus } from '@vigil/bus';
 import { NatsControl } from '@vigil/control';
 import { loadConfig } from '@vigil/config';
@@ -70,7 +70,7 @@ test('two shards over six cameras: each camera is ingested exactly once', async 
   // On Kafka: every camera has chunks, from one seq stream only (two ingesters would interleave two).
   await waitFor('chunks of every camera', () => ids.every((c) => frames.records.filter((r) => r.key === c).length >= 3), 20_000);
   for (const c of ids) {
-    const seqs = frames.records.filter((r) => r.key === c).map((r) => (decodeCameraChunk(r.value) as { ok: true; value: { seq: number } }).value.seq);
+    const seqs = frames.records.filter((r) => r.key === c).map((r) => (decodeFrameChunk(r.value) as { ok: true; value: { seq: number } }).value.seq);
     for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i]! > seqs[i - 1]!, `${c}: seq ${seqs[i - 1]} then ${seqs[i]}`);
   }
   for (const [i, s] of shards.entries()) {

@@ -1,72 +1,45 @@
-// Decode on demand's pieces that need no services: the packet chunk envelope (and hostile
-// bytes against it), the packet capture clock, infer's packet ring and ingest's packet chunker.
+// Decode on demand's pieces that need no services: keyframe chunks and the video-open
+// request (and hostile input against them), the packet capture clock, ingest's packet ring.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePacketChunk, encodePacketChunk, isPacketChunk, decodeFrameChunk, type PacketChunk } from '@vigil/contracts';
+import { decodeFrameChunk, encodeFrameChunk, parseVideoOpen, type FrameChunk } from '@vigil/contracts';
 import { PacketClock } from '@vigil/media';
-import { PacketRing } from '../../services/infer/src/packet-ring.ts';
-import { PacketChunker } from '../../services/ingest/src/chunker.ts';
+import { PacketRing } from '../../services/ingest/src/packet-ring.ts';
+import { Chunker } from '../../services/ingest/src/chunker.ts';
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
-const au = (n: number) => Buffer.from([0, 0, 0, 1, 0x65, n & 0xff, 1, 2, 3]);
+const JPEG = Buffer.from([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9]);
 
-function sample(): PacketChunk {
-  return {
-    cameraId: 'dock-1',
-    seq: 2 ** 40 + 7,
-    fps: 4,
-    codec: 'h264',
-    packets: [
-      { capturedAt: T0 + 66, decodeAt: T0, key: true, data: au(1) },
-      { capturedAt: T0 + 166, decodeAt: T0 + 33, key: false, data: au(2) },
-      { capturedAt: T0 + 100, decodeAt: T0 + 66, key: false, data: au(3) },
-    ],
-  };
-}
-
-test('packet chunk: round trip, and told apart from a frame chunk', () => {
-  const buf = encodePacketChunk(sample());
-  assert.ok(isPacketChunk(buf));
-  const d = decodePacketChunk(buf);
-  assert.ok(d.ok, !d.ok ? d.reason : '');
-  assert.deepEqual({ ...d.value, packets: d.value.packets.map((p) => ({ ...p, data: [...p.data] })) }, { ...sample(), packets: sample().packets.map((p) => ({ ...p, data: [...p.data] })) });
-  const asFrames = decodeFrameChunk(buf);
-  assert.ok(!asFrames.ok && /magic/.test(asFrames.reason));
+test('frame chunks: keyframe chunks round trip and are told from window chunks; the chunker gives both one seq', () => {
+  const ch = new Chunker('dock-1', 4, 1000, 41);
+  const key = ch.keyframe({ capturedAt: T0, streamTime: 0, jpeg: JPEG }, 640, 368);
+  const out: FrameChunk[] = [key];
+  for (let i = 0; i < 4; i++) out.push(...ch.add({ capturedAt: T0 + i * 250, streamTime: 0, jpeg: JPEG }, 640, 368));
+  assert.deepEqual(out.map((c) => c.seq), [41, 42], 'one sequence across both kinds');
+  const k = decodeFrameChunk(encodeFrameChunk(key));
+  assert.ok(k.ok && k.value.keyframes === true && k.value.frames.length === 1, 'keyframe chunk decoded as one');
+  const w = decodeFrameChunk(encodeFrameChunk(out[1]!));
+  assert.ok(w.ok && w.value.keyframes === undefined && w.value.frames.length === 4, 'window chunk decoded as one');
+  const bad = encodeFrameChunk(key);
+  bad[5] = 2;
+  const b = decodeFrameChunk(bad);
+  assert.ok(!b.ok && /codec 2/.test(b.reason), 'an unknown codec is refused with a reason');
 });
 
-test('packet chunk: malformed envelopes give a reason naming what is wrong, never a throw', () => {
-  const good = encodePacketChunk(sample());
-  const cases: [string, Buffer, RegExp][] = [
-    ['short', good.subarray(0, 5), /too short/],
-    ['version', Buffer.concat([good.subarray(0, 4), Buffer.from([9]), good.subarray(5)]), /version 9/],
-    ['codec', Buffer.concat([good.subarray(0, 5), Buffer.from([7]), good.subarray(6)]), /codec 7/],
-    ['truncated', good.subarray(0, good.length - 2), /truncated/],
-    ['trailing', Buffer.concat([good, Buffer.from([0])]), /trailing/],
+test('video-open requests: valid ones parse; hostile ones are refused with a reason naming the field', () => {
+  const ok = parseVideoOpen({ v: 1, cameraId: 'dock-1', from: T0, until: T0 + 60_000 });
+  assert.ok(ok.ok, 'a valid request');
+  const cases: [unknown, RegExp][] = [
+    [{ v: 1, cameraId: '../x', from: T0, until: T0 }, /cameraId/],
+    [{ v: 1, cameraId: 'a', from: T0, until: T0 - 1 }, /until/],
+    [{ v: 1, cameraId: 'a', from: T0, until: T0 + 48 * 3600_000 }, /until/],
+    [{ v: 1, cameraId: 'a', from: 1e300, until: 1e300 }, /from/],
+    [{ v: 2, cameraId: 'a', from: T0, until: T0 }, /v/],
+    ['nonsense', /videoOpen/],
   ];
-  for (const [name, buf, re] of cases) {
-    const d = decodePacketChunk(buf);
-    assert.ok(!d.ok && re.test(d.reason), `${name}: ${d.ok ? 'accepted' : d.reason}`);
-  }
-  const order = sample();
-  order.packets[2]!.decodeAt = T0 - 5;
-  const o = decodePacketChunk(encodePacketChunk(order));
-  assert.ok(!o.ok && /decode order/.test(o.reason));
-  const early = sample();
-  early.packets[0]!.capturedAt = T0 - 1;
-  const e = decodePacketChunk(encodePacketChunk(early));
-  assert.ok(!e.ok && /capturedAt/.test(e.reason));
-  const raw = sample();
-  raw.packets[1]!.data = Buffer.from([1, 2, 3, 4, 5]);
-  const r = decodePacketChunk(encodePacketChunk(raw));
-  assert.ok(!r.ok && /Annex B/.test(r.reason));
-  // Seeded fuzz: flipped bytes anywhere never throw.
-  let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-  for (let i = 0; i < 3000; i++) {
-    const b = Buffer.from(good);
-    for (let k = 0; k < 1 + Math.floor(rnd() * 4); k++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
-    const d = decodePacketChunk(b.subarray(0, Math.floor(rnd() * (b.length + 1))));
-    assert.equal(typeof d.ok, 'boolean');
+  for (const [input, re] of cases) {
+    const r = parseVideoOpen(input);
+    assert.ok(!r.ok && re.test(r.reason), `${JSON.stringify(input)}: ${r.ok ? 'accepted' : r.reason}`);
   }
 });
 
@@ -103,14 +76,3 @@ test('packet ring: decode order, duplicates dropped, bounded by age and bytes, s
   assert.equal(ring.fromKeyframeBefore(T0)[0]!.key, true);
 });
 
-test('packet chunker: about chunkMs of decode time per chunk, a codec change flushes, seq carries on', () => {
-  const ch = new PacketChunker('cam', 4, 1000, 41);
-  const out: PacketChunk[] = [];
-  for (let i = 0; i < 90; i++) out.push(...ch.add({ capturedAt: T0 + i * 33, decodeAt: T0 + i * 33, key: i % 30 === 0, data: au(i) }, i < 60 ? 'h264' : 'hevc'));
-  const last = ch.flush();
-  if (last) out.push(last);
-  assert.deepEqual(out.map((c) => c.seq), out.map((_, i) => 41 + i));
-  assert.deepEqual(out.map((c) => c.codec), [...out.filter((c) => c.codec === 'h264').map(() => 'h264'), ...out.filter((c) => c.codec === 'hevc').map(() => 'hevc')]);
-  for (const c of out.slice(0, -1)) assert.ok(c.packets.length >= 20 && c.packets.length <= 32, `chunk of ${c.packets.length}`);
-  assert.equal(out.reduce((n, c) => n + c.packets.length, 0), 90);
-});

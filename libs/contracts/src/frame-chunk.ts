@@ -4,7 +4,7 @@
  * a malformed message yields a reason instead of a throw so consumers can dead-letter it.
  *
  * Layout (big-endian), version 1:
- *   magic "VGFC" | u8 version | u8 codec (1 = jpeg) | u16 cameraIdLen | cameraId utf8
+ *   magic "VGFC" | u8 version | u8 codec (1 = jpeg, 3 = jpeg keyframes) | u16 cameraIdLen | cameraId utf8
  *   | u32 seqHi | u32 seqLo | u16 width | u16 height | u32 fps×1000 | u16 frameCount
  *   | frameCount × (f64 captureMs | f64 streamS | u32 byteLength) | frame bytes…
  *
@@ -16,6 +16,8 @@ import { checkMessage, MessageId, TimeMs, type DecodeResult } from './check.ts';
 export const FRAME_CHUNK_VERSION = 1;
 const MAGIC = 0x56474643; // "VGFC"
 const CODEC_JPEG = 1;
+/** Keyframe pictures of a camera read on demand: the trigger stage's input while it is quiet. */
+const CODEC_JPEG_KEYFRAMES = 3;
 const FRAME_ENTRY_BYTES = 20;
 const MAX_FRAMES = 4096;
 
@@ -53,6 +55,12 @@ export const FrameChunkHeaderSchema = z
     // Labels and token estimates scale with it, so bound it (ingest sends at most 30).
     fps: z.number().gt(0).max(MAX_FPS),
     codec: z.literal('jpeg'),
+    /**
+     * `decode: on_demand` cameras send two kinds of chunk: their keyframes' pictures (true:
+     * what the trigger stage judges while the camera is quiet, one per GOP), and, while infer
+     * has asked for it, the camera decoded at its fps (absent: what windows are made of).
+     */
+    keyframes: z.boolean().optional(),
     frames: z.array(z.object({ capturedAt: TimeMs, streamTime: z.number(), byteLength: z.int().min(0) })).max(MAX_FRAMES),
   })
   .refine((h) => h.width * h.height <= MAX_FRAME_PIXELS, { path: ['width'], error: `width × height must be at most ${MAX_FRAME_PIXELS} pixels` });
@@ -70,7 +78,7 @@ export function encodeFrameChunk(chunk: FrameChunk): Buffer {
   const head = Buffer.allocUnsafe(headLen);
   let o = head.writeUInt32BE(MAGIC, 0);
   o = head.writeUInt8(FRAME_CHUNK_VERSION, o);
-  o = head.writeUInt8(CODEC_JPEG, o);
+  o = head.writeUInt8(chunk.keyframes ? CODEC_JPEG_KEYFRAMES : CODEC_JPEG, o);
   o = head.writeUInt16BE(id.length, o);
   o += id.copy(head, o);
   o = head.writeUInt32BE(Math.floor(chunk.seq / 2 ** 32), o);
@@ -94,7 +102,8 @@ export function decodeFrameChunk(buf: Buffer): DecodeResult<FrameChunk> {
   if (buf.readUInt32BE(0) !== MAGIC) return fail('bad magic: not a Vigil frame chunk');
   const version = buf.readUInt8(4);
   if (version !== FRAME_CHUNK_VERSION) return fail(`unsupported version ${version}`);
-  if (buf.readUInt8(5) !== CODEC_JPEG) return fail(`unsupported codec ${buf.readUInt8(5)}`);
+  const codec = buf.readUInt8(5);
+  if (codec !== CODEC_JPEG && codec !== CODEC_JPEG_KEYFRAMES) return fail(`unsupported codec ${codec}`);
   let o = 6;
   const need = (n: number) => o + n <= buf.length;
   if (!need(2)) return fail('truncated header');
@@ -109,6 +118,7 @@ export function decodeFrameChunk(buf: Buffer): DecodeResult<FrameChunk> {
     height: buf.readUInt16BE(o + 10),
     fps: buf.readUInt32BE(o + 12) / 1000,
     codec: 'jpeg' as const,
+    ...(codec === CODEC_JPEG_KEYFRAMES ? { keyframes: true } : {}),
     frames: [] as { capturedAt: number; streamTime: number; byteLength: number }[],
   };
   const count = buf.readUInt16BE(o + 16);

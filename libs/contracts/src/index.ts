@@ -1,6 +1,6 @@
 export { checkMessage, jsonSchemaOf, MAX_CAPTURE_MS, MessageId, MIN_CAPTURE_MS, parseMessage, TimeMs, type DecodeResult } from './check.ts';
 export * from './frame-chunk.ts';
-export * from './packet-chunk.ts';
+export * from './video-open.ts';
 export * from './finding.ts';
 export * from './incident.ts';
 export * from './topics.ts';

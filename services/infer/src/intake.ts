@@ -1,4 +1,4 @@
-import { decodeFrameChunk, decodePacketChunk, isPacketChunk, Topics } from '@vigil/contracts';
+import { decodeFrameChunk, Topics } from '@vigil/contracts';
 import type { Bus, InMessage } from '@vigil/bus';
 import type { Logger } from '@vigil/observability';
 import type { WindowLedger } from './ledger.ts';
@@ -33,10 +33,7 @@ export class ChunkIntake {
   ) {}
 
   async take(m: InMessage, replay: boolean): Promise<() => boolean> {
-    // Cameras read on_demand send packets; continuous ones (and codecs ingest decodes) JPEG frames.
-    // A packet chunk is copied out of the fetch buffer once, whole (its packets then live in the
-    // camera's ring as views on it): one allocation a second per camera instead of one per packet.
-    const decoded = isPacketChunk(m.value) ? decodePacketChunk(Buffer.from(m.value)) : decodeFrameChunk(m.value);
+    const decoded = decodeFrameChunk(m.value);
     if (!decoded.ok) {
       this.d.metrics.badChunks.inc();
       this.d.log.warn({ partition: m.partition, offset: m.offset, reason: decoded.reason }, 'malformed frame chunk sent to dead letter');
@@ -44,21 +41,20 @@ export class ChunkIntake {
       return SETTLED;
     }
     const chunk = decoded.value;
-    const times = 'packets' in chunk ? chunk.packets : chunk.frames;
-    if (!this.d.planner.knows(chunk.cameraId) || times.length === 0) return SETTLED; // not a camera of this config
+    if (!this.d.planner.knows(chunk.cameraId) || chunk.frames.length === 0) return SETTLED; // not a camera of this config
     while (this.inProgress >= this.d.maxInProgress) await this.d.ledger.change(5);
     this.inProgress++;
     this.d.metrics.chunks.inc({ camera: chunk.cameraId });
     // Planning order per camera is kept by the trigger stage (batches complete in order).
-    const p = ('packets' in chunk ? this.d.planner.onPackets(chunk, replay) : this.d.planner.onChunk(chunk, replay))
+    const p = this.d.planner
+      .onChunk(chunk, replay)
       .then(() => this.d.afterChunk?.())
       .catch((e: unknown) => this.d.log.error({ camera: chunk.cameraId, err: String(e) }, 'cannot process frame chunk'))
       .finally(() => this.inProgress--);
     this.background.add(p);
     void p.finally(() => this.background.delete(p));
     const camera = chunk.cameraId;
-    // Packets are in decode order: the latest capture time is not always the last one's.
-    const last = Math.max(...times.map((t) => t.capturedAt));
+    const last = chunk.frames[chunk.frames.length - 1]!.capturedAt;
     return () => this.d.planner.settledThrough(camera, last);
   }
 

@@ -1,5 +1,5 @@
 import type { QueryConfig, VigilConfig } from '@vigil/config';
-import { encodeFrameChunk, Topics, topicSpecs, type Finding } from '@vigil/contracts';
+import { encodeFrameChunk, Topics, topicSpecs, VIDEO_OPEN_SUBJECT, type Finding, type VideoOpen } from '@vigil/contracts';
 import { jpegSize } from '@vigil/media';
 import type { Bus } from '@vigil/bus';
 import type { Control } from '@vigil/control';
@@ -123,6 +123,13 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
       const value = encodeFrameChunk({ cameraId, seq: thumbSeq++, width: size.width, height: size.height, fps: 0.5, codec: 'jpeg', frames: [{ capturedAt: f.capturedAt, streamTime: 0, jpeg: f.jpeg }] });
       bus.publish(Topics.thumbs, [{ key: cameraId, value }]).catch((e: unknown) => log.debug({ camera: cameraId, err: String(e) }, 'thumbnail not published'));
     },
+    // on_demand cameras: ingest decodes a camera in full only while infer asks for it.
+    open: deps.control
+      ? (cameraId, from, until) => {
+          const request: VideoOpen = { v: 1, cameraId, from: Math.round(from), until: Math.round(until) };
+          deps.control!.publish(VIDEO_OPEN_SUBJECT, request).catch((e: unknown) => log.warn({ camera: cameraId, err: String(e) }, 'cannot ask ingest for the camera\'s pictures'));
+        }
+      : undefined,
     submit: (jobs, key, priority, replay, fused) => {
       if (!model) return jobs.forEach((job) => answering.withoutModel(job));
       // Live video: a newer window replaces a waiting one. Replayed windows after a restart
@@ -197,7 +204,6 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
           () => progress.close(),
           () => delivery.close(),
           async () => model?.pool.close(),
-          async () => planner.close(),
           async () => analytics?.close(),
           async () => detector?.close(),
           () => ops.close(),

@@ -5,8 +5,6 @@ export type InferMetrics = ReturnType<typeof createInferMetrics>;
 export function createInferMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    decoders: new Gauge({ name: 'vigil_infer_decoders', help: 'Video decoders running for on_demand cameras: keyframes (the trigger input) and full (a camera being looked at)', labelNames: ['kind'], registers }),
-    decodedFrames: new Counter({ name: 'vigil_infer_decoded_frames_total', help: 'Pictures decoded from on_demand cameras', labelNames: ['kind'], registers }),
     chunks: new Counter({ name: 'vigil_infer_chunks_total', help: 'Frame chunks consumed', labelNames: ['camera'], registers }),
     badChunks: new Counter({ name: 'vigil_infer_chunks_rejected_total', help: 'Malformed chunks sent to the dead-letter topic', registers }),
     windowsPlanned: new Counter({ name: 'vigil_infer_windows_considered_total', help: 'Windows due for a question', labelNames: ['query'], registers }),

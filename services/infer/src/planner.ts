@@ -1,7 +1,5 @@
 import { shareClass, type CameraConfig, type QueryConfig, type VigilConfig } from '@vigil/config';
-import type { FrameChunk, PacketChunk } from '@vigil/contracts';
-import { jpegSize, type DecodedFrame } from '@vigil/media';
-import { CameraVideo } from './camera-video.ts';
+import type { FrameChunk } from '@vigil/contracts';
 import type { Logger } from '@vigil/observability';
 import { FrameRing, type RingFrame } from './frame-ring.ts';
 import { dueWindow, sampleFrames, type WindowPlan } from './windows.ts';
@@ -27,9 +25,12 @@ interface CameraState {
   detector: boolean;
   /** Decoded pictures at the camera's fps: what windows are made of. */
   ring: FrameRing;
-  /** `on_demand` cameras: the packets and decoders; `keys` holds the keyframe pictures the trigger stage judges. */
-  video?: CameraVideo;
+  /** `on_demand` cameras: their keyframes' pictures, which the trigger stage judges while the camera is quiet. */
   keys?: FrameRing;
+  /** Wall clock of the last keyframe chunk: a camera sending them is read on demand. */
+  keysAt: number;
+  /** The last request for the camera's pictures (repeated while they are needed). */
+  opened?: { from: number; until: number; at: number };
   /** Windows whose trigger fired, waiting for the full decode to reach their end. */
   pending: Pending[];
   lastThumb: number;
@@ -70,6 +71,8 @@ export interface PlannerDeps {
   memory?: Map<string, TriggerMemory>;
   /** A small recent picture of a camera for the dashboard's tiles (rate-limited here). */
   thumbnail?(cameraId: string, frame: { capturedAt: number; jpeg: Buffer }): void;
+  /** Asks ingest to decode an on_demand camera in full from `from` until `until` (vigil.video.open). */
+  open?(cameraId: string, from: number, until: number): void;
 }
 
 export const keyOf = (camera: string, query: string) => `${camera}\u0000${query}`;
@@ -77,7 +80,7 @@ export const keyOf = (camera: string, query: string) => `${camera}\u0000${query}
 type Due = { job: AskJob; key: string; priority: number };
 
 /** The rate the trigger sees on a keyframe ring: from the spacing of its pictures. */
-function keyRate(keys: FrameRing, pictures: DecodedFrame[]): number {
+function keyRate(keys: FrameRing, pictures: { capturedAt: number }[]): number {
   const prev = keys.latest();
   const first = pictures[0]?.capturedAt;
   const last = pictures[pictures.length - 1]?.capturedAt;
@@ -86,6 +89,11 @@ function keyRate(keys: FrameRing, pictures: DecodedFrame[]): number {
   const n = pictures.length - (prev === undefined ? 1 : 0);
   return n > 0 && span > 0 ? Math.min(30, (1000 * n) / span) : keys.fps;
 }
+
+/** A camera sending keyframe chunks this recently is read on demand (else: continuous, or fell back to it). */
+const ON_DEMAND_FOR_MS = 15_000;
+/** How often an open request is repeated while the pictures are still needed. */
+const REOPEN_EVERY_MS = 3_000;
 
 /**
  * Turns chunks into windows: keeps each camera's ring, runs the trigger stage on new
@@ -117,7 +125,6 @@ export class WindowPlanner {
     const removed = [...this.cameras.keys()].filter((id) => !next.has(id));
     for (const id of removed) {
       for (const q of this.cameras.get(id)!.queries) this.forget(keyOf(id, q.id));
-      this.cameras.get(id)!.video?.close();
       this.cameras.delete(id);
     }
     for (const camera of config.cameras) {
@@ -130,9 +137,6 @@ export class WindowPlanner {
         if (!now) this.forget(keyOf(camera.id, q.id));
         else if (JSON.stringify(now.trigger) !== JSON.stringify(q.trigger)) this.memory.delete(keyOf(camera.id, q.id));
       }
-      // A change to how the camera is decoded restarts its decoders (the packets go with them).
-      const sameVideo = old && ['width', 'fps', 'keyframeEvery', 'hwaccel'].every((k) => old.camera[k as keyof CameraConfig] === camera[k as keyof CameraConfig]);
-      if (old?.video && !sameVideo) old.video.close();
       this.cameras.set(camera.id, {
         camera,
         queries,
@@ -140,8 +144,9 @@ export class WindowPlanner {
         analytics: !!this.d.analytics && queries.some((q) => needsAnalytics(q.trigger)),
         detector: !!this.d.detector && queries.some((q) => q.trigger.type === 'object'),
         ring: old?.ring ?? new FrameRing(config.infer.bufferMs),
-        video: sameVideo ? old?.video : undefined,
-        keys: sameVideo ? old?.keys : undefined,
+        keys: old?.keys,
+        keysAt: old?.keysAt ?? 0,
+        opened: old?.opened,
         pending: old?.pending ?? [],
         lastThumb: old?.lastThumb ?? 0,
       });
@@ -177,41 +182,50 @@ export class WindowPlanner {
   async onChunk(chunk: FrameChunk, replay = false): Promise<void> {
     const cam = this.cameras.get(chunk.cameraId);
     if (!cam) return;
+    if (chunk.keyframes) return this.onKeyframes(cam, chunk, replay);
     cam.ring.width = chunk.width;
     cam.ring.height = chunk.height;
     const added = cam.ring.add(chunk.frames, chunk.fps);
     if (added.length > 0) this.thumb(cam, added[added.length - 1]!);
-    if (cam.analytics && added.length > 0) await this.analyse(cam, added);
+    // An on_demand camera's trigger judges its keyframes; these pictures are for windows.
+    if (cam.analytics && added.length > 0 && !this.onDemand(cam)) await this.analyse(cam, added);
     this.plan(cam, replay);
   }
 
   /**
-   * An `on_demand` camera's packets: the keyframes are decoded for the trigger stage, a
-   * trigger that fires starts the full decode at the keyframe before its window, and windows
-   * are planned on the packets' capture times; resolves when planning is done.
+   * An `on_demand` camera's keyframe pictures: the trigger stage judges them, a trigger that
+   * fires asks ingest for the camera's pictures from the keyframe before its window, and
+   * windows are planned on them.
    */
-  async onPackets(chunk: PacketChunk, replay = false): Promise<void> {
-    const cam = this.cameras.get(chunk.cameraId);
-    if (!cam) return;
-    const video = (cam.video ??= this.videoFor(cam));
+  private async onKeyframes(cam: CameraState, chunk: FrameChunk, replay: boolean): Promise<void> {
     const keys = (cam.keys ??= new FrameRing(this.d.config.infer.bufferMs));
-    cam.ring.lastArrival = Date.now();
-    cam.ring.fps = cam.camera.fps;
-    const pictures = await video.take(chunk);
-    if (cam.video !== video) return; // reconfigured meanwhile
-    this.d.metrics.decodedFrames.inc({ kind: 'keyframes' }, pictures.length);
-    const rate = keyRate(keys, pictures);
-    const added = keys.add(pictures.map((p) => ({ capturedAt: p.capturedAt, streamTime: 0, jpeg: p.jpeg })), rate, true);
+    cam.keysAt = cam.ring.lastArrival = Date.now();
+    keys.width = chunk.width;
+    keys.height = chunk.height;
+    const added = keys.add(chunk.frames, keyRate(keys, chunk.frames));
     if (added.length > 0) this.thumb(cam, added[added.length - 1]!);
     if (cam.analytics && added.length > 0) await this.analyse(cam, added);
-    const latest = video.ring.latest();
+    const latest = keys.latest();
     if (latest !== undefined) {
-      // Queries that look at every window keep the full decode running.
+      // Queries that look at every window keep the camera decoded.
       const always = cam.queries.filter((q) => !needsAnalytics(q.trigger) && (!q.schedule || inSchedule(q.schedule, latest)));
-      if (always.length > 0) video.activate(latest - Math.max(...always.map((q) => q.windowMs)), latest + this.quietMs(cam));
-      if (added.length > 0) this.preActivate(cam, video, added);
+      if (always.length > 0) this.open(cam, latest - Math.max(...always.map((q) => q.windowMs)), latest + this.quietMs(cam));
+      if (added.length > 0) this.preActivate(cam, added);
     }
     this.plan(cam, replay);
+  }
+
+  private onDemand(cam: CameraState): boolean {
+    return Date.now() - cam.keysAt < ON_DEMAND_FOR_MS;
+  }
+
+  /** Asks for a camera's pictures; repeated only when the request grows or is getting old (ingest keeps the latest `until`). */
+  private open(cam: CameraState, from: number, until: number): void {
+    const last = cam.opened;
+    const now = Date.now();
+    if (last && from >= last.from && until <= last.until + 1000 && now - last.at < REOPEN_EVERY_MS) return;
+    cam.opened = { from: Math.min(from, last && now - last.at < REOPEN_EVERY_MS ? last.from : from), until: Math.max(until, last?.until ?? until), at: now };
+    this.d.open?.(cam.camera.id, cam.opened.from, cam.opened.until);
   }
 
   /**
@@ -219,12 +233,12 @@ export class WindowPlanner {
    * than when its window is due: by then the window's pictures are decoded, so the
    * question goes out within the latency budget.
    */
-  private preActivate(cam: CameraState, video: CameraVideo, fresh: RingFrame[]): void {
+  private preActivate(cam: CameraState, fresh: RingFrame[]): void {
     for (const q of cam.queries) {
       if (q.trigger.type !== 'motion' && q.trigger.type !== 'scene-change' && q.trigger.type !== 'object') continue;
       const memory = { ...(this.memory.get(keyOf(cam.camera.id, q.id)) ?? {}) };
       const outcome = evaluateTrigger(q.trigger, fresh, memory, this.zoneOf(cam, q), q.windowMs);
-      if (outcome.fire) video.activate(fresh[0]!.capturedAt - q.windowMs, fresh[fresh.length - 1]!.capturedAt + this.quietMs(cam));
+      if (outcome.fire) this.open(cam, fresh[0]!.capturedAt - q.windowMs, fresh[fresh.length - 1]!.capturedAt + this.quietMs(cam));
     }
   }
 
@@ -237,41 +251,6 @@ export class WindowPlanner {
     return q.trigger.zone ? cam.camera.zones.find((z) => z.name === q.trigger.zone)?.polygon : undefined;
   }
 
-  private videoFor(cam: CameraState): CameraVideo {
-    const { camera } = cam;
-    let coalesce = false;
-    return new CameraVideo({
-      cameraId: camera.id,
-      ffmpegPath: this.d.config.ingest.ffmpegPath,
-      width: camera.width,
-      fps: camera.fps,
-      keyframeEvery: camera.keyframeEvery,
-      hwaccel: camera.hwaccel,
-      keepMs: this.d.config.infer.bufferMs,
-      log: this.d.log,
-      onDecoder: (kind, running) => this.d.metrics.decoders.inc({ kind }, running ? 1 : -1),
-      onFrame: (f: DecodedFrame) => {
-        const now = this.cameras.get(camera.id);
-        if (!now || now.video === undefined) return;
-        this.d.metrics.decodedFrames.inc({ kind: 'full' });
-        if (!now.ring.width) {
-          const size = jpegSize(f.jpeg);
-          now.ring.width = size?.width ?? 0;
-          now.ring.height = size?.height ?? 0;
-        }
-        now.ring.add([{ capturedAt: f.capturedAt, streamTime: 0, jpeg: f.jpeg }], camera.fps, true);
-        // Pictures come one at a time: look at the waiting windows once per burst.
-        if (coalesce) return;
-        coalesce = true;
-        setImmediate(() => {
-          coalesce = false;
-          const c = this.cameras.get(camera.id);
-          if (c) this.resolvePending(c);
-        });
-      },
-    });
-  }
-
   /**
    * Recent decoded video of a camera (ask-now): an `on_demand` camera decodes the last
    * `windowMs` first (up to `waitMs`).
@@ -279,20 +258,14 @@ export class WindowPlanner {
   async recent(cameraId: string, windowMs: number, waitMs = 5_000): Promise<RingFrame[]> {
     const cam = this.cameras.get(cameraId);
     if (!cam) return [];
-    const video = cam.video;
-    const latest = video?.ring.latest();
-    if (video && latest !== undefined) {
-      video.activate(latest - windowMs, latest + this.quietMs(cam));
+    const latest = cam.keys?.latest();
+    if (latest !== undefined && this.onDemand(cam)) {
+      this.open(cam, latest - windowMs, latest + this.quietMs(cam));
       const until = Date.now() + waitMs;
-      while (Date.now() < until && (video.decodedThrough ?? -Infinity) < latest - 1000 / cam.camera.fps) await new Promise((r) => setTimeout(r, 50));
+      while (Date.now() < until && !this.covered(cam, latest - windowMs, latest)) await new Promise((r) => setTimeout(r, 50));
     }
     const newest = cam.ring.latest();
     return newest === undefined ? [] : cam.ring.between(newest - windowMs, newest + 1);
-  }
-
-  /** Ends the decoders (infer stopping). */
-  close(): void {
-    for (const cam of this.cameras.values()) cam.video?.close();
   }
 
   private thumb(cam: CameraState, f: { capturedAt: number; jpeg: Buffer }): void {
@@ -315,8 +288,10 @@ export class WindowPlanner {
   }
 
   private plan(cam: CameraState, replay: boolean): void {
-    // An on_demand camera's windows follow its packets; the trigger judges its keyframes.
-    const latest = cam.video ? cam.video.ring.latest() : cam.ring.latest();
+    // An on_demand camera's windows follow its keyframes (and its pictures while decoded).
+    const onDemand = this.onDemand(cam);
+    const latest = onDemand ? Math.max(cam.keys?.latest() ?? -Infinity, cam.ring.latest() ?? -Infinity) : cam.ring.latest();
+    if (latest === -Infinity) return;
     if (latest === undefined) return;
     const { metrics, ledger } = this.d;
     const due: Due[] = [];
@@ -332,7 +307,7 @@ export class WindowPlanner {
         skip('schedule');
         continue;
       }
-      const judged = cam.keys && needsAnalytics(q.trigger) ? cam.keys : cam.video ? undefined : cam.ring;
+      const judged = !onDemand ? cam.ring : needsAnalytics(q.trigger) ? cam.keys : undefined;
       const frames = judged?.between(plan.start, plan.end) ?? [];
       // Keyframes come once a GOP: one is enough for a trigger to judge.
       const least = judged === cam.keys ? 1 : Math.max(2, ((q.windowMs / 1000) * cam.ring.fps) / 2);
@@ -349,8 +324,8 @@ export class WindowPlanner {
       }
       metrics.windowsTriggered.inc({ query: q.id });
       const p: Pending = { q, plan, key, outcome, replay, deadline: Date.now() + q.windowMs + DECODE_GRACE_MS };
-      if (cam.video && !this.decoded(cam, plan)) {
-        cam.video.activate(plan.start, plan.end + this.quietMs(cam));
+      if (onDemand && !this.covered(cam, plan.start, plan.end)) {
+        this.open(cam, plan.start, plan.end + this.quietMs(cam));
         cam.pending.push(p);
         continue;
       }
@@ -361,12 +336,11 @@ export class WindowPlanner {
     if (cam.pending.length > 0) this.resolvePending(cam);
   }
 
-  /** Whether the full decode holds a window's pictures (from its start to its end). */
-  private decoded(cam: CameraState, plan: WindowPlan): boolean {
-    const v = cam.video!;
-    const from = v.coveredFrom;
-    const through = v.decodedThrough;
-    return from !== undefined && through !== undefined && from <= plan.start && through >= plan.end - 1000 / cam.camera.fps;
+  /** Whether the pictures of [start, end) have arrived: the ring has reached its end and holds nearly every slot. */
+  private covered(cam: CameraState, start: number, end: number): boolean {
+    const slot = 1000 / cam.camera.fps;
+    if ((cam.ring.latest() ?? -Infinity) < end - slot) return false;
+    return cam.ring.between(start, end).length >= Math.floor(((end - start) / slot) * 0.9);
   }
 
   /** Fired windows whose pictures are now decoded go out; those past their deadline are skipped. */
@@ -377,14 +351,18 @@ export class WindowPlanner {
     const waiting: Pending[] = [];
     let replay = false;
     for (const p of cam.pending) {
-      if (this.decoded(cam, p.plan)) {
+      if (this.covered(cam, p.plan.start, p.plan.end)) {
         const d = this.job(cam, p);
         if (d) ready.push(d);
         replay ||= p.replay;
-      } else if (now > p.deadline) this.skip(p.q, p.key, p.plan, 'undecodable');
-      else {
-        // A decoder that ended (or never started) is started again from the window's keyframe.
-        cam.video?.activate(p.plan.start, p.plan.end + this.quietMs(cam));
+      } else if (now > p.deadline) {
+        // Late or partial pictures (ingest restarted, the request was lost): a window with most of them still goes.
+        const d = cam.ring.between(p.plan.start, p.plan.end).length >= Math.max(2, ((p.q.windowMs / 1000) * cam.ring.fps) / 2) ? this.job(cam, p) : undefined;
+        if (d) ready.push(d);
+        else this.skip(p.q, p.key, p.plan, 'undecodable');
+      } else {
+        // Repeated while waiting: a request can be lost (ingest restarting, the control plane away).
+        this.open(cam, p.plan.start, p.plan.end + this.quietMs(cam));
         waiting.push(p);
       }
     }

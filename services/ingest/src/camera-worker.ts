@@ -1,8 +1,9 @@
 import type { CameraConfig } from '@vigil/config';
-import type { CameraSource, CameraState, CameraStatus, FrameChunk, PacketChunk, PacketCodec } from '@vigil/contracts';
-import { CaptureClock, FfmpegFrameSource, FfmpegSource, PacketClock, TsDemuxer, ffmpegArgs, ffmpegCopyArgs, jpegSize, type AccessUnit, type FfmpegInput } from '@vigil/media';
+import type { CameraSource, CameraState, CameraStatus, FrameChunk } from '@vigil/contracts';
+import { CaptureClock, FfmpegFrameSource, FfmpegSource, PacketClock, TsDemuxer, ffmpegArgs, ffmpegCopyArgs, jpegSize, type AccessUnit, type DecodedFrame, type FfmpegInput, type VideoCodec } from '@vigil/media';
+import { CameraVideo } from './camera-video.ts';
 import type { Logger } from '@vigil/observability';
-import { Chunker, PacketChunker } from './chunker.ts';
+import { Chunker } from './chunker.ts';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.ts';
 import { Reasons, describeFailure } from './failure.ts';
 import { displayUrl, scrubberFor, sourceUrl } from './camera-url.ts';
@@ -14,11 +15,13 @@ export interface CameraWorkerDeps {
   ffmpegPath: string;
   metrics: IngestMetrics;
   log: Logger;
-  onChunk(chunk: FrameChunk | PacketChunk): void;
+  onChunk(chunk: FrameChunk): void;
   onStatus(status: CameraStatus): void;
   backoff?: BackoffPolicy;
   /** Window over which delivery is compared with the target fps (default 10 s). */
   rateWindowMs?: number;
+  /** decode: on_demand — packets kept per camera for a full decode to start from (default 30 s). */
+  packetsMs?: number;
   /** Continue a previous worker's timeline (the camera was changed): times and seq stay monotonic. */
   resume?: Handover;
 }
@@ -57,7 +60,8 @@ export class CameraWorker {
   private readonly clock = new CaptureClock();
   private readonly packetClock = new PacketClock();
   private chunker: Chunker;
-  private packets: PacketChunker;
+  /** decode: on_demand — the packets, the keyframe decoder and the full decode infer asks for. */
+  private video?: CameraVideo;
   /** How this camera is read now: its config's, until a codec ingest cannot keep as packets falls back. */
   private mode: 'on_demand' | 'continuous';
   private gopMs?: number;
@@ -92,7 +96,6 @@ export class CameraWorker {
     this.rate = new RateWindow(deps.rateWindowMs ?? 10_000);
     const seq = deps.resume?.nextSeq ?? Date.now();
     this.chunker = new Chunker(id, camera.fps, deps.chunkMs, seq);
-    this.packets = new PacketChunker(id, camera.fps, deps.chunkMs, seq);
     this.mode = camera.decode;
     if (deps.resume) {
       this.clock.resumeAfter(deps.resume.lastCapturedAt);
@@ -125,7 +128,8 @@ export class CameraWorker {
     this.flush();
     // Leaving the config is not an outage: alerts forgets the camera instead of counting a spell.
     this.setState(reason === Reasons.removed ? 'removed' : 'offline', reason);
-    return { lastCapturedAt: Math.max(this.clock.lastStamp, this.packetClock.lastStamp), nextSeq: Math.max(this.chunker.nextSeq, this.packets.nextSeq) };
+    this.video?.close();
+    return { lastCapturedAt: Math.max(this.clock.lastStamp, this.packetClock.lastStamp), nextSeq: this.chunker.nextSeq };
   }
 
   /** Periodic check (about once a second): stall, slow delivery, health, gauges. */
@@ -203,7 +207,8 @@ export class CameraWorker {
         if (type !== undefined) {
           // Only H.264 and H.265 are kept as packets: anything else is decoded here, as before.
           this.mode = 'continuous';
-          this.chunker = new Chunker(this.camera.id, this.camera.fps, this.deps.chunkMs, this.packets.nextSeq);
+          this.video?.close();
+          this.video = undefined;
           throw new Error(`video stream type 0x${type.toString(16)} is not H.264 or H.265: decoding it in ingest instead`);
         }
         return units;
@@ -230,7 +235,45 @@ export class CameraWorker {
     source.start();
   }
 
-  private onPacket(au: AccessUnit, codec: PacketCodec, arrivedAt: number): void {
+  /**
+   * Infer asks for this camera's pictures from `from` (the keyframe before it) until `until`
+   * (decode: on_demand). False when the camera is not read on demand or holds no keyframe yet.
+   */
+  activate(from: number, until: number): boolean {
+    return this.mode === 'on_demand' && !this.stopped && !!this.video?.activate(from, until);
+  }
+
+  private videoOf(): CameraVideo {
+    const c = this.camera;
+    const { metrics } = this.deps;
+    return (this.video ??= new CameraVideo({
+      cameraId: c.id,
+      ffmpegPath: this.deps.ffmpegPath,
+      width: c.width,
+      fps: c.fps,
+      keyframeEvery: c.keyframeEvery,
+      hwaccel: c.hwaccel,
+      keepMs: this.deps.packetsMs ?? 30_000,
+      log: this.log,
+      onDecoder: (kind, running) => metrics.decoders.inc({ kind }, running ? 1 : -1),
+      onKeyPicture: (f) => this.guard(() => this.onPicture(f, true)),
+      onFrame: (f) => this.guard(() => this.onPicture(f, false)),
+    }));
+  }
+
+  /** A decoded picture (on_demand): a keyframe's goes out at once for the trigger; the full decode's in chunks. */
+  private onPicture(f: DecodedFrame, keyframe: boolean): void {
+    if (this.stopped) return;
+    const size = jpegSize(f.jpeg);
+    if (!size) return;
+    this.size = size;
+    this.deps.metrics.decodedFrames.inc({ kind: keyframe ? 'keyframes' : 'full' });
+    const frame = { capturedAt: f.capturedAt, streamTime: 0, jpeg: f.jpeg };
+    if (keyframe) this.deps.onChunk(this.chunker.keyframe(frame, size.width, size.height));
+    else for (const chunk of this.chunker.add(frame, size.width, size.height)) this.deps.onChunk(chunk);
+  }
+
+  private onPacket(au: AccessUnit, codec: VideoCodec, arrivedAt: number): void {
     const run = this.run!;
     const { capturedAt, decodeAt } = this.packetClock.stamp(au.pts, au.dts, arrivedAt);
     run.firstFrameAt ??= arrivedAt;
@@ -253,7 +296,7 @@ export class CameraWorker {
       run.onlineAt = arrivedAt;
       this.setState('online', Reasons.receiving);
     }
-    for (const chunk of this.packets.add({ capturedAt, decodeAt, key: au.key, data: au.data }, codec)) this.deps.onChunk(chunk);
+    this.videoOf().take({ capturedAt, decodeAt, key: au.key, data: au.data }, codec);
   }
 
   /** The rate delivery is judged against: the stream's own under on_demand (every packet is kept), else the sampled fps. */
@@ -317,8 +360,6 @@ export class CameraWorker {
   private flush(): void {
     const chunk = this.chunker.flush();
     if (chunk) this.deps.onChunk(chunk);
-    const packets = this.packets.flush();
-    if (packets) this.deps.onChunk(packets);
   }
 
   private deliveredFps(now: number): number {

@@ -1,4 +1,4 @@
-import type { Frame, FrameChunk, PacketChunk, PacketCodec, VideoPacket } from '@vigil/contracts';
+import type { Frame, FrameChunk } from '@vigil/contracts';
 
 /**
  * Groups a camera's frames into chunks of `chunkMs`: a chunk closes when it holds a
@@ -38,6 +38,14 @@ export class Chunker {
     return out;
   }
 
+  /**
+   * A chunk of one keyframe picture (decode: on_demand), sent at once: the trigger stage
+   * waits for it. It takes the next seq, so seq stays one sequence per camera.
+   */
+  keyframe(frame: Frame, width: number, height: number): FrameChunk {
+    return { cameraId: this.cameraId, seq: this.seq++, width, height, fps: this.fps, codec: 'jpeg', keyframes: true, frames: [frame] };
+  }
+
   /** Emits whatever is pending (e.g. when the stream ends). */
   flush(): FrameChunk | undefined {
     if (this.frames.length === 0) return undefined;
@@ -47,51 +55,3 @@ export class Chunker {
   }
 }
 
-/** Byte cap of a packet chunk: well under the topic's 8 MiB message limit. */
-const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
-/** Packet cap of a chunk (the envelope holds at most 1200). */
-const MAX_CHUNK_PACKETS = 1000;
-
-/**
- * Groups a camera's compressed packets into chunks of about `chunkMs` of decode time, in
- * decode order — not on keyframe boundaries, so a 10 s GOP adds no latency and no chunk
- * outgrows the message limit. Infer keeps packets across chunks and starts its decoders at
- * keyframes it holds.
- */
-export class PacketChunker {
-  private packets: VideoPacket[] = [];
-  private bytes = 0;
-
-  constructor(
-    private readonly cameraId: string,
-    private readonly fps: number,
-    private readonly chunkMs: number,
-    private seq = 0,
-  ) {}
-
-  get nextSeq(): number {
-    return this.seq;
-  }
-
-  /** Adds a packet; returns the chunk it completes, if any (a codec change flushes first). */
-  add(packet: VideoPacket, codec: PacketCodec): PacketChunk[] {
-    const out: PacketChunk[] = [];
-    if (this.packets.length > 0 && codec !== this.codec) out.push(this.flush()!);
-    this.codec = codec;
-    this.packets.push(packet);
-    this.bytes += packet.data.length;
-    const span = packet.decodeAt - this.packets[0]!.decodeAt;
-    if (span >= this.chunkMs || this.bytes >= MAX_CHUNK_BYTES || this.packets.length >= MAX_CHUNK_PACKETS) out.push(this.flush()!);
-    return out;
-  }
-
-  private codec: PacketCodec = 'h264';
-
-  flush(): PacketChunk | undefined {
-    if (this.packets.length === 0) return undefined;
-    const chunk: PacketChunk = { cameraId: this.cameraId, seq: this.seq++, fps: this.fps, codec: this.codec, packets: this.packets };
-    this.packets = [];
-    this.bytes = 0;
-    return chunk;
-  }
-}

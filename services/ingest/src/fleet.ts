@@ -1,5 +1,5 @@
 import type { CameraConfig } from '@vigil/config';
-import type { CameraStatus, FrameChunk, PacketChunk } from '@vigil/contracts';
+import type { CameraStatus, FrameChunk } from '@vigil/contracts';
 import type { Logger } from '@vigil/observability';
 import { CameraWorker } from './camera-worker.ts';
 import type { BackoffPolicy } from './backoff.ts';
@@ -12,13 +12,15 @@ import { inShard, type Shard } from './shard.ts';
 export interface PipelineSettings {
   chunkMs: number;
   ffmpegPath: string;
+  /** decode: on_demand — packets kept per camera for a full decode to start from. */
+  packetsMs: number;
 }
 
 export interface FleetDeps {
   metrics: IngestMetrics;
   log: Logger;
   shard?: Shard;
-  onChunk(chunk: FrameChunk | PacketChunk): void;
+  onChunk(chunk: FrameChunk): void;
   onStatus(status: CameraStatus): void;
   /** A camera left the config and its worker has stopped (its last chunk is queued). */
   onRemoved?(cameraId: string): Promise<void>;
@@ -57,6 +59,11 @@ export class CameraFleet {
 
   tick(now = Date.now()): void {
     for (const w of this.workers.values()) w.tick(now);
+  }
+
+  /** Infer asks for a camera's pictures (decode: on_demand); false when this shard does not run it on demand. */
+  activate(cameraId: string, from: number, until: number): boolean {
+    return this.workers.get(cameraId)?.activate(from, until) ?? false;
   }
 
   snapshots(now = Date.now()) {

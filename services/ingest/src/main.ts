@@ -1,6 +1,7 @@
 import type { VigilConfig } from '@vigil/config';
-import { Topics, topicSpecs } from '@vigil/contracts';
+import { parseVideoOpen, Topics, topicSpecs, VIDEO_OPEN_SUBJECT } from '@vigil/contracts';
 import type { Bus } from '@vigil/bus';
+import type { Control } from '@vigil/control';
 import { opsListener } from '@vigil/edge';
 import { createLogger, createRegistry, startOpsServer, type Logger, type OpsServer } from '@vigil/observability';
 import { CameraFleet, type ApplyResult } from './fleet.ts';
@@ -15,6 +16,8 @@ import type { BackoffPolicy } from './backoff.ts';
 export interface IngestDeps {
   bus: Bus;
   logger?: Logger;
+  /** Where infer asks for on_demand cameras' pictures (`vigil.video.open`); without it they send keyframes only. */
+  control?: Control;
   /** Run only this share of the cameras (see shard.ts); all of them when absent. */
   shard?: Shard;
   /** Called for each chunk the bus acknowledged, with the time from enqueue to ack (benchmarks). */
@@ -57,7 +60,13 @@ export async function startIngest(config: VigilConfig, deps: IngestDeps): Promis
     backoff: deps.backoff,
     rateWindowMs: deps.rateWindowMs,
   });
-  const settings = (c: VigilConfig) => ({ chunkMs: c.ingest.chunkMs, ffmpegPath: c.ingest.ffmpegPath });
+  // A full decode starts at the keyframe before the window infer asks for: keep what its longest window needs.
+  const settings = (c: VigilConfig) => ({ chunkMs: c.ingest.chunkMs, ffmpegPath: c.ingest.ffmpegPath, packetsMs: c.infer.bufferMs });
+  const stopOpens = deps.control?.subscribe(VIDEO_OPEN_SUBJECT, (data) => {
+    const open = parseVideoOpen(data);
+    if (!open.ok) return log.warn({ reason: open.reason }, 'video open request refused');
+    fleet.activate(open.value.cameraId, open.value.from, open.value.until);
+  });
   const ticker = setInterval(() => fleet.tick(), 1000);
   const ops: OpsServer = await startOpsServer({
     port: config.ingest.metricsPort,
@@ -86,6 +95,7 @@ export async function startIngest(config: VigilConfig, deps: IngestDeps): Promis
     close: () =>
       (closing ??= (async () => {
         clearInterval(ticker);
+        stopOpens?.();
         // Cameras first (their last chunks and "offline" go to the queues), then the queues.
         const steps = [await Promise.allSettled([fleet.close()]), await Promise.allSettled([publisher.close(), statuses.close(), ops.close()])].flat();
         for (const r of steps) if (r.status === 'rejected') log.error({ err: String(r.reason) }, 'error while stopping ingest');

@@ -10,6 +10,8 @@ export function createIngestMetrics(registry: Registry) {
   const registers = [registry];
   const camera = ['camera'];
   return {
+    decoders: new Gauge({ name: 'vigil_ingest_decoders', help: 'Video decoders running for on_demand cameras: keyframes (the trigger input) and full (a camera infer is looking at)', labelNames: ['kind'], registers }),
+    decodedFrames: new Counter({ name: 'vigil_ingest_decoded_frames_total', help: 'Pictures decoded from on_demand cameras', labelNames: ['kind'], registers }),
     framesIngested: new Counter({ name: 'vigil_ingest_frames_total', help: 'Frames received from ffmpeg', labelNames: camera, registers }),
     framesPublished: new Counter({ name: 'vigil_ingest_frames_published_total', help: 'Frames published to the bus', labelNames: camera, registers }),
     framesDropped: new Counter({ name: 'vigil_ingest_frames_dropped_total', help: 'Frames dropped because the bus was slow (oldest first)', labelNames: camera, registers }),

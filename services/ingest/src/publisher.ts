@@ -1,4 +1,4 @@
-import { encodeFrameChunk, encodePacketChunk, Topics, type FrameChunk, type PacketChunk } from '@vigil/contracts';
+import { encodeFrameChunk, Topics, type FrameChunk } from '@vigil/contracts';
 import type { Bus } from '@vigil/bus';
 import type { Logger } from '@vigil/observability';
 import type { IngestMetrics } from './metrics.ts';
@@ -51,15 +51,13 @@ export class ChunkPublisher {
     this.retryMs = opts.retryMs ?? 500;
   }
 
-  enqueue(chunk: FrameChunk | PacketChunk): void {
+  enqueue(chunk: FrameChunk): void {
     if (this.closed) return;
     const id = chunk.cameraId;
     let q = this.queues.get(id);
     if (!q) this.queues.set(id, (q = []));
     // Encode now and keep only the bytes: the frames (views on ffmpeg's pipe reads) are let go.
-    const [frames, capturedAt, value] =
-      'packets' in chunk ? [chunk.packets.length, chunk.packets[0]?.capturedAt, encodePacketChunk(chunk)] : [chunk.frames.length, chunk.frames[0]?.capturedAt, encodeFrameChunk(chunk)];
-    q.push({ cameraId: id, seq: chunk.seq, frames, capturedAt, value, at: performance.now() });
+    q.push({ cameraId: id, seq: chunk.seq, frames: chunk.frames.length, capturedAt: chunk.frames[0]?.capturedAt, value: encodeFrameChunk(chunk), at: performance.now() });
     this.trim(id, q);
     this.metrics.queued.set({ camera: id }, q.length);
     this.pumping ??= this.pump().finally(() => (this.pumping = undefined));

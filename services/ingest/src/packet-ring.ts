@@ -1,18 +1,16 @@
-import type { VideoPacket } from '@vigil/contracts';
+import type { TimedPacket } from '@vigil/media';
 
-/** A packet as the ring holds it (copied out of the consumer's fetch buffer). */
-export type HeldPacket = VideoPacket;
+/** A packet as the ring holds it: an access unit with its capture and decode times. */
+export type HeldPacket = TimedPacket;
 
 /**
- * Recent compressed packets of one camera, in decode order, bounded by age and bytes: what
- * a decoder started when a trigger fires reads from the keyframe before the window, so the
- * window holds the frames before the trigger.
+ * Recent compressed packets of one camera, in decode order, bounded by age and bytes: a
+ * full decode started when infer asks for the camera reads from the keyframe before the
+ * window, so the window holds the frames before the trigger.
  */
 export class PacketRing {
   private packets: HeldPacket[] = [];
   private bytes = 0;
-  /** Wall-clock time the last chunk arrived. */
-  lastArrival = 0;
 
   constructor(
     private readonly keepMs: number,
@@ -20,17 +18,14 @@ export class PacketRing {
   ) {}
 
   /** Adds packets newer (in decode time) than the newest held; returns those added. */
-  add(packets: readonly VideoPacket[]): HeldPacket[] {
-    this.lastArrival = Date.now();
+  add(packets: readonly HeldPacket[]): HeldPacket[] {
     const added: HeldPacket[] = [];
     for (const p of packets) {
       const last = this.packets[this.packets.length - 1];
       if (last && p.decodeAt <= last.decodeAt) continue; // replayed or duplicated
-      // Views on the chunk, which intake copied out of the fetch buffer (see ChunkIntake.take).
-      const own = { capturedAt: p.capturedAt, decodeAt: p.decodeAt, key: p.key, data: p.data };
-      this.packets.push(own);
-      this.bytes += own.data.length;
-      added.push(own);
+      this.packets.push(p);
+      this.bytes += p.data.length;
+      added.push(p);
     }
     const newest = this.packets[this.packets.length - 1]?.decodeAt;
     if (newest === undefined) return added;
