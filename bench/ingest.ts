@@ -21,8 +21,8 @@
  * The last line with --json is one object: the first N's figures plus `runs` (every N)
  * and `largest_n_holding_4fps` among the Ns tried.
  *
- * npm run bench -- ingest --quiet [--size 1080p|720p] [--gop 1s] [--cameras 16] [--baseline-cameras 4]
- *                         [--seconds 30] [--warmup 15] [--decode on_demand|continuous] [--json]
+ * npm run bench -- ingest --quiet [--busy] [--size 1080p|720p] [--gop 1s] [--keyframe-every 1] [--cameras 16]
+ *                         [--baseline-cameras 4] [--seconds 30] [--warmup 15] [--decode on_demand|continuous] [--json]
  *
  * What a camera where nothing happens costs the whole Vigil process. A quiet clip (one still
  * picture with temporal sensor noise: the motion trigger never fires; 30 fps H.264 high, ~4
@@ -35,6 +35,11 @@
  * know the key yet is reported and the run goes on without it. Table on stderr; with --json
  * one object on the last line of stdout (`bench: "ingest-quiet"`, `ratio` = Vigil's cores per
  * camera over ffmpeg's, `triggers_fired` from infer's metrics: 0 on a quiet scene).
+ *
+ * --busy: the same clip with a box crossing the picture all the time, so every window's trigger
+ * fires (with no model endpoint, each becomes a trigger finding with its frames): run it with
+ * --decode continuous and without, on the same cameras, to compare a busy camera's cost.
+ * --keyframe-every N: the cameras' keyframe_every (the trigger sees every Nth keyframe).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
@@ -311,7 +316,7 @@ ${ids.map((id) => `  - { id: ${id}, url: "${pathToFileURL(spec.clip).href}", fps
 const QUIET_SIZES: Record<string, [number, number]> = { '1080p': [1920, 1080], '720p': [1280, 720] };
 const QUIET_FPS = 30;
 const QUIET_USAGE =
-  'usage: npm run bench -- ingest --quiet [--size 1080p|720p] [--gop 1s] [--cameras 16] [--baseline-cameras 4] [--seconds 30] [--warmup 15] [--decode on_demand|continuous] [--brokers host:port] [--json]\n';
+  'usage: npm run bench -- ingest --quiet [--busy] [--size 1080p|720p] [--gop 1s] [--keyframe-every 1] [--cameras 16] [--baseline-cameras 4] [--seconds 30] [--warmup 15] [--decode on_demand|continuous] [--brokers host:port] [--json]\n';
 
 /**
  * A quiet camera: one still picture (testsrc2's first frame, repeated) with temporal sensor
@@ -319,9 +324,9 @@ const QUIET_USAGE =
  * `gop` seconds exactly (scene-cut detection off), 20–30 s long (whole GOPs) so that the loop
  * restarts on a keyframe. Made once per size and GOP under .cache/bench/.
  */
-function ensureQuietClip(size: string, gop: number): string {
+function ensureQuietClip(size: string, gop: number, busy = false): string {
   const [w, h] = QUIET_SIZES[size]!;
-  const clip = resolve(`.cache/bench/quiet-${size}-gop${gop}s-h264.mp4`);
+  const clip = resolve(`.cache/bench/${busy ? 'busy' : 'quiet'}-${size}-gop${gop}s-h264.mp4`);
   if (existsSync(clip)) return clip;
   mkdirSync('.cache/bench', { recursive: true });
   const keyint = Math.round(gop * QUIET_FPS);
@@ -331,7 +336,8 @@ function ensureQuietClip(size: string, gop: number): string {
   const tmp = `${clip}.tmp.mp4`;
   execFileSync('ffmpeg', [
     ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi'],
-    ...['-i', `testsrc2=size=${w}x${h}:rate=${QUIET_FPS},trim=end_frame=1,loop=loop=-1:size=1:start=0,setpts=N/(${QUIET_FPS}*TB),noise=alls=6:allf=t`],
+    // --busy: a white box crossing the picture all the time, so every window's motion trigger fires.
+    ...['-i', `testsrc2=size=${w}x${h}:rate=${QUIET_FPS},trim=end_frame=1,loop=loop=-1:size=1:start=0,setpts=N/(${QUIET_FPS}*TB),noise=alls=6:allf=t${busy ? `[bg];color=c=white:s=${Math.round(w / 8)}x${Math.round(h / 4)}:r=${QUIET_FPS}[box];[bg][box]overlay=x='mod(t*${Math.round(w / 4)}\\,${w - Math.round(w / 8)})':y=${Math.round(h / 3)}:shortest=1` : ''}`],
     ...['-t', String(seconds), '-r', String(QUIET_FPS), '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high'],
     ...['-b:v', '4M', '-maxrate', '4M', '-bufsize', '8M', '-g', String(keyint), '-keyint_min', String(keyint), '-sc_threshold', '0', '-bf', '0', '-an', '-y', tmp],
   ]);
@@ -340,7 +346,7 @@ function ensureQuietClip(size: string, gop: number): string {
 }
 
 /** The config of the Vigil process: the cameras, one standing motion query each, no model endpoint. */
-function quietYaml(ids: string[], clip: string, brokers: string, decode: string | undefined): string {
+function quietYaml(ids: string[], clip: string, brokers: string, decode: string | undefined, keyframeEvery = 1): string {
   return [
     'model: { endpoints: [] }',
     `kafka: { brokers: ["${brokers}"], client_id: bench-quiet }`,
@@ -348,7 +354,7 @@ function quietYaml(ids: string[], clip: string, brokers: string, decode: string 
     `ingest: { metrics_port: 0${decode ? `, decode: ${decode}` : ''} }`,
     'infer: { metrics_port: 0 }',
     'cameras:',
-    ...ids.map((id) => `  - { id: ${id}, url: "${pathToFileURL(clip).href}", fps: ${FPS}, width: ${WIDTH} }`),
+    ...ids.map((id) => `  - { id: ${id}, url: "${pathToFileURL(clip).href}", fps: ${FPS}, width: ${WIDTH}${keyframeEvery > 1 ? `, keyframe_every: ${keyframeEvery}` : ''} }`),
     'queries:',
     ...ids.map((id, i) => `  - { id: quiet-${i}, cameras: [${id}], question: "Is anything moving?", window: 8s, every: 2s, trigger: { type: motion } }`),
     '',
@@ -362,6 +368,8 @@ function ffmpegKind(pid: number, comm: string): string {
   const has = (flag: RegExp, value: string) => args.some((a, i) => flag.test(a) && args[i + 1] === value);
   if (has(/^-(c|codec|vcodec)(:v)?$/, 'copy')) return 'ffmpeg copy';
   if (has(/^-(skip_frame|discard)(:v)?$/, 'nokey')) return 'ffmpeg keyframes';
+  // Ingest's on_demand decoders read our MPEG-TS on stdin: keyframes only (low_delay) or the full decode.
+  if (has(/^-i$/, 'pipe:0')) return has(/^-flags$/, 'low_delay') ? 'ffmpeg keyframes' : 'ffmpeg full decode';
   return 'ffmpeg';
 }
 
@@ -457,6 +465,12 @@ async function quietMain(flags: Map<string, string>): Promise<number> {
   const warmup = Number(flags.get('warmup') ?? 15);
   const brokers = flags.get('brokers') ?? '127.0.0.1:9092';
   const requested = flags.get('decode');
+  const busy = flags.has('busy');
+  const keyframeEvery = Number(flags.get('keyframe-every') ?? 1);
+  if (!Number.isInteger(keyframeEvery) || keyframeEvery < 1 || keyframeEvery > 10) {
+    process.stderr.write(QUIET_USAGE);
+    return 2;
+  }
   if (
     !QUIET_SIZES[size] || !(gop > 0) || !Number.isInteger(Math.round(gop * QUIET_FPS * 1000) / 1000) || !Number.isInteger(n) || n < 1 ||
     !Number.isInteger(baselineN) || baselineN < 1 || !(seconds > 0) || !(warmup >= 0) || (requested !== undefined && requested !== 'on_demand' && requested !== 'continuous')
@@ -465,12 +479,12 @@ async function quietMain(flags: Map<string, string>): Promise<number> {
     return 2;
   }
   const { parseConfig, ConfigError, formatIssue } = await import('@vigil/config');
-  const clip = ensureQuietClip(size, gop);
+  const clip = ensureQuietClip(size, gop, busy);
   const run = Math.random().toString(36).slice(2, 8);
   const ids = Array.from({ length: n }, (_, i) => `quiet-${run}-${i}`);
 
   // `ingest.decode` goes into the config only when asked for; a config loader that does not know it yet is reported, not fatal.
-  let yaml = quietYaml(ids, clip, brokers, requested);
+  let yaml = quietYaml(ids, clip, brokers, requested, keyframeEvery);
   let config: ReturnType<typeof parseConfig>;
   let decodeRejected: string | undefined;
   try {
@@ -497,6 +511,8 @@ async function quietMain(flags: Map<string, string>): Promise<number> {
   const byComm = Object.fromEntries(Object.entries(v.tree.byComm).map(([k, c]) => [k, { cpu_s: round(c.cpu_s), processes: c.processes }]));
   const result = {
     bench: 'ingest-quiet',
+    scene: busy ? 'busy' : 'quiet',
+    keyframe_every: keyframeEvery,
     size,
     gop_s: gop,
     seconds: round(v.wall, 1),
@@ -536,7 +552,7 @@ async function quietMain(flags: Map<string, string>): Promise<number> {
     load_average_1m: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   };
   const rows: [string, string | number][] = [
-    ['clip', `quiet ${size} 30 fps H.264 high, ~4 Mbit/s, keyframe every ${gop} s`],
+    ['clip', `${busy ? 'busy (a box crossing all the time)' : 'quiet'} ${size} 30 fps H.264 high, ~4 Mbit/s, keyframe every ${gop} s${keyframeEvery > 1 ? `; trigger on every ${keyframeEvery}th keyframe` : ''}`],
     ['decode', decode + (decodeRejected ? ` (asked ${requested}: rejected by the config loader)` : '')],
     ['bare ffmpeg full decode', `${baselineN} cameras, ${result.ffmpeg_cpu_s} cpu-s in ${round(bareWall, 1)} s → ${result.ffmpeg_cores_per_camera} cores/camera`],
     ['Vigil (ingest + infer)', `${n} cameras, ${result.vigil_cpu_s} cpu-s in ${result.seconds} s → ${result.vigil_cores_per_camera} cores/camera`],
@@ -551,7 +567,7 @@ async function quietMain(flags: Map<string, string>): Promise<number> {
     ['machine busy cores', `${result.machine_busy_cores} of ${result.machine_cores} (Vigil window), ${result.machine_busy_cores_ffmpeg} (ffmpeg window)`],
   ];
   process.stderr.write(`\n${rows.map(([k, val]) => `${k.padEnd(26)} ${val}`).join('\n')}\n`);
-  if (v.triggersFired > 0 || v.triggersFiredSinceStart > 0) process.stderr.write(`bench ingest --quiet: WARNING the motion trigger fired on the quiet scene (${v.triggersFiredSinceStart} windows since start)\n`);
+  if (!busy && (v.triggersFired > 0 || v.triggersFiredSinceStart > 0)) process.stderr.write(`bench ingest --quiet: WARNING the motion trigger fired on the quiet scene (${v.triggersFiredSinceStart} windows since start)\n`);
   if (v.windowsConsidered === 0) process.stderr.write('bench ingest --quiet: WARNING infer considered no window: the pipeline did not run, the figures say nothing\n');
   if (!keepsUp) process.stderr.write('bench ingest --quiet: WARNING Vigil did not keep up with the cameras in real time: its cores per camera are a lower bound\n');
   if (result.machine_busy_cores >= 0.9 * result.machine_cores) process.stderr.write('bench ingest --quiet: WARNING the machine was saturated during the Vigil window\n');
@@ -570,8 +586,11 @@ async function quietChild(spec: { yaml: string; group: string }): Promise<void> 
   const logger = createLogger('bench-quiet', { level: 'warn', destination: process.stderr as unknown as never });
   const bus = new KafkaBus({ brokers: config.kafka!.brokers, clientId: 'bench-quiet', logger });
   // Downstream first, as `vigil run` does.
-  const infer = await startInfer(config, { bus, logger, group: spec.group });
-  const ingest = await startIngest(config, { bus, logger });
+  const { MemoryControl } = await import('@vigil/control');
+  // Infer asks ingest for a camera's pictures over the control plane (in-process here, as standalone).
+  const control = new MemoryControl();
+  const infer = await startInfer(config, { bus, control, logger, group: spec.group });
+  const ingest = await startIngest(config, { bus, control, logger });
   const { metric } = await import('./lib/proc.ts');
   const reply = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
   const online = () => ingest.cameras().filter((c) => c.state === 'online').length;

@@ -46,6 +46,10 @@ test('the frame ring keeps frames in order, drops duplicates and old frames, and
   assert.equal(ring.size, 5); // 0 dropped (older than 1250 - 1000)
   assert.deepEqual(ring.between(500, 1000).map((x) => x.capturedAt), [500, 750]);
   assert.deepEqual(ring.between(-5, 300).map((x) => x.capturedAt), [250]);
+  // An on_demand decode restarted further back fills in earlier pictures, in order; repeats are still dropped.
+  assert.equal(ring.add([f(875), f(1000), f(1125)], 4).length, 2);
+  assert.deepEqual(ring.between(700, 1300).map((x) => x.capturedAt), [750, 875, 1000, 1125, 1250]);
+  assert.equal(ring.add([f(100)], 4).length, 0, 'older than the ring keeps: dropped');
 });
 
 test('dispatcher: bounded slots, cameras take turns, a flooding camera cannot starve a quiet one', async () => {

@@ -26,6 +26,8 @@ export interface PacketDecoderOptions {
   fps?: number;
   /** Fed keyframes (each followed by the packet after it): only the keyframes' pictures come out, at once. */
   keyframesOnly?: boolean;
+  /** Packets are written to ffmpeg at most this often unless fed with `now` (default: the next tick). */
+  batchMs?: number;
   hwaccel?: Hwaccel;
   /** The capture time the stream's clock counts from: before every packet this decoder will see. */
   baseMs: number;
@@ -36,6 +38,8 @@ export interface PacketDecoderOptions {
 
 /** Pictures and their stamps are paired in order; this many unpaired means they no longer line up. */
 const MAX_UNPAIRED = 64;
+/** A batch this large is written at once. */
+const FLUSH_BYTES = 1024 * 1024;
 /** Bytes written to ffmpeg but not yet taken by it: beyond this the decoder is too slow for its camera. */
 const MAX_BACKLOG_BYTES = 64 * 1024 * 1024;
 
@@ -120,29 +124,47 @@ export class PacketDecoder {
     proc.on('close', (code, signal) => this.finish(this.reason ?? `decoder exited (${signal ?? `code ${code}`})${this.lastError ? `: ${this.lastError}` : ''}`));
   }
 
-  /** Feeds packets in decode order; older-than-fed packets are skipped. False once the decoder has ended. */
-  feed(packets: readonly TimedPacket[]): boolean {
+  /**
+   * Feeds packets in decode order; older-than-fed packets are skipped. Writes are batched
+   * (every `batchMs`, or at once with `now`): each write to the pipe wakes ffmpeg, and at
+   * 30 writes a second per camera that cost more than the bytes. False once the decoder has ended.
+   */
+  feed(packets: readonly TimedPacket[], now = false): boolean {
     const stdin = this.proc?.stdin;
     if (!stdin || this.ended) return false;
-    const parts: Buffer[] = [];
     for (const p of packets) {
       if (p.decodeAt <= this.lastDts) continue;
       this.lastDts = p.decodeAt;
       const ticks = (t: number) => Math.max(0, Math.round((t - this.o.baseMs) * 90));
-      parts.push(this.mux.mux({ pts: ticks(p.capturedAt), dts: ticks(p.decodeAt), key: p.key, data: p.data }));
+      const ts = this.mux.mux({ pts: ticks(p.capturedAt), dts: ticks(p.decodeAt), key: p.key, data: p.data });
+      this.queued.push(ts);
+      this.queuedBytes += ts.length;
     }
-    if (parts.length === 0) return true;
-    if (stdin.writableLength > MAX_BACKLOG_BYTES) {
-      this.fail('decoder cannot keep up with the camera');
-      return false;
-    }
-    stdin.write(Buffer.concat(parts));
-    return true;
+    if (now || this.queuedBytes >= FLUSH_BYTES) this.flush();
+    else if (this.queued.length > 0) this.flushTimer ??= setTimeout(() => this.flush(), this.o.batchMs ?? 0);
+    return !this.ended;
+  }
+
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
+  private flushTimer?: NodeJS.Timeout;
+
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const stdin = this.proc?.stdin;
+    if (!stdin || this.ended || this.queued.length === 0) return;
+    const bytes = this.queued.length === 1 ? this.queued[0]! : Buffer.concat(this.queued, this.queuedBytes);
+    this.queued = [];
+    this.queuedBytes = 0;
+    if (stdin.writableLength > MAX_BACKLOG_BYTES) return this.fail('decoder cannot keep up with the camera');
+    stdin.write(bytes);
   }
 
   /** Ends the decoder: what it holds is dropped. */
   close(reason = 'closed'): void {
     this.reason ??= reason;
+    clearTimeout(this.flushTimer);
     if (!this.proc || this.ended) return;
     this.proc.stdin?.destroy();
     this.proc.kill('SIGKILL');

@@ -26,7 +26,17 @@ export class FrameRing {
     const added: RingFrame[] = [];
     for (const f of frames) {
       const last = this.frames[this.frames.length - 1];
-      if (last && f.capturedAt <= last.capturedAt) continue; // duplicate or replayed frame
+      if (last && f.capturedAt <= last.capturedAt) {
+        // Earlier than the newest: a replayed frame (dropped), or one an on_demand decode that
+        // restarted further back fills in (kept, in order).
+        const at = this.indexOf(f.capturedAt);
+        if (at < this.frames.length && this.frames[at]!.capturedAt === f.capturedAt) continue;
+        if (last.capturedAt - f.capturedAt > this.keepMs) continue;
+        const own: RingFrame = { capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: owned ? f.jpeg : Buffer.from(f.jpeg) };
+        this.frames.splice(at, 0, own);
+        added.push(own);
+        continue;
+      }
       // A frame arrives as a slice of the consumer's fetch buffer (megabytes, many cameras):
       // holding the slice would keep the whole buffer alive for as long as the ring keeps the
       // frame. A copy costs a memcpy and bounds memory by what the rings actually hold.
@@ -47,16 +57,22 @@ export class FrameRing {
     return this.frames[this.frames.length - 1]?.capturedAt;
   }
 
-  /** Frames captured in [from, to). */
-  between(from: number, to: number): RingFrame[] {
-    // Binary search for the first frame: windows are asked many times a second over 200 cameras.
+  /** Index of the first frame captured at or after `t`. */
+  private indexOf(t: number): number {
+    // Binary search: windows are asked many times a second over 200 cameras.
     let lo = 0;
     let hi = this.frames.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.frames[mid]!.capturedAt < from) lo = mid + 1;
+      if (this.frames[mid]!.capturedAt < t) lo = mid + 1;
       else hi = mid;
     }
+    return lo;
+  }
+
+  /** Frames captured in [from, to). */
+  between(from: number, to: number): RingFrame[] {
+    const lo = this.indexOf(from);
     const out: RingFrame[] = [];
     for (let i = lo; i < this.frames.length && this.frames[i]!.capturedAt < to; i++) out.push(this.frames[i]!);
     return out;

@@ -224,7 +224,8 @@ export class WindowPlanner {
     const last = cam.opened;
     const now = Date.now();
     if (last && from >= last.from && until <= last.until + 1000 && now - last.at < REOPEN_EVERY_MS) return;
-    cam.opened = { from: Math.min(from, last && now - last.at < REOPEN_EVERY_MS ? last.from : from), until: Math.max(until, last?.until ?? until), at: now };
+    // Each request carries its own start: ingest keeps a decode that already starts early enough.
+    cam.opened = { from, until: Math.max(until, last?.until ?? until), at: now };
     this.d.open?.(cam.camera.id, cam.opened.from, cam.opened.until);
   }
 
@@ -359,7 +360,11 @@ export class WindowPlanner {
         // Late or partial pictures (ingest restarted, the request was lost): a window with most of them still goes.
         const d = cam.ring.between(p.plan.start, p.plan.end).length >= Math.max(2, ((p.q.windowMs / 1000) * cam.ring.fps) / 2) ? this.job(cam, p) : undefined;
         if (d) ready.push(d);
-        else this.skip(p.q, p.key, p.plan, 'undecodable');
+        else {
+          // Pictures that start late: the camera's kept video did not reach back (it just came online).
+          const first = cam.ring.between(p.plan.start, p.plan.end)[0];
+          this.skip(p.q, p.key, p.plan, first && first.capturedAt > p.plan.start + 2000 / cam.camera.fps ? 'too_few_frames' : 'undecodable');
+        }
       } else {
         // Repeated while waiting: a request can be lost (ingest restarting, the control plane away).
         this.open(cam, p.plan.start, p.plan.end + this.quietMs(cam));

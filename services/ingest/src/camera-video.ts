@@ -23,6 +23,10 @@ export interface CameraVideoOptions {
   onDecoder?(kind: 'keyframes' | 'full', running: boolean): void;
 }
 
+/** How often a running full decode is handed the packets that arrived (see PacketDecoder.feed). */
+const FULL_BATCH_MS = 250;
+/** A keyframe waits this long for its follower (which writes both at once), at most. */
+const KEY_BATCH_MS = 100;
 /** Decoders restart before their 33-bit 90 kHz clock (26.5 h) wraps. */
 const MAX_DECODER_SPAN_MS = 24 * 3600_000;
 
@@ -82,7 +86,8 @@ export class CameraVideo {
     // Each keyframe kept goes with the packet after it: ffmpeg hands a picture on only when the next one starts.
     if (this.follower) {
       this.follower = false;
-      this.keys?.feed([p]);
+      // The follower is what lets the keyframe out: write both now.
+      this.keys?.feed([p], true);
     }
     if (!kept) return;
     if (this.keys?.running && p.capturedAt - this.keysBase > MAX_DECODER_SPAN_MS) this.stopKeys('decoder clock span');
@@ -108,9 +113,12 @@ export class CameraVideo {
     if (this.closed) return false;
     this.fullUntil = Math.max(this.fullUntil, until);
     if (this.full?.running && this.fullFrom !== undefined && this.fullFrom <= from) return true;
-    // Running but starting later than asked (a longer window): restart further back.
-    if (this.full?.running) this.stopFull('restart earlier');
+    // Running but starting later than asked (a longer window): restart further back, if the packets reach further back.
     const packets = this.ring.fromKeyframeBefore(from);
+    if (this.full?.running) {
+      if (packets.length === 0 || packets[0]!.capturedAt >= this.fullFrom!) return true;
+      this.stopFull('restart earlier');
+    }
     if (packets.length === 0 || !this.codec) return false;
     this.fullBase = baseOf(packets[0]!);
     this.fullFrom = packets[0]!.capturedAt;
@@ -120,7 +128,7 @@ export class CameraVideo {
     this.full = decoder;
     decoder.start();
     this.o.onDecoder?.('full', true);
-    decoder.feed(packets);
+    decoder.feed(packets, true);
     return true;
   }
 
@@ -147,6 +155,8 @@ export class CameraVideo {
       width: this.o.width,
       fps,
       keyframesOnly: kind === 'keyframes',
+      // A full decode is written a few times a second (it emits `fps` pictures a second anyway).
+      batchMs: kind === 'full' ? FULL_BATCH_MS : KEY_BATCH_MS,
       hwaccel: this.o.hwaccel,
       baseMs,
       frame,

@@ -29,7 +29,9 @@ export class Chunker {
   /** Adds a frame; returns the chunks it completes (the pending one on a size change, then maybe its own). */
   add(frame: Frame, width: number, height: number): FrameChunk[] {
     const out: FrameChunk[] = [];
-    if (this.frames.length > 0 && (width !== this.width || height !== this.height)) out.push(this.flush()!);
+    // A new size, or an earlier picture (an on_demand decode restarted further back), starts a new chunk.
+    const last = this.frames[this.frames.length - 1];
+    if (last && (width !== this.width || height !== this.height || frame.capturedAt <= last.capturedAt)) out.push(this.flush()!);
     this.width = width;
     this.height = height;
     this.frames.push(frame);
