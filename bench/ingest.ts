@@ -507,7 +507,7 @@ async function quietMain(flags: Map<string, string>): Promise<number> {
 
   const ffmpegPerCamera = bare.cpu / bareWall / baselineN;
   const vigilPerCamera = v.tree.cpu / v.wall / n;
-  const keepsUp = v.online === n && v.framesDropped === 0 && v.restarts === 0 && (v.ingestFpsMin ?? FPS) >= FPS * 0.95 && (v.inferChunksPerCameraS ?? 1) >= 0.9;
+  const keepsUp = v.online === n && v.framesDropped === 0 && v.restarts === 0 && (v.ingestFpsMin ?? FPS) >= FPS * 0.95 && (v.inferChunksPerCameraS ?? 1) >= (decode === 'on_demand' && !busy ? 0.9 / (gop * keyframeEvery) : 0.9);
   const byComm = Object.fromEntries(Object.entries(v.tree.byComm).map(([k, c]) => [k, { cpu_s: round(c.cpu_s), processes: c.processes }]));
   const result = {
     bench: 'ingest-quiet',
