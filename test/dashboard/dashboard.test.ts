@@ -66,7 +66,7 @@ queries:
   infer = await startInfer(config, { bus, control, logger } as Parameters<typeof startInfer>[1]);
   base = `http://127.0.0.1:${alerts.port}`;
   ({ browser, close: closeBrowser } = await launchBrowser());
-  ingest = await startIngest(config, { bus, logger });
+  ingest = await startIngest(config, { bus, control, logger });
 });
 
 after(async () => {

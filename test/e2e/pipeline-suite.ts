@@ -77,11 +77,11 @@ queries:
     platform = await openPlatform(config, logger);
     const bus = platform.bus;
     alerts = await startAlerts(config, { bus, store: await platform.store(), logger, group: `alerts-${id}` });
-    infer = await startInfer(config, { bus, logger, group: `infer-${id}` });
+    infer = await startInfer(config, { bus, control: platform.control, logger, group: `infer-${id}` });
     socket = connect(`http://127.0.0.1:${alerts.port}`, { transports: ['websocket'] });
     socket.on('incident:new', (i: Incident) => received.push(i));
     await waitFor('socket connection', () => socket.connected, 10_000);
-    ingest = await startIngest(config, { bus, logger });
+    ingest = await startIngest(config, { bus, control: platform.control, logger });
   });
 
   after(async () => {

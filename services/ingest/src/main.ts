@@ -75,13 +75,16 @@ export async function startIngest(config: VigilConfig, deps: IngestDeps): Promis
     health: { bus: () => ({ ok: true, detail: bus.healthy() ? 'connected' : 'not connected; chunks are buffered' }) },
     extra: camerasHandler(() => fleet.snapshots()),
   });
-  const first = await fleet.apply(config.cameras, settings(config));
+  // on_demand needs someone to ask for the pictures: without a control plane, decode continuously.
+  const cameras = (c: VigilConfig) => (deps.control ? c.cameras : c.cameras.map((cam) => (cam.decode === 'on_demand' ? { ...cam, decode: 'continuous' as const } : cam)));
+  if (!deps.control && config.cameras.some((c) => c.decode === 'on_demand')) log.warn('no control plane to hear infer ask for pictures: on_demand cameras are decoded continuously');
+  const first = await fleet.apply(cameras(config), settings(config));
   log.info({ cameras: fleet.size, otherShards: first.otherShards, shard: deps.shard, metricsPort: ops.port }, 'ingest started');
 
   let running = config;
   const reload = async (next: VigilConfig): Promise<ApplyResult> => {
     if (next.ingest.metricsPort !== running.ingest.metricsPort) log.warn('ingest.metrics_port changes take effect on restart');
-    const result = await fleet.apply(next.cameras, settings(next));
+    const result = await fleet.apply(cameras(next), settings(next));
     running = next;
     log.info({ added: result.added, removed: result.removed, restarted: result.restarted, relabelled: result.relabelled }, 'config reloaded');
     return result;
