@@ -4,6 +4,7 @@
  * camera starts (the red box is drawn by ffmpeg on the stream's own clock), so a run can be
  * repeated: `CHAOS_SEED` orders the long schedule.
  */
+import { rng } from '../security/fuzz.ts';
 
 export const FAULTS = [
   'kill-ingest',
@@ -69,24 +70,13 @@ const SHAPE: Record<Fault, { atS: number; forS: number }> = {
   'model-garbage': { atS: 0, forS: 12 },
 };
 
-/** A small deterministic PRNG (mulberry32): the long schedule's order from a seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `short`: each fault once, in a fixed order (CI). `long`: each fault `repeat` times, shuffled by `seed`. */
 export function buildSchedule(kind: 'short' | 'long', seed = 1, repeat = 3): Round[] {
   let faults: Fault[] = [...FAULTS];
   if (kind === 'long') {
     faults = Array.from({ length: repeat }, () => [...FAULTS]).flat();
-    const r = rng(seed);
+    const r = rng(seed).next;
     for (let i = faults.length - 1; i > 0; i--) {
       const j = Math.floor(r() * (i + 1));
       [faults[i], faults[j]] = [faults[j]!, faults[i]!];

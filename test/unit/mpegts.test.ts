@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TsDemuxer, TsMuxer, type AccessUnit, type VideoCodec } from '@vigil/media';
+import { rng } from '../security/fuzz.ts';
 
 // Real streams from ffmpeg (libx264, libx265) checked against ffprobe, plus hand-made and
 // damaged ones for what ffmpeg never writes.
@@ -52,17 +53,6 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Seeded PRNG (mulberry32): the same "random" cases on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function demux(ts: Buffer, opts?: { maxUnitBytes?: number }): { units: AccessUnit[]; d: TsDemuxer } {
   const d = new TsDemuxer(opts);
@@ -163,7 +153,7 @@ const picture = (size: number) => Buffer.concat([Buffer.from([0, 0, 0, 1, 9, 0xf
 
 /** Pushes `ts` in seeded random pieces, checking the bound on buffered bytes after each. */
 function pushPieces(d: TsDemuxer, ts: Buffer, seed: number, maxPiece: number, bound?: number): AccessUnit[] {
-  const r = rng(seed);
+  const r = rng(seed).next;
   const out: AccessUnit[] = [];
   for (let i = 0; i < ts.length; ) {
     const n = 1 + Math.floor(r() * r() * maxPiece);
@@ -370,7 +360,7 @@ test('a 20 MiB PES is dropped without buffering more than maxUnitBytes', () => {
 
 test('garbage between packets: resynchronises and loses nothing', () => {
   const ts = streams.h264!;
-  const r = rng(11);
+  const r = rng(11).next;
   const parts: Buffer[] = [];
   let inserted = 0;
   let last = -1;
@@ -395,7 +385,7 @@ test('duplicated packets are ignored, lost packets drop only their units', () =>
   const ts = streams.h264!;
   const whole = demux(ts).units;
   const packets = Array.from({ length: ts.length / 188 }, (_, k) => ts.subarray(k * 188, k * 188 + 188));
-  const r = rng(5);
+  const r = rng(5).next;
   const dup = demux(Buffer.concat(packets.flatMap((p) => (r() < 0.1 ? [p, p] : [p]))));
   assert.deepEqual(dup.units, whole);
   assert.equal(dup.d.stats.dropped, 0);
@@ -490,7 +480,7 @@ test('a new PMT switches the stream: the unit in progress is dropped, the new co
 test('seeded fuzz: random bytes, bit flips, truncations and shuffles never throw and stay bounded', () => {
   const max = 256 * 1024;
   const bound = max + 188;
-  const r = rng(42);
+  const r = rng(42).next;
   const base = [streams.h264!, streams.hevc!];
   const check = (d: TsDemuxer, units: AccessUnit[]) => {
     assert.ok(d.bufferedBytes <= bound, `buffered ${d.bufferedBytes}`);
