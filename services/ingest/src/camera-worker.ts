@@ -35,6 +35,8 @@ export interface Handover {
 /** Below this share of the target fps a camera is degraded; back online at the second. */
 const DEGRADED_BELOW = 0.8;
 const RECOVERED_AT = 0.9;
+/** The furthest ahead (wall clock) a request for a camera's pictures keeps it decoded. */
+const MAX_OPEN_AHEAD_MS = 10 * 60_000;
 /** Consecutive undecodable frames before ffmpeg counts as producing garbage. */
 const MAX_BAD_FRAMES = 3;
 /** Stream time this far ahead of wall time means broken timestamps (the fps filter would emit a flood). */
@@ -240,7 +242,9 @@ export class CameraWorker {
    * (decode: on_demand). False when the camera is not read on demand or holds no keyframe yet.
    */
   activate(from: number, until: number): boolean {
-    return this.mode === 'on_demand' && !this.stopped && !!this.video?.activate(from, until);
+    // A request (from the control plane: trusted, but bounded anyway) holds a decode at most 10 minutes ahead.
+    const capped = Math.min(until, Date.now() + MAX_OPEN_AHEAD_MS);
+    return this.mode === 'on_demand' && !this.stopped && !!this.video?.activate(from, capped);
   }
 
   private videoOf(): CameraVideo {
