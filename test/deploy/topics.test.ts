@@ -62,7 +62,12 @@ test('docs/deployment.md: the topics table shows the partitions, retention and m
   const text = readFileSync(join(ROOT, 'docs/deployment.md'), 'utf8');
   const rows = [...text.matchAll(/^\| `(vigil\.[a-z-]+)` \| (\d+) \| (\d+) \| ([^|]+) \| ([^|]+) \|$/gm)];
   assert.deepEqual(rows.map((r) => r[1]).sort(), Object.values(Topics).sort());
-  const ms = (s: string) => Number(/^(\d+) ([hd])/.exec(s.trim())![1]) * (s.trim().includes(' d') ? 86_400_000 : 3_600_000);
+  const UNIT: Record<string, number> = { min: 60_000, h: 3_600_000, d: 86_400_000 };
+  const ms = (s: string) => {
+    const m = /^(\d+) (min|h|d)\b/.exec(s.trim());
+    assert.ok(m, `a retention like "1 h", "7 d" or "10 min": ${s}`);
+    return Number(m[1]) * UNIT[m[2]!]!;
+  };
   const plan = (p: TopicProfile) => new Map(topicPlan(p).topics.map((t) => [t.topic, t]));
   const [single, prod] = [plan('single-host'), plan('production')];
   for (const [, name, dev, big, retention, size] of rows) {
