@@ -186,10 +186,12 @@ async function run(args: string[]): Promise<number> {
   log.info({ services, adapters: platform.kinds }, 'starting');
   try {
     const { bus } = platform;
-    // Downstream first, so the first findings and frames have somewhere to go.
+    // Downstream first, so the first findings and frames have somewhere to go. Ingest hears infer
+    // ask for on_demand cameras' pictures over NATS, or in-process when infer runs here too;
+    // otherwise nobody can ask, and it decodes them continuously.
     if (services.includes('alerts')) started.push({ name: 'alerts', ...(await startAlerts(config, { bus, store: await platform.store(), state: platform.state, control: platform.control, logger: logger('alerts'), scrub })) });
     if (services.includes('infer')) started.push({ name: 'infer', ...(await startInfer(config, { bus, control: platform.control, logger: logger('infer') })) });
-    if (services.includes('ingest')) started.push({ name: 'ingest', ...(await startIngest(config, { bus, shard, control: platform.control, logger: logger('ingest') })) });
+    if (services.includes('ingest')) started.push({ name: 'ingest', ...(await startIngest(config, { bus, shard, control: platform.kinds.control === 'nats' || services.includes('infer') ? platform.control : undefined, logger: logger('ingest') })) });
   } catch (e) {
     log.error({ err: scrub((e as Error).message) }, 'cannot start');
     await stopAll();
