@@ -92,6 +92,8 @@ function keyRate(keys: FrameRing, pictures: { capturedAt: number }[]): number {
 
 /** A camera sending keyframe chunks this recently is read on demand (else: continuous, or fell back to it). */
 const ON_DEMAND_FOR_MS = 15_000;
+/** How far ahead a camera that a query looks at every window is kept decoded. */
+const ALWAYS_OPEN_MS = 30_000;
 /** How often an open request is repeated while the pictures are still needed. */
 const REOPEN_EVERY_MS = 3_000;
 
@@ -209,7 +211,8 @@ export class WindowPlanner {
     if (latest !== undefined) {
       // Queries that look at every window keep the camera decoded.
       const always = cam.queries.filter((q) => !needsAnalytics(q.trigger) && (!q.schedule || inSchedule(q.schedule, latest)));
-      if (always.length > 0) this.open(cam, latest - Math.max(...always.map((q) => q.windowMs)), latest + this.quietMs(cam));
+      // A generous `until`: a decode that stops between renewals would restart and re-decode its backlog.
+      if (always.length > 0) this.open(cam, latest - Math.max(...always.map((q) => q.windowMs)), latest + Math.max(this.quietMs(cam), ALWAYS_OPEN_MS));
       if (added.length > 0) this.preActivate(cam, added);
     }
     this.plan(cam, replay);
@@ -256,7 +259,7 @@ export class WindowPlanner {
    * Recent decoded video of a camera (ask-now): an `on_demand` camera decodes the last
    * `windowMs` first (up to `waitMs`).
    */
-  async recent(cameraId: string, windowMs: number, waitMs = 5_000): Promise<RingFrame[]> {
+  async recent(cameraId: string, windowMs: number, waitMs = 3_000): Promise<RingFrame[]> {
     const cam = this.cameras.get(cameraId);
     if (!cam) return [];
     const latest = cam.keys?.latest();
