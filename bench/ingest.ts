@@ -484,7 +484,8 @@ async function quietMain(flags: Map<string, string>): Promise<number> {
   const ids = Array.from({ length: n }, (_, i) => `quiet-${run}-${i}`);
 
   // `ingest.decode` goes into the config only when asked for; a config loader that does not know it yet is reported, not fatal.
-  let yaml = quietYaml(ids, clip, brokers, requested, keyframeEvery);
+  // The quiet bench measures on_demand unless told otherwise (continuous is the config's default).
+  let yaml = quietYaml(ids, clip, brokers, requested ?? 'on_demand', keyframeEvery);
   let config: ReturnType<typeof parseConfig>;
   let decodeRejected: string | undefined;
   try {

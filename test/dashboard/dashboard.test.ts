@@ -43,7 +43,7 @@ site: east
 data_dir: "${dataDir}"
 model: { endpoints: ["${model.url}"] }
 http: { port: 0, host: 127.0.0.1 }
-ingest: { metrics_port: 0 }
+ingest: { metrics_port: 0, decode: on_demand }
 infer: { metrics_port: 0 }
 cameras:
   - { id: ${dock}, name: Loading dock, url: "${rtsp.url(dock)}", transport: tcp }

@@ -63,7 +63,7 @@ test('16 cameras on demand: quiet ones cost a copy and keyframes; red on one is 
   const config = configFromYaml(`
 model: { endpoints: ["${model.url}"] }
 kafka: { brokers: ["${KAFKA}"] }
-ingest: { metrics_port: 0 }
+ingest: { metrics_port: 0, decode: on_demand }
 infer: { metrics_port: 0, onnx: { batch_wait: 20ms } }
 cameras:
 ${[busy, ...quiet].map((c) => `  - { id: ${c}, url: "file://${c === busy ? event : still}", fps: 4 }`).join('\n')}

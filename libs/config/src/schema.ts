@@ -162,9 +162,9 @@ export const ConfigSchema = z.strictObject({
       /** Video kept per camera while Kafka is slow or down; older chunks are dropped. */
       buffer: duration.default('10s'),
       /** How cameras are read unless a camera says otherwise (see the camera's `decode`). */
-      decode: z.enum(['on_demand', 'continuous']).default('on_demand'),
+      decode: z.enum(['on_demand', 'continuous']).default('continuous'),
     })
-    .default({ metrics_port: 9101, chunk: '1s', ffmpeg_path: 'ffmpeg', buffer: '10s', decode: 'on_demand' }),
+    .default({ metrics_port: 9101, chunk: '1s', ffmpeg_path: 'ffmpeg', buffer: '10s', decode: 'continuous' }),
   infer: z
     .strictObject({
       metrics_port: port.default(9102),

@@ -312,7 +312,9 @@ export class WindowPlanner {
         continue;
       }
       const judged = !onDemand ? cam.ring : needsAnalytics(q.trigger) ? cam.keys : undefined;
-      const frames = judged?.between(plan.start, plan.end) ?? [];
+      // A keyframe in the window's last slot is judged with the next window: the window's own
+      // pictures (one per slot) would not show what it saw.
+      const frames = judged?.between(plan.start, plan.end - (judged === cam.keys ? 1000 / cam.camera.fps : 0)) ?? [];
       // Keyframes come once a GOP: one is enough for a trigger to judge.
       const least = judged === cam.keys ? 1 : Math.max(2, ((q.windowMs / 1000) * cam.ring.fps) / 2);
       if (judged && frames.length < least) {
