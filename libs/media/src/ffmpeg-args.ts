@@ -36,14 +36,26 @@ export function frameFilters(fps: number, width: number): string {
  * can be told from the stream description, and prints nothing per frame.
  */
 export function ffmpegArgs(input: FfmpegInput, output: FfmpegOutput, target = 'pipe:1'): string[] {
-  const args = inputArgs(input);
-  args.push(
+  return [...inputArgs(input), ...jpegOutputArgs(output, target)];
+}
+
+/**
+ * The ffmpeg command line that decodes a clip once, as fast as it can (`vigil test`): the
+ * same frames and JPEGs as a camera's, frame n at n / fps seconds of the clip.
+ */
+export function clipArgs(file: string, output: FfmpegOutput, hwaccel: Hwaccel = 'none', target = 'pipe:1'): string[] {
+  const args = ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+error', '-fflags', '+discardcorrupt'];
+  if (hwaccel !== 'none') args.push('-hwaccel', hwaccel);
+  return [...args, '-i', file, ...jpegOutputArgs(output, target)];
+}
+
+function jpegOutputArgs(output: FfmpegOutput, target: string): string[] {
+  return [
     ...['-map', '0:v:0', '-an', '-sn', '-dn'],
     ...['-vf', frameFilters(output.fps, output.width)],
     // Standard Huffman tables: every symbol has a code, so infer can append a band to the scan.
     ...['-c:v', 'mjpeg', '-huffman', 'default', '-q:v', String(output.quality ?? 5), '-f', 'image2pipe', '-y', target],
-  );
-  return args;
+  ];
 }
 
 /**

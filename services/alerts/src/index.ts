@@ -1,1 +1,2 @@
 export * from './main.ts';
+export { AlertPolicy } from './policy.ts';

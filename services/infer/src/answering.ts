@@ -7,7 +7,7 @@ import type { TokenBudget } from './budget.ts';
 import type { WindowLedger } from './ledger.ts';
 import type { InferMetrics } from './metrics.ts';
 import { keyOf } from './planner.ts';
-import type { FindingPublisher } from './publisher.ts';
+import type { FindingSink } from './publisher.ts';
 import { needsAnalytics, type TriggerMemory } from './triggers.ts';
 
 /** A window the dispatcher hands out; `reply` is set for ask-now (the requester gets the finding, not the bus). */
@@ -40,13 +40,14 @@ export class Answering {
   private readonly background = new Set<Promise<void>>();
   private readonly wake = new Set<() => void>();
   private retrying = 0;
+  private waitingRetry = 0;
   private stopping = false;
 
   constructor(
     private readonly d: {
       asker?: WindowAsker;
       bander?: WindowBander;
-      publisher: FindingPublisher;
+      publisher: FindingSink;
       ledger: WindowLedger;
       budget: TokenBudget;
       /** The planner's trigger memory per (camera, query). */
@@ -55,8 +56,15 @@ export class Answering {
       resubmit: (w: Work) => void;
       metrics: InferMetrics;
       log: Logger;
+      /** The clock windows are aged by (default the wall clock; a replay drives it with capture time). */
+      now?: () => number;
     },
   ) {}
+
+  /** Windows still owed a finding here: being published, or waiting to be asked again. */
+  get pending(): number {
+    return this.background.size + this.waitingRetry;
+  }
 
   /**
    * Runs what the dispatcher handed over on the endpoint it reserved: one window's question,
@@ -122,10 +130,14 @@ export class Answering {
     this.d.budget.record(job.cameraId, job.site, finding.usage.promptTokens + finding.usage.completionTokens);
     if (w.reply) return w.reply(finding);
     const attempt = w.attempt ?? 0;
-    if (finding.status === 'error' && needsAnalytics(job.query.trigger) && attempt < ERROR_RETRIES && Date.now() - job.end < ERROR_RETRY_MAX_AGE_MS && !this.stopping) {
+    if (finding.status === 'error' && needsAnalytics(job.query.trigger) && attempt < ERROR_RETRIES && (this.d.now ?? Date.now)() - job.end < ERROR_RETRY_MAX_AGE_MS && !this.stopping) {
       // Not settled: the window is still owed an answer. Asked again after a pause, under its own key.
       this.d.metrics.windowsRetried.inc({ query: job.query.id });
-      void this.pause(2000 * 2 ** attempt).then(() => (this.stopping ? undefined : this.d.resubmit({ job, attempt: attempt + 1 })));
+      this.waitingRetry++;
+      void this.pause(2000 * 2 ** attempt).then(() => {
+        this.waitingRetry--;
+        if (!this.stopping) this.d.resubmit({ job, attempt: attempt + 1 });
+      });
       return;
     }
     // The slot is free as soon as the model has answered; publishing happens beside it.

@@ -1,26 +1,18 @@
-import type { QueryConfig, VigilConfig } from '@vigil/config';
+import type { VigilConfig } from '@vigil/config';
 import { encodeFrameChunk, Topics, topicSpecs, VIDEO_OPEN_SUBJECT, type Finding, type VideoOpen } from '@vigil/contracts';
 import { jpegSize } from '@vigil/media';
 import type { Bus } from '@vigil/bus';
 import type { Control } from '@vigil/control';
-import { ModelClient, type Endpoint } from '@vigil/model';
 import { opsListener } from '@vigil/edge';
 import { createLogger, createRegistry, redactUrl, startOpsServer, type Logger } from '@vigil/observability';
-import { FairDispatcher, type Slots } from './dispatcher.ts';
-import { WindowAsker } from './asker.ts';
-import { Answering, type Work } from './answering.ts';
 import { ChunkIntake } from './intake.ts';
 import { ProgressReporter } from './progress.ts';
 import { createInferMetrics, removeCameraSeries } from './metrics.ts';
-import { SEVERITY_RANK, WindowPlanner, keyOf, needsStages } from './planner.ts';
-import { WindowLedger } from './ledger.ts';
-import { TokenBudget } from './budget.ts';
+import { needsStages } from './planner.ts';
+import { buildCore, createModelClient, openTriggerStages, type TriggerStages } from './core.ts';
 import { Delivery } from './delivery.ts';
 import { FindingPublisher } from './publisher.ts';
 import { serveAskNow } from './ask-now.ts';
-import { AnalyticsStage } from './analytics/stage.ts';
-import { DetectorStage } from './analytics/detector.ts';
-import type { TriggerMemory } from './triggers.ts';
 import { WindowBander } from './band.ts';
 
 export interface InferService {
@@ -48,74 +40,28 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
   const metrics = createInferMetrics(registry);
   const { bus } = deps;
   await bus.ensureTopics(topicSpecs([Topics.frames, Topics.thumbs, Topics.findings, Topics.deadLetter]));
-  const endpoints = config.model.endpointSettings ?? config.model.endpoints.map((url) => ({ url }));
-  const model =
-    endpoints.length > 0
-      ? new ModelClient({
-          endpoints,
-          maxInFlight: config.infer.concurrency,
-          profile: config.model.profile,
-          modelId: config.model.modelId,
-          apiKey: config.model.apiKey,
-          timeoutMs: config.model.timeoutMs,
-          maxTokens: config.model.maxTokens,
-          sampling: config.model.sampling,
-        })
-      : undefined;
+  const model = createModelClient(config);
   if (!model) log.warn('no model endpoint configured: questions wait for one; triggered windows raise trigger incidents');
-  const profileOf = (q: QueryConfig) => q.model.profile ?? config.model.profile;
 
   const onnx = config.infer.onnx;
   // Trigger stages open when a query first needs them (at start, or when a reload adds one).
-  let analytics: AnalyticsStage | undefined;
-  let detector: DetectorStage | undefined;
-  const openStages = async (c: VigilConfig) => {
-    const need = needsStages(c);
-    if (need.analytics) analytics ??= await AnalyticsStage.open({ provider: onnx.provider, maxBatch: onnx.maxBatch, waitMs: onnx.batchWaitMs, bandPx: 0, onBatch: (n) => metrics.analyticsBatch.observe(n) });
-    if (need.detector && onnx.detector) detector ??= await DetectorStage.open(onnx.detector.model, { provider: onnx.provider, ...onnx.detector });
-    return { analytics, detector };
-  };
+  const stages: TriggerStages = {};
+  const openStages = (c: VigilConfig) => openTriggerStages(c, metrics, stages);
   await openStages(config);
 
-  const ledger = new WindowLedger();
-  const budget = new TokenBudget(config.model.budget ?? {});
   const publisher = new FindingPublisher(bus);
   // Frames come without a band; each window gets its own 0-based one (model input and evidence).
   const bander = await WindowBander.open(log, () => metrics.bandFailures.inc(), config.ingest.ffmpegPath);
-  const memory = new Map<string, TriggerMemory>();
-  const answering = new Answering({
-    asker: model && new WindowAsker(model, metrics, log, config.model.profile, bander),
-    bander,
-    publisher,
-    ledger,
-    budget,
-    memory,
-    metrics,
-    log,
-    resubmit: (w) => dispatcher.submit({ key: `retry\u0000${keyOf(w.job.cameraId, w.job.query.id)}@${w.job.end}`, camera: w.job.cameraId, priority: SEVERITY_RANK[w.job.query.severity] }, [w]),
-  });
   let stopping = false;
   let thumbSeq = Date.now();
-
-  const slots: Slots<Endpoint> = model
-    ? { acquire: () => model.pool.acquire(), release: (e) => model.pool.release(e), onCapacity: (fn) => model.pool.onCapacity(fn), acquireMore: (e, n) => model.pool.acquireMore(e, n) }
-    : { acquire: () => undefined, release: () => undefined };
-  // A dispatched unit is one window's question, or a group of questions about the same frames.
-  const dispatcher = new FairDispatcher<Work[], Endpoint>(
-    slots,
-    (ws, endpoint, more) => answering.run(ws, endpoint, more.length + 1),
-    (ws) => ws.forEach((w) => answering.superseded(w, stopping)),
-  );
-  const planner = new WindowPlanner({
+  const core = buildCore({
     config,
-    analytics,
-    detector,
-    ledger,
-    budget,
+    model,
+    bander,
+    ...stages,
     metrics,
     log,
-    profileOf,
-    memory,
+    sink: publisher,
     // The dashboard's tiles: one small recent picture per camera every few seconds, never the video.
     thumbnail: (cameraId, f) => {
       const size = jpegSize(f.jpeg);
@@ -130,14 +76,8 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
           deps.control!.publish(VIDEO_OPEN_SUBJECT, request).catch((e: unknown) => log.warn({ camera: cameraId, err: String(e) }, 'cannot ask ingest for the camera\'s pictures'));
         }
       : undefined,
-    submit: (jobs, key, priority, replay, fused) => {
-      if (!model) return jobs.forEach((job) => answering.withoutModel(job));
-      // Live video: a newer window replaces a waiting one. Replayed windows after a restart
-      // are owed answers: each gets its own key, so none replaces another.
-      const first = jobs[0]!;
-      dispatcher.submit({ key: replay ? `${key}@${first.end}` : key, camera: first.cameraId, priority, size: fused ? 1 : jobs.length, weight: jobs.length }, jobs.map((job) => ({ job, fused })));
-    },
   });
+  const { planner, dispatcher, answering, ledger } = core;
   const intake = new ChunkIntake({ bus, planner, ledger, metrics, log, maxInProgress: Math.max(64, onnx.maxBatch), afterChunk: () => metrics.queued.set(dispatcher.queued) });
   const delivery = new Delivery({
     bus,
@@ -174,7 +114,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
   gaugeTimer.unref();
 
   const ops = await startOpsServer({ port: config.infer.metricsPort, ...opsListener(config), registry, health: { bus: () => ({ ok: bus.healthy() }) } });
-  log.info({ queries: config.queries.length, metricsPort: ops.port, profile: config.model.profile, analytics: !!analytics, detector: !!detector }, 'infer started');
+  log.info({ queries: config.queries.length, metricsPort: ops.port, profile: config.model.profile, analytics: !!stages.analytics, detector: !!stages.detector }, 'infer started');
 
   let running = config;
   let closing: Promise<void> | undefined;
@@ -194,6 +134,7 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
     close: () =>
       (closing ??= (async () => {
         stopping = true;
+        core.stopping();
         clearInterval(gaugeTimer);
         const steps = [
           () => delivery.closeLive(),
@@ -204,8 +145,8 @@ export async function startInfer(config: VigilConfig, deps: InferDeps): Promise<
           () => progress.close(),
           () => delivery.close(),
           async () => model?.pool.close(),
-          async () => analytics?.close(),
-          async () => detector?.close(),
+          async () => stages.analytics?.close(),
+          async () => stages.detector?.close(),
           () => ops.close(),
         ];
         for (const step of steps) await step().catch((e: unknown) => log.error({ err: String(e) }, 'error while stopping infer'));

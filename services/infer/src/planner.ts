@@ -73,6 +73,8 @@ export interface PlannerDeps {
   thumbnail?(cameraId: string, frame: { capturedAt: number; jpeg: Buffer }): void;
   /** Asks ingest to decode an on_demand camera in full from `from` until `until` (vigil.video.open). */
   open?(cameraId: string, from: number, until: number): void;
+  /** The planner's clock (default the wall clock; a replay drives it with capture time). */
+  now?(): number;
 }
 
 export const keyOf = (camera: string, query: string) => `${camera}\u0000${query}`;
@@ -108,8 +110,11 @@ export class WindowPlanner {
   private readonly lastPlanned = new Map<string, number>();
   readonly memory: Map<string, TriggerMemory>;
 
+  private readonly now: () => number;
+
   constructor(private readonly d: PlannerDeps) {
     this.memory = d.memory ?? new Map();
+    this.now = d.now ?? Date.now;
     this.reconfigure(d.config);
   }
 
@@ -188,6 +193,7 @@ export class WindowPlanner {
     cam.ring.width = chunk.width;
     cam.ring.height = chunk.height;
     const added = cam.ring.add(chunk.frames, chunk.fps);
+    cam.ring.lastArrival = this.now();
     if (added.length > 0) this.thumb(cam, added[added.length - 1]!);
     // An on_demand camera's trigger judges its keyframes; these pictures are for windows.
     if (cam.analytics && added.length > 0 && !this.onDemand(cam)) await this.analyse(cam, added);
@@ -201,7 +207,7 @@ export class WindowPlanner {
    */
   private async onKeyframes(cam: CameraState, chunk: FrameChunk, replay: boolean): Promise<void> {
     const keys = (cam.keys ??= new FrameRing(this.d.config.infer.bufferMs));
-    cam.keysAt = cam.ring.lastArrival = Date.now();
+    cam.keysAt = cam.ring.lastArrival = this.now();
     keys.width = chunk.width;
     keys.height = chunk.height;
     const added = keys.add(chunk.frames, keyRate(keys, chunk.frames));
@@ -219,13 +225,13 @@ export class WindowPlanner {
   }
 
   private onDemand(cam: CameraState): boolean {
-    return Date.now() - cam.keysAt < ON_DEMAND_FOR_MS;
+    return this.now() - cam.keysAt < ON_DEMAND_FOR_MS;
   }
 
   /** Asks for a camera's pictures; repeated only when the request grows or is getting old (ingest keeps the latest `until`). */
   private open(cam: CameraState, from: number, until: number): void {
     const last = cam.opened;
-    const now = Date.now();
+    const now = this.now();
     if (last && from >= last.from && until <= last.until + 1000 && now - last.at < REOPEN_EVERY_MS) return;
     // Each request carries its own start: ingest keeps a decode that already starts early enough.
     cam.opened = { from, until: Math.max(until, last?.until ?? until), at: now };
@@ -329,7 +335,7 @@ export class WindowPlanner {
         continue;
       }
       metrics.windowsTriggered.inc({ query: q.id });
-      const p: Pending = { q, plan, key, outcome, replay, deadline: Date.now() + q.windowMs + DECODE_GRACE_MS };
+      const p: Pending = { q, plan, key, outcome, replay, deadline: this.now() + q.windowMs + DECODE_GRACE_MS };
       if (onDemand && !this.covered(cam, plan.start, plan.end)) {
         this.open(cam, plan.start, plan.end + this.quietMs(cam));
         cam.pending.push(p);
@@ -352,7 +358,7 @@ export class WindowPlanner {
   /** Fired windows whose pictures are now decoded go out; those past their deadline are skipped. */
   private resolvePending(cam: CameraState): void {
     if (cam.pending.length === 0) return;
-    const now = Date.now();
+    const now = this.now();
     const ready: Due[] = [];
     const waiting: Pending[] = [];
     let replay = false;
@@ -450,7 +456,7 @@ export class WindowPlanner {
     for (const q of cam.queries) {
       const end = Math.floor((lastCapture + q.windowMs) / q.everyMs) * q.everyMs;
       if (this.d.ledger.settledThrough(keyOf(cameraId, q.id), end)) continue;
-      if (Date.now() - cam.ring.lastArrival > q.windowMs + q.everyMs + 5000) continue;
+      if (this.now() - cam.ring.lastArrival > q.windowMs + q.everyMs + 5000) continue;
       return false;
     }
     return true;

@@ -4,12 +4,20 @@ import { fitEvidence, TOPIC_SETTINGS, Topics, type Finding } from '@vigil/contra
 const MAX_FINDING_BYTES = (TOPIC_SETTINGS[Topics.findings].maxMessageBytes ?? 1024 * 1024) - 256 * 1024;
 import type { Bus, OutMessage } from '@vigil/bus';
 
+/** Where answered windows go: the findings topic in production, a collector in a replay (`vigil test`). */
+export interface FindingSink {
+  /** Resolves once the finding is kept; rejects when it could not be (the caller retries). */
+  publish(f: Finding): Promise<void>;
+  /** Waits for everything under way. */
+  drain(): Promise<void>;
+}
+
 /**
  * Publishes findings in small batches (one produce request for the findings answered
  * within a few milliseconds of each other), retrying a failed batch with backoff.
  * `publish` resolves when the finding is on the bus, or rejects after the retries.
  */
-export class FindingPublisher {
+export class FindingPublisher implements FindingSink {
   private queue: { f: Finding; resolve: () => void; reject: (e: Error) => void }[] = [];
   private timer?: NodeJS.Timeout;
   private readonly pending = new Set<Promise<void>>();
