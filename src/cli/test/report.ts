@@ -23,7 +23,7 @@ export function formatTable(score: Score, opts: TableOptions = {}): string {
   const problems = score.cases.filter((c) => c.scored && !c.passed);
   if (problems.length > 0) {
     out.push('');
-    for (const c of problems) out.push(`case ${c.caseIndex} ${c.clip}, ${c.query}: ${problemsText(c, score.thresholds).join('; ')}`);
+    for (const c of problems) out.push(`case ${c.caseIndex} ${c.clip}, ${c.query}: ${problemsText(c, score.thresholds, true).join('; ')}`);
   }
   if (opts.compare) out.push('', ...compareText(score, opts.compare));
   out.push('', score.passed ? 'PASS' : 'FAIL');
@@ -65,11 +65,11 @@ function spanText([from, to]: Span): string {
   return `${formatClipTime(from)}–${formatClipTime(to)}`;
 }
 
-/** Each miss, false positive and late alert of one case × query, in clip time. */
-function problemsText(c: CaseQueryScore, t: Thresholds): string[] {
+/** Each miss, false positive (with the start of its answer) and late alert of one case × query, in clip time. */
+function problemsText(c: CaseQueryScore, t: Thresholds, answers = false): string[] {
   return [
     ...c.missed.map((s) => `missed ${spanText(s)}`),
-    ...c.falsePositives.map((f) => `false positive ${spanText([f.from, f.to])}`),
+    ...c.falsePositives.map((f) => `false positive ${spanText([f.from, f.to])}${answers && f.answer ? ` "${oneLine(f.answer, 60)}"` : ''}`),
     ...c.hits.filter((h) => h.late).map((h) => `late on ${spanText(h.span)}: ${h.timeToAlertS.toFixed(1)}s > ${(t.timeToAlertMs ?? 0) / 1000}s`),
   ];
 }
@@ -106,12 +106,16 @@ function oneLine(s: string, max: number): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-/** Left-aligned first column, right-aligned numbers, two spaces between. */
+// Text columns; the others hold numbers and line up on the right.
+const TEXT_COLUMNS = new Set(['query', 'version', 'skipped', 'result']);
+
+/** Rows under a header row, two spaces between columns. */
 function columns(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => [...(r[i] ?? '')].length)));
+  const header = rows[0]!;
+  const widths = header.map((_, i) => Math.max(...rows.map((r) => [...(r[i] ?? '')].length)));
   return rows.map((r) =>
     r
-      .map((cell, i) => (i === 0 || !/^[\d.s-]+$/.test(cell) ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .map((cell, i) => (TEXT_COLUMNS.has(header[i]!) ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
       .join('  ')
       .trimEnd(),
   );
