@@ -6,6 +6,8 @@ export interface ConfigIssue {
   line?: number;
   /** 1-based, where the YAML parser gives one (syntax errors). */
   column?: number;
+  /** Where it is not the error's own file (a problem found with the help of a second file). */
+  file?: string;
 }
 
 /** Thrown by `loadConfig`; lists every problem found, not just the first. */
@@ -13,14 +15,17 @@ export class ConfigError extends Error {
   constructor(
     readonly file: string,
     readonly issues: ConfigIssue[],
+    /** What the file is, for the first line ("invalid suite"). */
+    what = 'config',
   ) {
-    super(`${file}: invalid config\n` + issues.map((i) => `  ${formatIssue(file, i)}`).join('\n'));
+    super(`${file}: invalid ${what}\n` + issues.map((i) => `  ${formatIssue(file, i)}`).join('\n'));
     this.name = 'ConfigError';
   }
 }
 
 export function formatIssue(file: string, i: ConfigIssue): string {
-  const where = i.line ? `${file}:${i.line}${i.column ? `:${i.column}` : ''}: ` : `${file}: `;
+  const at = i.file ?? file;
+  const where = i.line ? `${at}:${i.line}${i.column ? `:${i.column}` : ''}: ` : `${at}: `;
   return `${where}${i.path ? `${i.path}: ` : ''}${i.message}`;
 }
 

@@ -1,7 +1,8 @@
 export * from './types.ts';
 export * from './errors.ts';
 export * from './duration.ts';
-export { loadConfig, parseConfig, MAX_FRAMES_PER_WINDOW, TEMPLATE_FIELDS, templatePlaceholders } from './load.ts';
+export { loadConfig, parseConfig, readYamlDocument, checkRawConfig, zodIssues, MAX_FRAMES_PER_WINDOW, TEMPLATE_FIELDS, templatePlaceholders } from './load.ts';
+export type { LineOf, YamlDocument } from './load.ts';
 export { configJsonSchema, ModelProfiles } from './schema.ts';
 export * from './inference.ts';
 export { configSecrets, SECRET_KEYS } from './secrets.ts';

@@ -28,6 +28,23 @@ export function loadConfig(file: string, env: Record<string, string | undefined>
 
 /** As `loadConfig`, from text already in memory (`file` names it in errors). */
 export function parseConfig(text: string, file: string, env: Record<string, string | undefined> = process.env): VigilConfig {
+  const { raw, lineOf } = readYamlDocument(text, file);
+  const checked = checkRawConfig(raw ?? {}, lineOf, env);
+  if (!checked.ok) throw new ConfigError(file, checked.issues);
+  return checked.config;
+}
+
+/** Line (1-based) in the YAML document of the value at `path` (or of its deepest existing parent). */
+export type LineOf = (path: (string | number)[]) => number | undefined;
+
+/** A YAML file's plain value and how to locate a path of it. */
+export interface YamlDocument {
+  raw: unknown;
+  lineOf: LineOf;
+}
+
+/** Parses YAML text (duplicate keys rejected); throws ConfigError at the first syntax error's line:column. */
+export function readYamlDocument(text: string, file: string): YamlDocument {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   // After a syntax error the parser reports every following token too: only the first helps.
@@ -36,22 +53,38 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
     const { line, col } = lines.linePos(syntax.pos[0]);
     throw new ConfigError(file, [{ path: '', message: syntax.message.split('\n')[0] ?? syntax.message, line, column: col }]);
   }
-  const lineOf = (path: (string | number)[]) => lineAt(doc, lines, path);
+  return { raw: doc.toJS(), lineOf: (path) => lineAt(doc, lines, path) };
+}
+
+/**
+ * Validates and normalises a config's plain value (`${ENV}` not yet substituted), locating
+ * issues with `lineOf`. For callers that assemble a config from more than one file.
+ */
+export function checkRawConfig(
+  raw: unknown,
+  lineOf: LineOf,
+  env: Record<string, string | undefined> = process.env,
+): { ok: true; config: VigilConfig } | { ok: false; issues: ConfigIssue[] } {
   const envIssues: EnvIssue[] = [];
-  const raw = substituteEnv(doc.toJS() ?? {}, env, envIssues);
+  const substituted = substituteEnv(raw, env, envIssues);
   const issues: ConfigIssue[] = envIssues.map((i) => ({ path: formatPath(i.path), message: i.message, line: lineOf(i.path) }));
-  const parsed = ConfigSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) issues.push(...parsed.error.issues.map((i) => toIssue(i, lineOf)));
+  const parsed = ConfigSchema.safeParse(substituted, { reportInput: true });
+  if (!parsed.success) issues.push(...zodIssues(parsed.error, lineOf));
   else issues.push(...crossCheck(parsed.data, lineOf));
   if (issues.length > 0 || !parsed.success) {
     // Messages quote values; none may carry a secret the file (or the environment) holds.
-    const scrub = scrubber(rawSecrets(raw));
-    throw new ConfigError(file, dedupe(issues).map((i) => ({ ...i, message: scrub(i.message) })));
+    const scrub = scrubber(rawSecrets(substituted));
+    return { ok: false, issues: dedupe(issues).map((i) => ({ ...i, message: scrub(i.message) })) };
   }
-  return normalize(parsed.data);
+  return { ok: true, config: normalize(parsed.data) };
 }
 
-function toIssue(i: z.core.$ZodIssue, lineOf: (p: (string | number)[]) => number | undefined): ConfigIssue {
+/** A zod error's issues as config issues, with the messages `vigil validate` prints. */
+export function zodIssues(error: z.ZodError, lineOf: LineOf): ConfigIssue[] {
+  return error.issues.map((i) => toIssue(i, lineOf));
+}
+
+function toIssue(i: z.core.$ZodIssue, lineOf: LineOf): ConfigIssue {
   const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (i.code === 'unrecognized_keys') {
     const keys = i.keys.map((k) => `"${k}"`).join(', ');
@@ -67,7 +100,7 @@ function toIssue(i: z.core.$ZodIssue, lineOf: (p: (string | number)[]) => number
 }
 
 /** Rules that span fields: unique ids, known cameras, compilable patterns, bounded windows. */
-function crossCheck(c: RawConfig, lineOf: (p: (string | number)[]) => number | undefined): ConfigIssue[] {
+function crossCheck(c: RawConfig, lineOf: LineOf): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const at = (path: (string | number)[], message: string) => issues.push({ path: formatPath(path), message, line: lineOf(path) });
   const cameras = new Map<string, RawConfig['cameras'][number]>();
