@@ -14,6 +14,7 @@ import { UsageError } from './usage-error.ts';
 import { parsePlanFlags } from './plan-flags.ts';
 import { planCost } from './plan.ts';
 import { planJson, planText, withinBudget } from './plan-report.ts';
+import { testCommand } from './test/command.ts';
 
 const USAGE = `Usage:
   vigil validate <config.yaml>                 check a config; exit 0 if valid, 2 with the errors otherwise
@@ -23,6 +24,10 @@ const USAGE = `Usage:
   vigil reload --config <file>                 validate a config, then make the running services apply it
                                                (NATS configured: published on vigil.control.reload;
                                                standalone: SIGHUP to the process on its data_dir)
+  vigil test <suite.yaml> [--model URL]        replay labelled clips through the pipeline and score each query's
+            [--json] [--junit FILE]            incidents; exit 0 if every threshold holds, 1 if one does not,
+            [--compare candidates.yaml]        2 for a bad suite, config or clip. --compare: new versions of
+                                               queries run on the same windows; where they disagree
   vigil schema [--out file]                    print the config's JSON Schema (for editor completion)
   vigil plan --config <file> [--gpu h100|h200] what the config's questions cost: windows, video tokens, prefills
             [--trigger-rate 0.1]               and GPUs per hour, per camera, without and with a shared video
@@ -50,6 +55,8 @@ export async function main(argv: string[]): Promise<number> {
         return await reload(rest);
       case 'plan':
         return plan(rest);
+      case 'test':
+        return await testCommand(rest);
       case undefined:
       case '-h':
       case '--help':

@@ -91,7 +91,7 @@ test('a valid suite loads with paths resolved, clip times in ms and thresholds i
   });
   assert.equal(s.cases[1]!.index, 1);
   assert.equal(s.cases[1]!.start, DEFAULT_CLIP_START);
-  assert.equal(DEFAULT_CLIP_START, Date.parse('2000-01-01T00:00:00Z'));
+  assert.equal(DEFAULT_CLIP_START, Date.parse('2026-01-05T00:00:00Z'));
   assert.deepEqual(s.cases[1]!.expect, { 'belt-stopped': [[30_000, 60_500]] });
   assert.deepEqual(s.thresholds, { recall: 1, precision: 0.9, timeToAlertMs: 10_000 });
 });

@@ -1,2 +1,3 @@
 export * from './main.ts';
 export { InferReplay } from './replay.ts';
+export { createModelClient } from './core.ts';

@@ -9,7 +9,8 @@ import type { Span, Suite, SuiteCase } from './types.ts';
 export { loadCandidates } from './candidates.ts';
 
 /** Capture time of a clip's first frame when its case gives none: schedules see a Saturday at midnight UTC. */
-export const DEFAULT_CLIP_START = Date.UTC(2000, 0, 1);
+/** A Monday at midnight UTC: a clip without a `start` is replayed from here (schedules see a weekday). */
+export const DEFAULT_CLIP_START = Date.UTC(2026, 0, 5);
 
 const clipTime = z.unknown().transform((v, ctx) => {
   const ms = parseClipTime(v);
