@@ -125,6 +125,11 @@ test('a bad suite exits 2 naming file, line and key', async () => {
   r = await vigilTest(file, '--model', server.url);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /not-a-video\.mp4/);
+  // A model server that is not there is a setup error, said at once (the replay would wait for it).
+  r = await vigilTest(join(examples, 'suite.yaml'), '--model', 'http://vigil:hunter2@127.0.0.1:9');
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /no model server answers at http:\/\/vigil:\*\*\*@127\.0\.0\.1:9/);
+  assert.doesNotMatch(r.stderr + r.stdout, /hunter2/);
 });
 
 test('--compare runs both versions on the same windows and lists where they disagree', async () => {

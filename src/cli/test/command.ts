@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadConfig, type VigilConfig } from '@vigil/config';
-import { createLogger } from '@vigil/observability';
+import { createLogger, redactUrl } from '@vigil/observability';
 import { PgliteDatabase, SqlIncidentStore } from '@vigil/store';
 import { createModelClient } from '@vigil/infer';
 import { UsageError } from '../usage-error.ts';
@@ -37,6 +37,15 @@ export async function testCommand(args: string[]): Promise<number> {
   const url = values.model ?? suite.model;
   const model = createModelClient(config, url ? [{ url }] : undefined);
   if (!model) process.stderr.write('vigil test: no model endpoint (--model, the suite\'s model: or the config\'s): triggered windows become trigger findings, as in production\n');
+  if (model) {
+    // A replay waits for the model as production does; an endpoint that is down from the start is a setup error.
+    const up = await Promise.all(model.pool.endpoints.map(async (e) => (await model.ready(e.url)) && (await model.modelId(e.url).then(() => true, () => false))));
+    if (!up.some(Boolean)) {
+      await model.pool.close();
+      process.stderr.write(`vigil test: no model server answers at ${model.pool.endpoints.map((e) => redactUrl(e.url)).join(', ')} (GET /v1/health/ready or /health, then /v1/models)\n`);
+      return 2;
+    }
+  }
   const store = await SqlIncidentStore.open(await PgliteDatabase.open());
   const baseline: CaseResult[] = [];
   const candidates: CaseResult[] = [];
@@ -56,7 +65,10 @@ export async function testCommand(args: string[]): Promise<number> {
       baseline.push(results[0]!);
       if (results[1]) candidates.push(results[1]);
       const r = results[0]!;
-      process.stderr.write(`vigil test: case ${c.index + 1}/${suite.cases.length} ${basename(c.clip)}: ${r.windows.length} windows asked, ${r.incidents.length} incidents (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+      // A window the model did not answer scores as "no": say so, or a dead endpoint reads as misses.
+      const failed = r.windows.filter((w) => w.status === 'error' || w.status === 'truncated').length;
+      const note = failed > 0 ? `, ${failed} NOT ANSWERED (model errors or cut-off replies: see the log)` : '';
+      process.stderr.write(`vigil test: case ${c.index + 1}/${suite.cases.length} ${basename(c.clip)}: ${r.windows.length} windows asked, ${r.incidents.length} incidents${note} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
     }
   } finally {
     await model?.pool.close();
