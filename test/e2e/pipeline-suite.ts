@@ -12,6 +12,8 @@ import { createLogger } from '@vigil/observability';
 import { openPlatform, type Platform } from '@vigil/platform';
 import { startModelServer, type ModelServer } from '../fixtures/model-server.ts';
 import { startCameraSim, startRtspServer, type CameraSim, type RtspServer } from '../fixtures/camera-sim.ts';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 import { KAFKA, configFromYaml, dropDatabase, freePort, freshDatabaseUrl, metricSum, uid, waitFor } from '../helpers/env.ts';
 
 /**
@@ -37,9 +39,18 @@ export function pipelineSuite(mode: 'distributed' | 'standalone'): void {
   let dataDir = '';
   let platform: Platform;
   const received: Incident[] = [];
+  let broker: Mosquitto;
+  let mqttClient: MqttClient;
+  const mqttSeen: { topic: string; payload: string; retain: boolean }[] = [];
+  const prefix = `vigil-${id}`;
 
   before(async () => {
     model = await startModelServer();
+    broker = await startMosquitto();
+    // Subscribed before anything starts: every message Vigil publishes is seen.
+    mqttClient = await connectAsync(broker.url, { protocolVersion: 5 });
+    mqttClient.on('message', (topic, payload, packet) => mqttSeen.push({ topic, payload: payload.toString(), retain: packet.retain }));
+    await mqttClient.subscribeAsync([`${prefix}/#`, 'homeassistant/#']);
     const [rtspPort, dockUdp, streetUdp] = [await freePort(), await freePort(), await freePort()];
     rtsp = await startRtspServer({ port: rtspPort, mounts: { [dock]: dockUdp, [street]: streetUdp } });
     sims = await Promise.all([
@@ -56,6 +67,7 @@ model:
   profile: cosmos-reason1
 ${backing}
 http: { port: 0, host: 127.0.0.1 }
+mqtt: { url: "${broker.url}", topic_prefix: "${prefix}" }
 ingest: { metrics_port: 0 }
 infer: { metrics_port: 0 }
 cameras:
@@ -91,6 +103,8 @@ queries:
     await Promise.all(sims.map((s) => s.stop()));
     await rtsp?.stop();
     await model?.close();
+    await mqttClient?.endAsync().catch(() => undefined);
+    await broker?.close();
     if (dbUrl) await dropDatabase(dbUrl);
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
@@ -133,6 +147,34 @@ queries:
     assert.equal(one.body.id, incident.id);
     assert.equal((await api('/api/incidents/does-not-exist')).status, 404);
     assert.equal((await api('/api/incidents?limit=zero')).status, 400);
+  });
+
+  test('the incident arrives on MQTT with its payload and flips the state topic; an ask over MQTT is answered', async () => {
+    const incident = await waitFor('incident:new for the dock camera', () => received.find((i) => i.camera === dock), 60_000);
+    const event = await waitFor('the incident on MQTT', () => mqttSeen.find((m) => m.topic === `${prefix}/incidents` && JSON.parse(m.payload).id === incident.id), 15_000);
+    const body = JSON.parse(event.payload) as Record<string, unknown>;
+    assert.equal(body.event, 'new');
+    assert.equal(body.camera, dock);
+    assert.equal(body.query, 'red-object');
+    assert.match(String(body.answer), /^yes/i);
+    assert.match(String(body.reasoning), /red/i);
+    assert.equal(body.started_at, incident.started_at);
+    assert.equal(body.api, `/api/incidents/${incident.id}`);
+    const on = await waitFor('state ON', () => mqttSeen.find((m) => m.topic === `${prefix}/${dock}/red-object/state` && m.payload === 'ON'), 15_000);
+    assert.ok(on);
+    // Discovery: one binary sensor per camera × query, grouped under the camera's device.
+    const config = mqttSeen.find((m) => m.topic.startsWith('homeassistant/binary_sensor/') && m.topic.includes(`${dock}_red-object`));
+    assert.ok(config, 'a discovery config for the dock camera\'s query');
+    const c = JSON.parse(config.payload) as Record<string, unknown>;
+    assert.equal(c.state_topic, `${prefix}/${dock}/red-object/state`);
+    assert.ok(String(c.unique_id).includes(dock));
+    assert.deepEqual((c.device as { identifiers: string[] }).identifiers.length, 1);
+    // An operator asks through MQTT; infer answers from the camera's latest video.
+    await mqttClient.publishAsync(`${prefix}/${street}/ask`, 'Is there a red object in view?');
+    const answer = await waitFor('the answer on MQTT', () => mqttSeen.find((m) => m.topic === `${prefix}/${street}/answer`), 60_000);
+    const reply = JSON.parse(answer.payload) as Record<string, unknown>;
+    assert.equal(reply.ok, true, answer.payload);
+    assert.match(String(reply.answer), /^no/i);
   });
 
   test('the street camera, with no red object, is asked but raises no incident', async () => {

@@ -1,7 +1,7 @@
 export * from './types.ts';
 export * from './errors.ts';
 export * from './duration.ts';
-export { loadConfig, parseConfig, readYamlDocument, checkRawConfig, zodIssues, MAX_FRAMES_PER_WINDOW, TEMPLATE_FIELDS, templatePlaceholders } from './load.ts';
+export { loadConfig, parseConfig, readYamlDocument, checkRawConfig, zodIssues, MAX_FRAMES_PER_WINDOW, MQTT_TARGET, TEMPLATE_FIELDS, templatePlaceholders } from './load.ts';
 export type { LineOf, YamlDocument } from './load.ts';
 export { configJsonSchema, ModelProfiles } from './schema.ts';
 export * from './inference.ts';

@@ -15,6 +15,9 @@ import { rawSecrets, SECRET_KEYS } from './secrets.ts';
 /** The most frames one question may carry: bounds the model server's memory per request. */
 export const MAX_FRAMES_PER_WINDOW = 128;
 
+/** The outbox target of MQTT's incident events (beside the webhooks' ids). */
+export const MQTT_TARGET = 'mqtt';
+
 /** Reads, validates and normalises a config file. Throws ConfigError listing every issue. */
 export function loadConfig(file: string, env: Record<string, string | undefined> = process.env): VigilConfig {
   let text: string;
@@ -152,6 +155,8 @@ function crossCheck(c: RawConfig, lineOf: LineOf): ConfigIssue[] {
   });
   const webhookIds = new Set<string>();
   c.alerts.webhooks.forEach((w, i) => {
+    // Incidents for MQTT go through the same outbox, under this name.
+    if (w.id === MQTT_TARGET) at(['alerts', 'webhooks', i, 'id'], `"${MQTT_TARGET}" is reserved for the mqtt: section`);
     if (webhookIds.has(w.id)) at(['alerts', 'webhooks', i, 'id'], `duplicate webhook id "${w.id}"`);
     webhookIds.add(w.id);
     w.queries?.forEach((qid, j) => {
@@ -263,6 +268,18 @@ function normalize(c: RawConfig): VigilConfig {
         maxAttempts: w.max_attempts,
         backoffMs: parseDuration(w.backoff),
       })),
+    },
+    mqtt: c.mqtt && {
+      url: c.mqtt.url,
+      username: c.mqtt.username || undefined,
+      password: c.mqtt.password || undefined,
+      clientId: c.mqtt.client_id,
+      topicPrefix: c.mqtt.topic_prefix,
+      qos: c.mqtt.qos,
+      tls: c.mqtt.tls && { ca: c.mqtt.tls.ca, cert: c.mqtt.tls.cert, key: c.mqtt.tls.key, rejectUnauthorized: c.mqtt.tls.reject_unauthorized },
+      discovery: c.mqtt.discovery,
+      commands: c.mqtt.commands,
+      maxQueued: c.mqtt.max_queued,
     },
   };
 }

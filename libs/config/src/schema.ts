@@ -132,6 +132,27 @@ export const AlertsSchema = z.strictObject({
   webhooks: z.array(WebhookSchema).default([]),
 });
 
+/** MQTT (Home Assistant and friends): incidents, states and camera status published; commands taken. */
+export const MqttSchema = z.strictObject({
+  url: z.string().regex(/^(mqtts?|wss?):\/\/[^\s@/]+(:\d+)?(\/\S*)?$/, { error: 'expected an mqtt://, mqtts://, ws:// or wss:// URL without credentials (use username and password)' }),
+  username: z.string().optional(),
+  /** Never logged or shown; use ${ENV}. */
+  password: z.string().optional(),
+  client_id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected 1-64 letters, digits, "_", "." or "-"' }).optional(),
+  /** Every Vigil topic starts with it (several sites on one broker: one prefix each). */
+  topic_prefix: z.string().regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, { error: 'expected topic levels of letters, digits, "_" or "-" (no wildcards, no leading or trailing "/")' }).default('vigil'),
+  qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(1),
+  tls: z
+    .strictObject({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional(), reject_unauthorized: z.boolean().default(true) })
+    .optional(),
+  /** Home Assistant MQTT discovery, retained under `prefix` (false: none). */
+  discovery: z.strictObject({ enabled: z.boolean().default(true), prefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('homeassistant') }).default({ enabled: true, prefix: 'homeassistant' }),
+  /** Ask, acknowledge and resolve over MQTT (admin actions: restrict them with broker ACLs, or turn them off). */
+  commands: z.boolean().default(true),
+  /** Messages kept while the broker is away; beyond it the oldest are dropped and counted. */
+  max_queued: z.number().int().min(1).max(100_000).default(1000),
+});
+
 export const ConfigSchema = z.strictObject({
   site: z.string().optional(),
   model: ModelSchema,
@@ -175,6 +196,7 @@ export const ConfigSchema = z.strictObject({
     .default({ metrics_port: 9102, buffer: '30s', concurrency: 4, onnx: { provider: 'cpu', max_batch: 256, batch_wait: '50ms' } }),
   cameras: z.array(CameraSchema).min(1, { error: 'configure at least one camera' }),
   queries: z.array(QuerySchema).default([]),
+  mqtt: MqttSchema.optional(),
   alerts: AlertsSchema.default({
     offline_grace: '60s',
     evidence: { max_age: '720h', max_size: '10GB', key_frames: 3, clip: true },

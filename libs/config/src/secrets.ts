@@ -34,6 +34,7 @@ export function configSecrets(c: VigilConfig): string[] {
     ...c.cameras.flatMap((cam) => [cam.password, ...urlSecrets(cam.url)]),
     ...c.alerts.tokens.map((t) => t.token),
     ...c.alerts.webhooks.flatMap((w) => [w.token, ...urlSecrets(w.url)]),
+    c.mqtt?.password,
   ].filter((s): s is string => typeof s === 'string' && s.length > 0);
 }
 

@@ -45,6 +45,22 @@ export interface VigilConfig {
   cameras: CameraConfig[];
   queries: QueryConfig[];
   alerts: AlertsConfig;
+  /** Absent: no MQTT. */
+  mqtt?: MqttConfig;
+}
+
+export interface MqttConfig {
+  url: string;
+  username?: string;
+  /** Secret: never log it. */
+  password?: string;
+  clientId?: string;
+  topicPrefix: string;
+  qos: 0 | 1 | 2;
+  tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean };
+  discovery: { enabled: boolean; prefix: string };
+  commands: boolean;
+  maxQueued: number;
 }
 
 /** What alerts does beyond storing incidents: offline grace, evidence, API tokens, webhooks. */

@@ -189,13 +189,14 @@ export class SqlIncidentStore implements IncidentStore {
     return Number((await this.db.query<{ n: string }>('SELECT coalesce(sum(evidence_bytes), 0) AS n FROM incidents WHERE evidence_bytes > 0')).rows[0]?.n ?? 0);
   }
 
-  async claimDeliveries(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  async claimDeliveries(limit: number, leaseMs: number, target: { only?: string; except?: string } = {}): Promise<ClaimedDelivery[]> {
     const res = await this.db.query<{ id: string; incident_id: string; webhook: string; event: WebhookDelivery['event']; attempts: number }>(
       `UPDATE webhook_deliveries SET attempts = attempts + 1, next_at = now() + $2 * interval '1 millisecond'
        WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_at <= now()
-                    ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+                      AND ($3::text IS NULL OR webhook = $3) AND ($4::text IS NULL OR webhook <> $4)
+                    ORDER BY next_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
        RETURNING id, incident_id, webhook, event, attempts`,
-      [limit, leaseMs],
+      [limit, leaseMs, target.only ?? null, target.except ?? null],
     );
     return res.rows.map((r) => ({ id: String(r.id), incidentId: r.incident_id, webhook: r.webhook, event: r.event, attempts: Number(r.attempts) }));
   }

@@ -160,7 +160,8 @@ export interface IncidentStore {
   markEvidenceDeleted(ids: string[]): Promise<void>;
   evidenceBytes(): Promise<number>;
 
-  claimDeliveries(limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  /** Leases due deliveries; `target`: only those of one target (`only`), or all but one (`except`) — MQTT has its own sender. */
+  claimDeliveries(limit: number, leaseMs: number, target?: { only?: string; except?: string }): Promise<ClaimedDelivery[]>;
   finishDelivery(id: string, result: { ok: true } | { ok: false; error: string; retryAt: Date | null }): Promise<void>;
   deliveriesOf(incidentId: string): Promise<WebhookDelivery[]>;
 

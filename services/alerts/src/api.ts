@@ -12,7 +12,7 @@ import type { LiveEvents } from './live.ts';
 import type { AlertsMetrics } from './metrics.ts';
 import { OPENAPI } from './openapi.ts';
 import { BadParam, parseActionBody, parseAskBody, parseIncidentSearch, parseModelStats, parseStats, parseUptime } from './params.ts';
-import type { WebhookSender } from './webhooks.ts';
+import type { Outbox } from './webhooks.ts';
 import type { AlertPolicy } from './policy.ts';
 import type { LatestFrames } from './latest-frames.ts';
 import type { ConfigStatus } from './config-status.ts';
@@ -40,7 +40,7 @@ export interface ApiDeps {
   auth: Authenticator;
   evidence: EvidenceFiles;
   live: LiveEvents;
-  webhooks: WebhookSender;
+  webhooks: Outbox;
   metrics: AlertsMetrics;
   /** Which webhooks fire for what (ack and resolve are sent from the API). */
   policy: AlertPolicy;

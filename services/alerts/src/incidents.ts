@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { VigilConfig } from '@vigil/config';
-import { MESSAGE_TYPE_HEADER, parseCameraStatus, parseFinding, parseWindowProgress, PROGRESS_TYPE, type Finding, type Incident } from '@vigil/contracts';
+import { MESSAGE_TYPE_HEADER, parseCameraStatus, parseFinding, parseWindowProgress, PROGRESS_TYPE, type Finding, type Incident, type StoredCameraStatus } from '@vigil/contracts';
 import type { InMessage } from '@vigil/bus';
 import type { SharedState } from '@vigil/state';
 import type { FindingOutcome, IncidentStore } from '@vigil/store';
@@ -9,7 +9,7 @@ import type { EvidenceFiles } from './evidence.ts';
 import type { LiveEvents } from './live.ts';
 import type { AlertsMetrics } from './metrics.ts';
 import type { AlertPolicy } from './policy.ts';
-import type { WebhookSender } from './webhooks.ts';
+import type { Outbox } from './webhooks.ts';
 import type { UsageRecorder } from './usage.ts';
 import type { ProgressRecorder } from './progress.ts';
 
@@ -17,6 +17,11 @@ import type { ProgressRecorder } from './progress.ts';
 export type AfterWrite = (outcome: FindingOutcome, finding: Finding) => Promise<void> | void;
 
 export type Rejected = { reason: string };
+
+export interface LifecycleObserver {
+  cameraStatus(s: StoredCameraStatus): void;
+  evidenceFrame(camera: string, jpeg: Buffer): void;
+}
 
 /**
  * The incident lifecycle: folds positive findings into episodes, tracks camera status and
@@ -36,12 +41,14 @@ export class IncidentLifecycle {
     private readonly policy: AlertPolicy,
     private readonly evidence: EvidenceFiles,
     private readonly live: LiveEvents,
-    private readonly webhooks: WebhookSender,
+    private readonly webhooks: Outbox,
     private readonly metrics: AlertsMetrics,
     private readonly log: Logger,
     private readonly afterWrite?: AfterWrite,
     private readonly usage?: UsageRecorder,
     private readonly progress?: ProgressRecorder,
+    /** Told of each stored camera status and each positive window's last frame (MQTT). */
+    private readonly observer?: LifecycleObserver,
   ) {}
 
   /** Takes a reloaded config (cameras, offline grace, retention); cameras it dropped are forgotten. */
@@ -93,6 +100,8 @@ export class IncidentLifecycle {
     }
     // Evidence after the announcement: the clip takes an ffmpeg run, operators should not wait
     // for it. Still before the commit, so a crash here is finished by the replay.
+    const last = f.evidenceFrames?.[f.evidenceFrames.length - 1];
+    if (last && r.outcome !== 'duplicate') this.observer?.evidenceFrame(f.cameraId, Buffer.from(last.jpeg, 'base64'));
     if (r.evidencePending) {
       const withEvidence = await this.storeEvidence(f, incident, r.outcome === 'opened' || !incident.evidence.clip_url);
       if (withEvidence) this.live.incident('incident:update', withEvidence);
@@ -137,7 +146,10 @@ export class IncidentLifecycle {
     if (!this.config.cameras.some((c) => c.id === s.cameraId)) return undefined;
     const { stored, closed } = await this.store.saveCameraStatus(s);
     const site = this.config.cameras.find((c) => c.id === s.cameraId)?.site;
-    if (stored) this.live.cameraStatus(stored, site);
+    if (stored) {
+      this.live.cameraStatus(stored, site);
+      this.observer?.cameraStatus(stored);
+    }
     if (closed) {
       this.closedEpisode(closed);
       this.webhooks.kick();

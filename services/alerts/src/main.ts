@@ -18,6 +18,7 @@ import { createAlertsMetrics, removeCameraSeries } from './metrics.ts';
 import { ConfigStatus } from './config-status.ts';
 import { AlertPolicy } from './policy.ts';
 import { WebhookSender } from './webhooks.ts';
+import { MqttBridge } from './mqtt.ts';
 import { serveDashboard } from './dashboard.ts';
 import { LatestFrames } from './latest-frames.ts';
 import { UsageRecorder } from './usage.ts';
@@ -73,6 +74,9 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   const evidence = new EvidenceFiles({ ...config.alerts.evidence, ffmpegPath: config.ingest.ffmpegPath });
   const policy = new AlertPolicy(config);
   const webhooks = new WebhookSender(config, store, log, metrics, deps.webhookPollMs);
+  let mqttKick: (() => void) | undefined;
+  // Incident changes wake every sender of the outbox.
+  const outbox = { kick: () => (webhooks.kick(), mqttKick?.()) };
   const ops = opsHandler(registry, { store: async () => ({ ok: await store.ping() }), bus: () => ({ ok: bus.healthy() }) }, { access: opsAccess(auth, guard), scrub });
   // Live view: one relay per watched camera, reached only through this port's upgrade route.
   const relays = new LiveViewRelays({ ffmpegPath: config.ingest.ffmpegPath, log, ...config.alerts.liveView });
@@ -83,11 +87,25 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   const live = new LiveEvents(server, store, auth, guard, metrics, log, config.redis);
   const latest = new LatestFrames(new Set(config.cameras.map((c) => c.id)), () => metrics.chunksRejected.inc());
   const configStatus = new ConfigStatus(config, live);
-  const apiDeps = { config, store, auth, evidence, live, webhooks, metrics, policy, control: deps.control, latest, scrub, configStatus };
+  const apiDeps = { config, store, auth, evidence, live, webhooks: outbox, metrics, policy, control: deps.control, latest, scrub, configStatus };
   handlers.push(createApi(apiDeps));
   const usage = new UsageRecorder(store, log);
   const progress = new ProgressRecorder(store, log);
-  const lifecycle = new IncidentLifecycle(config, store, state, policy, evidence, live, webhooks, metrics, log, deps.afterWrite, usage, progress);
+  const mqtt = config.mqtt
+    ? new MqttBridge(config, {
+        store,
+        policy,
+        metrics,
+        log,
+        scrub,
+        control: deps.control,
+        changed: (before, after) => {
+          live.incident(before && !before.closed_at && after.closed_at ? 'incident:close' : 'incident:update', after);
+          webhooks.kick();
+        },
+      })
+    : undefined;
+  const lifecycle = new IncidentLifecycle(config, store, state, policy, evidence, live, outbox, metrics, log, deps.afterWrite, usage, progress, mqtt);
 
   const deadLetter = (handle: (m: InMessage) => Promise<Rejected | undefined>) => async (m: InMessage) => {
     const rejected = await handle(m);
@@ -113,6 +131,8 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
   progress.start();
   webhooks.start();
   webhooks.kick(); // deliveries left pending by a previous run
+  mqttKick = mqtt && (() => mqtt.kick());
+  mqtt?.start();
   const port = (server.address() as AddressInfo).port;
   log.info({ port, auth: auth.enabled ? 'tokens' : 'open', replicas: config.redis ? 'redis adapter' : 'single', webhooks: config.alerts.webhooks.length }, 'alerts started');
   if (!auth.enabled && !isLoopback(config.http.host)) {
@@ -128,6 +148,8 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
       if (!deps.scrub) secrets = scrubber(configSecrets(next));
       policy.update(next);
       webhooks.update(next);
+      mqtt?.update(next);
+      if (JSON.stringify(next.mqtt) !== JSON.stringify(running.mqtt)) log.warn({ section: 'mqtt' }, 'changes to mqtt take effect when alerts restarts');
       latest.update(new Set(next.cameras.map((c) => c.id)));
       const removed = await lifecycle.update(next);
       apiDeps.config = next;
@@ -150,6 +172,7 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
           () => usage.close(),
           () => progress.close(),
           () => webhooks.close(),
+          async () => mqtt?.close(),
           async () => relays.close(),
           () => (server.closeAllConnections(), live.close()),
           async () => void (await ownState?.close()),

@@ -19,6 +19,10 @@ export function createAlertsMetrics(registry: Registry) {
     writeSeconds: new Histogram({ name: 'vigil_alerts_write_seconds', help: 'Time to fold a finding into the store', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers }),
     clients: new Gauge({ name: 'vigil_alerts_socket_clients', help: 'Connected Socket.IO clients', registers }),
     requests: new Counter({ name: 'vigil_alerts_http_requests_total', help: 'REST requests', labelNames: ['route', 'status'], registers }),
+    mqttConnected: new Gauge({ name: 'vigil_alerts_mqtt_connected', help: '1 while connected to the MQTT broker', registers }),
+    mqttMessages: new Counter({ name: 'vigil_alerts_mqtt_incident_events_total', help: 'Incident events published on MQTT', labelNames: ['kind'], registers }),
+    mqttDropped: new Counter({ name: 'vigil_alerts_mqtt_dropped_total', help: 'MQTT messages dropped while the broker was away (oldest first; states are republished on reconnect)', registers }),
+    mqttCommands: new Counter({ name: 'vigil_alerts_mqtt_commands_total', help: 'Commands taken over MQTT', labelNames: ['command'], registers }),
     refused: new Counter({ name: 'vigil_alerts_edge_refused_total', help: 'Requests and upgrades refused at the edge (bad target, host, origin, content type, credentials)', labelNames: ['reason'], registers }),
   };
 }

@@ -1,4 +1,4 @@
-import type { VigilConfig, WebhookConfig } from '@vigil/config';
+import { MQTT_TARGET, type VigilConfig, type WebhookConfig } from '@vigil/config';
 import type { FindingPolicy } from '@vigil/store';
 
 const DEFAULT_COOLDOWN_MS = 60_000;
@@ -22,7 +22,9 @@ export class AlertPolicy {
 
   /** Webhooks (ids) that fire for `event` of incidents of `query` (undefined: camera-offline). */
   webhooks(event: WebhookConfig['events'][number], query?: string): string[] {
-    return this.config.alerts.webhooks.filter((w) => w.events.includes(event) && (!w.queries || (query !== undefined && w.queries.includes(query)))).map((w) => w.id);
+    const hooks = this.config.alerts.webhooks.filter((w) => w.events.includes(event) && (!w.queries || (query !== undefined && w.queries.includes(query)))).map((w) => w.id);
+    // MQTT hears every incident event, through the same outbox (published once across replicas).
+    return this.config.mqtt ? [...hooks, MQTT_TARGET] : hooks;
   }
 
   forFinding(camera: string, query: string): FindingPolicy {

@@ -1,4 +1,4 @@
-import type { VigilConfig, WebhookConfig } from '@vigil/config';
+import { MQTT_TARGET, type VigilConfig, type WebhookConfig } from '@vigil/config';
 import type { Incident } from '@vigil/contracts';
 import type { ClaimedDelivery, IncidentStore } from '@vigil/store';
 import { redactText, type Logger } from '@vigil/observability';
@@ -46,12 +46,17 @@ export function retryDelay(backoffMs: number, attempts: number): number {
   return Math.round(base * (0.9 + Math.random() * 0.2));
 }
 
+/** Whatever sends from the incident outbox (webhooks, MQTT): told when there may be something new. */
+export interface Outbox {
+  kick(): void;
+}
+
 /**
  * Sends the webhook outbox: claims due deliveries (leased, so a replica that dies mid-send
  * leaves them to another), POSTs them, records the outcome on the incident. At least once:
  * receivers dedupe on the `X-Vigil-Delivery` header.
  */
-export class WebhookSender {
+export class WebhookSender implements Outbox {
   private hooks = new Map<string, WebhookConfig>();
   private cameraNames = new Map<string, string>();
   private timer?: NodeJS.Timeout;
@@ -113,7 +118,7 @@ export class WebhookSender {
 
   private async drain(): Promise<void> {
     for (;;) {
-      const batch = await this.store.claimDeliveries(20, LEASE_MS);
+      const batch = await this.store.claimDeliveries(20, LEASE_MS, { except: MQTT_TARGET });
       if (batch.length === 0 || this.stopped) return;
       await Promise.all(batch.map((d) => this.deliver(d)));
     }
