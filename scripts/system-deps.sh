@@ -7,6 +7,8 @@
 #                       (must run under Debian's /usr/bin/python3, not pyenv's python3)
 #   fonts-dejavu-core - fonts for ffmpeg drawtext overlays
 #   chromium          - the dashboard's browser tests (driven by playwright-core)
+#   mosquitto (+ mosquitto-clients) - a private MQTT broker per test file (test/mqtt), and
+#                       mosquitto_passwd for its password file; the clients for poking at it
 set -euo pipefail
 
 PY=/usr/bin/python3
@@ -35,6 +37,9 @@ fi
 [ -f "$FONT" ] || missing+=(fonts-dejavu-core)
 # Dashboard tests drive Debian's Chromium with playwright-core (never a downloaded browser).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# test/mqtt starts its own brokers from Debian's Mosquitto (never a shared one on 1883).
+{ [ -x /usr/sbin/mosquitto ] && command -v mosquitto_passwd >/dev/null 2>&1; } || missing+=(mosquitto)
+command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
