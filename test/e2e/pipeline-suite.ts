@@ -88,7 +88,7 @@ queries:
     const logger = createLogger('e2e', { level: process.env.VIGIL_TEST_LOG ?? 'warn' });
     platform = await openPlatform(config, logger);
     const bus = platform.bus;
-    alerts = await startAlerts(config, { bus, store: await platform.store(), logger, group: `alerts-${id}` });
+    alerts = await startAlerts(config, { bus, store: await platform.store(), control: platform.control, logger, group: `alerts-${id}` });
     infer = await startInfer(config, { bus, control: platform.control, logger, group: `infer-${id}` });
     socket = connect(`http://127.0.0.1:${alerts.port}`, { transports: ['websocket'] });
     socket.on('incident:new', (i: Incident) => received.push(i));

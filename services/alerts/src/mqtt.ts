@@ -11,6 +11,7 @@ import type { AlertPolicy } from './policy.ts';
 import { discoveryMessages, incidentPayload, MqttTopics, statusPayload } from './mqtt-topics.ts';
 
 const LEASE_MS = 30_000;
+let instances = 0;
 /** Commands on a shared subscription: each is taken by one alerts replica. */
 const SHARE_GROUP = 'vigil-alerts';
 
@@ -52,13 +53,14 @@ export class MqttBridge {
     const m = config.mqtt!;
     this.config = config;
     this.topics = MqttTopics.of(m);
-    this.replica = `${(m.clientId ?? 'vigil-alerts').replace(/[^A-Za-z0-9_-]/g, '_')}-${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`;
+    // One per alerts instance (pod, process; a test may run two in one process): its client id and availability topic.
+    this.replica = `${(m.clientId ?? 'vigil-alerts').replace(/[^A-Za-z0-9_-]/g, '_')}-${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}-${++instances}`.slice(0, 64);
     this.replicas.add(this.replica);
     this.link = new MqttLink({
       url: m.url,
       username: m.username,
       password: m.password,
-      clientId: this.replica.slice(0, 64),
+      clientId: this.replica,
       tls: m.tls,
       availability: { topic: this.topics.available(this.replica), qos: 1 },
       maxQueued: m.maxQueued,
