@@ -50,7 +50,7 @@ for (const [name, open] of impls) {
     test('racing findings of one episode open one incident (advisory lock + unique active episode)', async () => {
       const outcomes = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => store.recordFinding(finding('race-1', i), policy())));
       assert.equal(outcomes.filter((o) => o.outcome === 'opened').length, 1);
-      assert.equal(new Set(outcomes.map((o) => o.incident.id)).size, 1);
+      assert.equal(new Set(outcomes.map((o) => o.incident!.id)).size, 1);
     });
 
     test('episodes close on capture-time progress, by the wall clock only when it stops coming; once', async () => {
@@ -58,47 +58,47 @@ for (const [name, open] of impls) {
       const o = await store.recordFinding(finding('sweep-1', 0), policy({ cooldownMs: 1000, windowMs: 4000 }));
       const closeAfter = T0 + 3750 + 1000;
       const wall = new Date(Date.now() + 3_600_000); // an hour on: the wall clock alone must not close it
-      const isClosed = async () => (await store.closeQuiet(wall, () => [], 24 * 3_600_000)).some((i) => i.id === o.incident.id);
+      const isClosed = async () => (await store.closeQuiet(wall, () => [], 24 * 3_600_000)).some((i) => i.id === o.incident!.id);
       await store.recordProgress([{ camera: 'sweep-1', query: 'forklift', through: closeAfter + 3999 }]);
       assert.equal(await isClosed(), false, 'windows that started before close_after are still undecided');
       await store.recordProgress([{ camera: 'sweep-1', query: 'forklift', through: closeAfter - 10_000 }]); // late and older: ignored
       await store.recordProgress([{ camera: 'sweep-1', query: 'forklift', through: closeAfter + 4000 }]);
       const closed = await store.closeQuiet(wall, () => [], 24 * 3_600_000);
-      assert.ok(closed.some((i) => i.id === o.incident.id && i.state === 'closed' && i.closed_at), 'closed once progress passed it');
-      assert.ok(!(await store.closeQuiet(wall, () => [])).some((i) => i.id === o.incident.id), 'closed only once');
+      assert.ok(closed.some((i) => i.id === o.incident!.id && i.state === 'closed' && i.closed_at), 'closed once progress passed it');
+      assert.ok(!(await store.closeQuiet(wall, () => [])).some((i) => i.id === o.incident!.id), 'closed only once');
       // No progress at all (an older producer): the wall clock, but only after the stale time.
       const n = await store.recordFinding(finding('sweep-2', 0), policy({ cooldownMs: 1000, windowMs: 4000 }));
-      assert.ok(!(await store.closeQuiet(new Date(closeAfter + 30_000), () => [], 60_000)).some((i) => i.id === n.incident.id));
-      assert.ok((await store.closeQuiet(new Date(closeAfter + 61_000), () => [], 60_000)).some((i) => i.id === n.incident.id));
+      assert.ok(!(await store.closeQuiet(new Date(closeAfter + 30_000), () => [], 60_000)).some((i) => i.id === n.incident!.id));
+      assert.ok((await store.closeQuiet(new Date(closeAfter + 61_000), () => [], 60_000)).some((i) => i.id === n.incident!.id));
       // Progress that stopped coming (updated long ago, by this call's clock): the wall clock too.
       const s = await store.recordFinding(finding('sweep-3', 0), policy({ cooldownMs: 1000, windowMs: 4000 }));
       await store.recordProgress([{ camera: 'sweep-3', query: 'forklift', through: closeAfter }]);
-      assert.ok(!(await store.closeQuiet(new Date(Date.now() + 10_000), () => [], 60_000)).some((i) => i.id === s.incident.id), 'fresh progress: wait for it');
-      assert.ok((await store.closeQuiet(new Date(Date.now() + 61_000), () => [], 60_000)).some((i) => i.id === s.incident.id), 'stale progress: the wall clock');
+      assert.ok(!(await store.closeQuiet(new Date(Date.now() + 10_000), () => [], 60_000)).some((i) => i.id === s.incident!.id), 'fresh progress: wait for it');
+      assert.ok((await store.closeQuiet(new Date(Date.now() + 61_000), () => [], 60_000)).some((i) => i.id === s.incident!.id), 'stale progress: the wall clock');
       // A camera that went offline: the wall clock at once.
       const f = await store.recordFinding(finding('sweep-4', 0), policy({ cooldownMs: 1000, windowMs: 4000 }));
       await store.recordProgress([{ camera: 'sweep-4', query: 'forklift', through: closeAfter }]);
       await store.saveCameraStatus({ v: 1, cameraId: 'sweep-4', state: 'offline', reason: 'stream ended', at: T0 + 5000, fps: 4 });
-      assert.ok((await store.closeQuiet(new Date(closeAfter + 1000), () => [], 60_000)).some((i) => i.id === f.incident.id), 'offline: closed by the wall clock');
+      assert.ok((await store.closeQuiet(new Date(closeAfter + 1000), () => [], 60_000)).some((i) => i.id === f.incident!.id), 'offline: closed by the wall clock');
       // Removed from the config: forgotten, so no offline incident opens for it (nor for the next tests).
       await store.forgetCamera('sweep-4');
       assert.ok(!(await store.cameraStatuses()).some((c) => c.camera === 'sweep-4'));
       assert.deepEqual(await store.openOfflineIncidents(new Date(Date.now() + 3_600_000), 1000, () => ({ webhooks: [] })).then((l) => l.filter((i) => i.camera === 'sweep-4')), []);
-      const acked = await store.act(o.incident.id, 'ack', 'ana', 'looking');
+      const acked = await store.act(o.incident!.id, 'ack', 'ana', 'looking');
       assert.ok(acked && acked !== 'conflict');
       assert.equal(acked.state, 'acknowledged');
       assert.deepEqual([acked.acknowledged?.by, acked.acknowledged?.note], ['ana', 'looking']);
-      const resolved = await store.act(o.incident.id, 'resolve', 'bo', 'false alarm');
+      const resolved = await store.act(o.incident!.id, 'resolve', 'bo', 'false alarm');
       assert.ok(resolved && resolved !== 'conflict');
       assert.equal(resolved.state, 'resolved');
       assert.equal(resolved.acknowledged?.by, 'ana');
-      assert.equal(await store.act(o.incident.id, 'ack', 'cy', ''), 'conflict');
+      assert.equal(await store.act(o.incident!.id, 'ack', 'cy', ''), 'conflict');
       assert.equal(await store.act('nope', 'resolve', 'cy', ''), undefined);
     });
 
     test('resolving an active incident ends its episode: the next finding opens a new one', async () => {
       const o = await store.recordFinding(finding('res-1', 0), policy());
-      await store.act(o.incident.id, 'resolve', 'ana', '');
+      await store.act(o.incident!.id, 'resolve', 'ana', '');
       const n = await store.recordFinding(finding('res-1', 1), policy());
       assert.equal(n.outcome, 'opened');
     });
@@ -116,7 +116,7 @@ for (const [name, open] of impls) {
       assert.equal((await store.get(o.incident.id))?.evidence.bytes, 1000);
       assert.equal((await store.recordFinding({ ...finding('ev-1', 0), evidenceFrames: frames }, policy())).evidencePending, false);
       const second = await store.recordFinding({ ...finding('ev-2', 100), evidenceFrames: frames }, policy());
-      await store.attachEvidence(second.incident.id, { ...entry, finding: second.incident.findingId, bytes: 500 });
+      await store.attachEvidence(second.incident!.id, { ...entry, finding: second.incident!.findingId, bytes: 500 });
       // Nothing older than the cutoff and under the size cap: nothing to expire.
       assert.deepEqual(await store.evidenceToExpire(new Date(0), 10_000, 10), []);
       // Over the cap by 1 byte: the oldest goes first, and only it.
@@ -124,7 +124,7 @@ for (const [name, open] of impls) {
       const bySize = await store.evidenceToExpire(new Date(0), total - 1, 10);
       assert.deepEqual(bySize.map((e) => e.id), [o.incident.id]);
       const byAge = await store.evidenceToExpire(new Date(T0 + 1_000_000), 10_000_000, 10);
-      assert.ok(byAge.some((e) => e.id === second.incident.id));
+      assert.ok(byAge.some((e) => e.id === second.incident!.id));
       await store.markEvidenceDeleted([o.incident.id]);
       const after = await store.get(o.incident.id);
       assert.equal(after?.evidence.frames.length, 0);
@@ -155,15 +155,15 @@ for (const [name, open] of impls) {
 
     test('webhook outbox: enqueued with the incident, claimed once, retried, delivered', async () => {
       const o = await store.recordFinding(finding('wh-1', 0), policy({ webhooks: { open: ['ops'], update: [], close: [] } }));
-      const claimed = (await store.claimDeliveries(50, 60_000)).filter((d) => d.incidentId === o.incident.id);
+      const claimed = (await store.claimDeliveries(50, 60_000)).filter((d) => d.incidentId === o.incident!.id);
       assert.equal(claimed.length, 1);
       assert.equal(claimed[0]!.attempts, 1);
-      assert.equal((await store.claimDeliveries(50, 60_000)).filter((d) => d.incidentId === o.incident.id).length, 0, 'leased');
+      assert.equal((await store.claimDeliveries(50, 60_000)).filter((d) => d.incidentId === o.incident!.id).length, 0, 'leased');
       await store.finishDelivery(claimed[0]!.id, { ok: false, error: 'connect ECONNREFUSED', retryAt: new Date(Date.now() - 1) });
-      const again = (await store.claimDeliveries(50, 60_000)).filter((d) => d.incidentId === o.incident.id);
+      const again = (await store.claimDeliveries(50, 60_000)).filter((d) => d.incidentId === o.incident!.id);
       assert.equal(again[0]?.attempts, 2);
       await store.finishDelivery(again[0]!.id, { ok: true });
-      const [d] = (await store.get(o.incident.id, { deliveries: true }))!.deliveries!;
+      const [d] = (await store.get(o.incident!.id, { deliveries: true }))!.deliveries!;
       assert.deepEqual([d?.status, d?.attempts, d?.last_error], ['delivered', 2, null]);
     });
 

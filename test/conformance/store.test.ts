@@ -95,15 +95,15 @@ for (const [name, open] of impls) {
         return { ...f, id: findingId('dock-4', 'versioned', f.windowStart) };
       };
       const opened = await store.recordFinding(w(2, 'aaaaaaaaaaaa'), policy);
-      assert.equal(opened.incident.query_version, 'aaaaaaaaaaaa');
-      assert.equal((await store.get(opened.incident.id))?.query_version, 'aaaaaaaaaaaa');
-      assert.equal((await store.recordFinding(w(3, 'bbbbbbbbbbbb'), policy)).incident.query_version, 'bbbbbbbbbbbb', 'a later window brings its version');
-      assert.equal((await store.recordFinding(w(1, 'cccccccccccc'), policy)).incident.query_version, 'bbbbbbbbbbbb', 'a late, earlier window does not');
-      assert.equal((await store.recordFinding(w(4), policy)).incident.query_version, 'bbbbbbbbbbbb', 'a finding without a version keeps it');
+      assert.equal(opened.incident!.query_version, 'aaaaaaaaaaaa');
+      assert.equal((await store.get(opened.incident!.id))?.query_version, 'aaaaaaaaaaaa');
+      assert.equal((await store.recordFinding(w(3, 'bbbbbbbbbbbb'), policy)).incident!.query_version, 'bbbbbbbbbbbb', 'a later window brings its version');
+      assert.equal((await store.recordFinding(w(1, 'cccccccccccc'), policy)).incident!.query_version, 'bbbbbbbbbbbb', 'a late, earlier window does not');
+      assert.equal((await store.recordFinding(w(4), policy)).incident!.query_version, 'bbbbbbbbbbbb', 'a finding without a version keeps it');
       const found = (await store.search({ query: 'versioned', limit: 5 })).items;
       assert.deepEqual(found.map((i) => [i.query_version, i.findings]), [['bbbbbbbbbbbb', 4]]);
       const unversioned = await store.recordFinding(finding('dock-4', 60, 'Yes, from an older producer.'), policy);
-      assert.equal(unversioned.incident.query_version, null);
+      assert.equal(unversioned.incident!.query_version, null);
     });
 
     test('model usage per hour: mean latency, tokens and errors by query or camera', async () => {

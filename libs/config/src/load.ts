@@ -246,6 +246,8 @@ function normalize(c: RawConfig): VigilConfig {
       model: { profile: q.model?.profile, maxTokens: q.model?.max_tokens, sampling: normalizeSampling(q.model) },
       severity: q.severity,
       cooldownMs: parseDuration(q.cooldown),
+      confirm: q.confirm,
+      clearAfter: q.clear_after,
     })),
     alerts: {
       offlineGraceMs: parseDuration(c.alerts.offline_grace),

@@ -91,6 +91,13 @@ export const QuerySchema = z.strictObject({
   severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
   /** Positive answers this close together belong to one incident; this long quiet closes it. */
   cooldown: duration.default('60s'),
+  /** An incident opens when `need` of the last `of` windows (on capture time) are positive; absent: the first positive opens it. */
+  confirm: z
+    .strictObject({ of: z.number().int().min(1).max(20), need: z.number().int().min(1).max(20) })
+    .refine((c) => c.need <= c.of, { error: '`need` must be at most `of`' })
+    .optional(),
+  /** An open episode may close after this many negative windows in a row (the cooldown stays the upper bound). */
+  clear_after: z.number().int().min(1).max(100).optional(),
 });
 
 // Sizes like "500MB", "10GB" (powers of 1024).

@@ -129,4 +129,8 @@ export interface QueryConfig {
   severity: 'low' | 'medium' | 'high' | 'critical';
   /** Absent only in hand-built configs: 60 s. */
   cooldownMs?: number;
+  /** N-of-M confirmation before an incident opens; absent: the first positive window opens it. */
+  confirm?: { of: number; need: number };
+  /** Negative windows in a row after which an open episode closes (before its cooldown). */
+  clearAfter?: number;
 }

@@ -81,6 +81,7 @@ export const IncidentSchema = z.strictObject({
     bytes: z.int().min(0),
     deleted_at: isoOrNull,
   }),
+  confirmed_by: z.array(z.string()).optional().describe('Findings (windows) whose positive answers opened it, for a query with `confirm` (N of M)'),
   deliveries: z.array(WebhookDeliverySchema).optional().describe('Present on `GET /api/incidents/{id}`'),
   highlight: z.string().optional().describe('Present in search results when `q` is given: fragments with matches in <mark>'),
 });

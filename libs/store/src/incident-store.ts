@@ -1,7 +1,7 @@
 import type { CameraStatus, Finding, Incident, WebhookDelivery } from '@vigil/contracts';
 import type { SqlDatabase } from './database.ts';
 import { migrate } from './migrate.ts';
-import { actTx, closeQuietTx, DEFAULT_STALE_MS, lockEpisode, recordFindingTx } from './lifecycle.ts';
+import { actTx, closeQuietTx, DEFAULT_STALE_MS, lockEpisode, pruneWindowsTx, recordFindingTx, recordNegativeTx } from './lifecycle.ts';
 import { OFFLINE_QUERY, openOfflineTx, rowToStatus, saveCameraStatusTx } from './camera-status.ts';
 import { encodeCursor, evidenceEntries, INCIDENT_COLUMNS, rowToIncident, searchSql } from './sql.ts';
 import { modelStatsSql, statsSql, uptimeSql, usageSql } from './stats.ts';
@@ -34,6 +34,14 @@ export class SqlIncidentStore implements IncidentStore {
 
   recordFinding(finding: Finding, policy: FindingPolicy): Promise<FindingOutcome> {
     return this.db.transaction((tx) => recordFindingTx(tx, finding, policy));
+  }
+
+  recordNegative(finding: Finding, policy: FindingPolicy): Promise<{ closed?: Incident }> {
+    return this.db.transaction((tx) => recordNegativeTx(tx, finding, policy));
+  }
+
+  pruneWindows(before: Date): Promise<void> {
+    return this.db.transaction((tx) => pruneWindowsTx(tx, before));
   }
 
   attachEvidence(incidentId: string, entry: EvidenceEntry): Promise<Incident | undefined> {

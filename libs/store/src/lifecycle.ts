@@ -1,7 +1,7 @@
 import type { Finding, Incident } from '@vigil/contracts';
 import type { SqlRunner } from './database.ts';
 import { INCIDENT_COLUMNS, rowToIncident } from './sql.ts';
-import type { FindingOutcome, FindingPolicy } from './store.ts';
+import { keepsWindows, type FindingOutcome, type FindingPolicy } from './store.ts';
 
 /**
  * Serialises everything that touches one (camera, query) episode, across every replica on
@@ -40,9 +40,9 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
     const incident = await one(tx, `SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = $1`, [seen.incident_id]);
     return { outcome: 'duplicate', incident: incident!, evidencePending: !seen.evidence_done };
   }
+  if (keepsWindows(policy)) await keepWindow(tx, f);
   const activeRow = (await tx.query(`SELECT id, started_at, close_after FROM incidents WHERE camera = $1 AND query = $2 AND closed_at IS NULL FOR UPDATE`, [f.cameraId, f.queryId])).rows[0];
   const closeAfter = new Date(f.windowEnd + policy.cooldownMs);
-  const start = new Date(f.windowStart);
   const end = new Date(f.windowEnd);
   if (activeRow) {
     const activeStart = new Date(activeRow.started_at as string | Date).getTime();
@@ -61,7 +61,7 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
            model = $7, latency_ms = $8, finding_count = finding_count + 1, updated_at = now(),
            window_ms = GREATEST(window_ms, $10)
          WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`,
-        [activeRow.id, start, end, closeAfter, f.answer, f.reasoning, f.model?.id ?? '', Math.round(f.latencyMs ?? 0), f.queryVersion ?? null, Math.max(0, Math.round(policy.windowMs ?? 0))],
+        [activeRow.id, new Date(f.windowStart), end, closeAfter, f.answer, f.reasoning, f.model?.id ?? '', Math.round(f.latencyMs ?? 0), f.queryVersion ?? null, Math.max(0, Math.round(policy.windowMs ?? 0))],
       );
       await tx.query('INSERT INTO incident_findings (finding_id, incident_id, evidence_done) VALUES ($1, $2, $3)', [f.id, activeRow.id, !hasEvidence]);
       await enqueueDeliveries(tx, String(activeRow.id), policy.webhooks.update, 'update', f.id);
@@ -71,6 +71,15 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
   // A new episode. The active one, if any, went quiet by capture time before the sweep saw it;
   // a finding older than the active episode (a late replay) becomes an incident already closed.
   const olderThanActive = activeRow !== undefined && f.windowEnd < new Date(activeRow.started_at as string | Date).getTime();
+  // N-of-M: a new episode needs enough positive windows among the last `of` (on capture time).
+  let confirmedBy: string[] = [];
+  let start = new Date(f.windowStart);
+  if (policy.confirm && !olderThanActive) {
+    const confirmed = await confirmation(tx, f, policy.confirm, policy.everyMs ?? 0);
+    if (!confirmed) return { outcome: 'pending', evidencePending: false };
+    confirmedBy = confirmed.ids;
+    start = confirmed.start;
+  }
   let closed: Incident | undefined;
   if (activeRow && !olderThanActive) {
     closed = await one(tx, `UPDATE incidents SET ${CLOSE_SET} WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`, [activeRow.id]);
@@ -79,8 +88,8 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
   const incident = await one(
     tx,
     `INSERT INTO incidents (id, finding_id, kind, camera, site, query, question, answer, reasoning, severity,
-       started_at, ended_at, close_after, closed_at, state, model, latency_ms, query_version, window_ms)
-     VALUES ($1, $1, $16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $17, $18)
+       started_at, ended_at, close_after, closed_at, state, model, latency_ms, query_version, window_ms, confirmed_by)
+     VALUES ($1, $1, $16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $17, $18, $19)
      RETURNING ${INCIDENT_COLUMNS}`,
     [
       f.id,
@@ -101,11 +110,71 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
       f.status === 'trigger' ? 'trigger' : 'finding',
       f.queryVersion ?? null,
       Math.max(0, Math.round(policy.windowMs ?? 0)),
+      confirmedBy,
     ],
   );
   await tx.query('INSERT INTO incident_findings (finding_id, incident_id, evidence_done) VALUES ($1, $1, $2)', [f.id, !hasEvidence]);
   if (!olderThanActive) await enqueueDeliveries(tx, f.id, policy.webhooks.open, 'open');
   return { outcome: 'opened', incident: incident!, closed, evidencePending: hasEvidence };
+}
+
+/** Keeps an answered window of a query with `confirm` or `clear_after` (idempotent: replays keep it once). */
+async function keepWindow(tx: SqlRunner, f: Finding): Promise<void> {
+  await tx.query(
+    `INSERT INTO query_windows (finding_id, camera, query, window_start, window_end, verdict) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (finding_id) DO NOTHING`,
+    [f.id, f.cameraId, f.queryId, new Date(f.windowStart), new Date(f.windowEnd), f.verdict],
+  );
+}
+
+/**
+ * Whether `need` of the last `of` windows are positive, for any run of `of` windows that holds
+ * this one (findings may arrive out of order: a late window can complete a run that ends after
+ * it). The last `of` windows of a run ending at E are those ending within (E − of × every, E];
+ * a window the trigger skipped is not in the table and counts as negative. Returns the
+ * positive windows of the first run that confirms, and where its first one starts.
+ */
+async function confirmation(tx: SqlRunner, f: Finding, c: { of: number; need: number }, everyMs: number): Promise<{ ids: string[]; start: Date } | undefined> {
+  // Half a period of slack: window ends (last frame's capture time) jitter around the grid.
+  const span = Math.max(1, c.of * everyMs - everyMs / 2);
+  const rows = (
+    await tx.query<{ finding_id: string; window_start: string | Date; window_end: string | Date; verdict: boolean }>(
+      `SELECT finding_id, window_start, window_end, verdict FROM query_windows
+       WHERE camera = $1 AND query = $2 AND window_end > $3 AND window_end < $4 ORDER BY window_end`,
+      [f.cameraId, f.queryId, new Date(f.windowEnd - span), new Date(f.windowEnd + span)],
+    )
+  ).rows.map((r) => ({ id: r.finding_id, start: new Date(r.window_start), end: new Date(r.window_end).getTime(), verdict: r.verdict }));
+  for (const anchor of rows.filter((r) => r.end >= f.windowEnd)) {
+    const run = rows.filter((r) => r.end <= anchor.end && r.end > anchor.end - span);
+    if (!run.some((r) => r.id === f.id)) continue;
+    const positive = run.filter((r) => r.verdict);
+    if (positive.length >= c.need) return { ids: positive.map((r) => r.id), start: positive[0]!.start };
+  }
+  return undefined;
+}
+
+/**
+ * A negative window of a query that keeps its windows. With `clear_after: n`, the open episode
+ * ends once n windows in a row after its last positive one were negative.
+ */
+export async function recordNegativeTx(tx: SqlRunner, f: Finding, policy: FindingPolicy): Promise<{ closed?: Incident }> {
+  await lockEpisode(tx, f.cameraId, f.queryId);
+  await keepWindow(tx, f);
+  if (!policy.clearAfter) return {};
+  const active = (await tx.query<{ id: string; ended_at: string | Date }>(`SELECT id, ended_at FROM incidents WHERE camera = $1 AND query = $2 AND closed_at IS NULL FOR UPDATE`, [f.cameraId, f.queryId])).rows[0];
+  if (!active || f.windowEnd <= new Date(active.ended_at).getTime()) return {};
+  // Windows after the episode's last positive one, in capture order: a positive one among them means not clear yet.
+  const after = (
+    await tx.query<{ verdict: boolean }>(`SELECT verdict FROM query_windows WHERE camera = $1 AND query = $2 AND window_end > $3 ORDER BY window_end`, [f.cameraId, f.queryId, active.ended_at])
+  ).rows;
+  if (after.length < policy.clearAfter || after.slice(0, policy.clearAfter).some((r) => r.verdict)) return {};
+  const closed = await one(tx, `UPDATE incidents SET ${CLOSE_SET} WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`, [active.id]);
+  await enqueueDeliveries(tx, String(active.id), policy.webhooks.close, 'close');
+  return { closed };
+}
+
+/** Drops kept windows older than `before` (they can no longer confirm or clear anything). */
+export async function pruneWindowsTx(tx: SqlRunner, before: Date): Promise<void> {
+  await tx.query('DELETE FROM query_windows WHERE window_end < $1', [before]);
 }
 
 /** Closes episodes whose cooldown passed; SKIP LOCKED hands each to exactly one replica. */

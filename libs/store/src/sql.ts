@@ -3,7 +3,7 @@ import { BadCursorError, type EvidenceEntry, type IncidentSearch } from './store
 
 /** Column list every incident query returns (rowToIncident reads these). */
 export const INCIDENT_COLUMNS =
-  'id, kind, finding_id, camera, site, query, query_version, question, answer, reasoning, severity, state, started_at, ended_at, created_at, updated_at, closed_at, finding_count, model, latency_ms, ack_by, ack_at, ack_note, resolved_by, resolved_at, resolve_note, evidence, evidence_bytes, evidence_deleted_at';
+  'id, kind, finding_id, camera, site, query, query_version, question, answer, reasoning, severity, state, started_at, ended_at, created_at, updated_at, closed_at, finding_count, model, latency_ms, ack_by, ack_at, ack_note, resolved_by, resolved_at, resolve_note, evidence, evidence_bytes, evidence_deleted_at, confirmed_by';
 
 /** The same list qualified with a table alias. */
 export const incidentColumns = (alias: string) => INCIDENT_COLUMNS.split(', ').map((c) => `${alias}.${c}`).join(', ');
@@ -116,6 +116,7 @@ export function rowToIncident(r: Row): Incident {
     },
   };
   if (r.site) inc.site = String(r.site);
+  if (Array.isArray(r.confirmed_by) && r.confirmed_by.length > 0) inc.confirmed_by = r.confirmed_by.map(String);
   if (typeof r.highlight === 'string') inc.highlight = r.highlight;
   return inc;
 }

@@ -31,17 +31,31 @@ export interface FindingPolicy {
   windowMs?: number;
   /** Webhook ids to enqueue deliveries for, per event. */
   webhooks: { open: string[]; update: string[]; close: string[] };
+  /** The query's cadence: "the last `of` windows" are those ending within `of × everyMs`. */
+  everyMs?: number;
+  /** N-of-M: an episode opens when `need` of the last `of` windows are positive. */
+  confirm?: { of: number; need: number };
+  /** An open episode closes after this many negative windows in a row. */
+  clearAfter?: number;
 }
 
-/** What a positive finding did: opened an episode, extended the active one, or was seen before. */
-export interface FindingOutcome {
-  outcome: 'opened' | 'extended' | 'duplicate';
-  incident: Incident;
-  /** An active incident of the same episode that this finding found stale and closed. */
-  closed?: Incident;
-  /** True while this finding's evidence is not stored yet (also after a crash, on replay). */
-  evidencePending: boolean;
-}
+/** Whether a query's answered windows are kept for confirmation (its negative ones matter too). */
+export const keepsWindows = (p: FindingPolicy) => p.confirm !== undefined || p.clearAfter !== undefined;
+
+/**
+ * What a positive finding did: opened an episode, extended the active one, was seen before,
+ * or (a query with `confirm`) waits for enough positive windows.
+ */
+export type FindingOutcome =
+  | {
+      outcome: 'opened' | 'extended' | 'duplicate';
+      incident: Incident;
+      /** An active incident of the same episode that this finding found stale and closed. */
+      closed?: Incident;
+      /** True while this finding's evidence is not stored yet (also after a crash, on replay). */
+      evidencePending: boolean;
+    }
+  | { outcome: 'pending'; incident?: undefined; closed?: Incident; evidencePending: false };
 
 /** One finding's evidence as stored: files relative to the evidence folder. */
 export interface EvidenceEntry {
@@ -121,6 +135,10 @@ export interface ClaimedDelivery {
 export interface IncidentStore {
   /** Folds a positive finding into its (camera, query) episode, idempotently, in one transaction. */
   recordFinding(finding: Finding, policy: FindingPolicy): Promise<FindingOutcome>;
+  /** A negative window of a query that keeps its windows (`confirm`, `clear_after`); may end the open episode. */
+  recordNegative(finding: Finding, policy: FindingPolicy): Promise<{ closed?: Incident }>;
+  /** Forgets kept windows that ended before `before`. */
+  pruneWindows(before: Date): Promise<void>;
   /** Records a finding's stored evidence on its incident (idempotent per finding). */
   attachEvidence(incidentId: string, entry: EvidenceEntry): Promise<Incident | undefined>;
   /**

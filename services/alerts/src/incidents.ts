@@ -3,7 +3,7 @@ import type { VigilConfig } from '@vigil/config';
 import { MESSAGE_TYPE_HEADER, parseCameraStatus, parseFinding, parseWindowProgress, PROGRESS_TYPE, type Finding, type Incident, type StoredCameraStatus } from '@vigil/contracts';
 import type { InMessage } from '@vigil/bus';
 import type { SharedState } from '@vigil/state';
-import type { FindingOutcome, IncidentStore } from '@vigil/store';
+import { keepsWindows, type FindingOutcome, type IncidentStore } from '@vigil/store';
 import type { Logger } from '@vigil/observability';
 import type { EvidenceFiles } from './evidence.ts';
 import type { LiveEvents } from './live.ts';
@@ -76,12 +76,26 @@ export class IncidentLifecycle {
     const f = decoded.value;
     this.metrics.findings.inc({ verdict: String(f.verdict) });
     this.usage?.add(f);
-    if (!f.verdict) return undefined;
+    const policy = this.policy.forFinding(f.cameraId, f.queryId);
+    if (!f.verdict) {
+      // A query with `confirm` or `clear_after` counts its "no" windows too (only answered ones).
+      if (!keepsWindows(policy) || f.status !== 'ok') return undefined;
+      const { closed } = await this.store.recordNegative(f, policy);
+      if (closed) {
+        this.closedEpisode(closed);
+        this.webhooks.kick();
+      }
+      return undefined;
+    }
     const t0 = performance.now();
-    const r = await this.store.recordFinding(f, this.policy.forFinding(f.cameraId, f.queryId));
+    const r = await this.store.recordFinding(f, policy);
     this.metrics.writeSeconds.observe((performance.now() - t0) / 1000);
-    await this.afterWrite?.(r, f);
     if (r.closed) this.closedEpisode(r.closed);
+    if (r.outcome === 'pending') {
+      this.metrics.unconfirmed.inc({ query: f.queryId });
+      return undefined;
+    }
+    await this.afterWrite?.(r, f);
     const incident = r.incident;
     if (r.outcome === 'duplicate') {
       this.metrics.duplicates.inc();
@@ -194,6 +208,8 @@ export class IncidentLifecycle {
     }
     this.webhooks.kick();
     await this.expireEvidence(now);
+    // Kept windows only matter within a few windows of now; a day covers any `confirm` and replays.
+    await this.store.pruneWindows(new Date(now.getTime() - 24 * 3_600_000));
   }
 
   /** Retention: evidence older than max_age, then the oldest while over max_size; text stays. */

@@ -7,6 +7,7 @@ export function createAlertsMetrics(registry: Registry) {
   return {
     findings: new Counter({ name: 'vigil_alerts_findings_total', help: 'Findings consumed', labelNames: ['verdict'], registers }),
     incidents: new Counter({ name: 'vigil_alerts_incidents_total', help: 'Incidents opened', labelNames: ['camera', 'query'], registers }),
+    unconfirmed: new Counter({ name: 'vigil_alerts_unconfirmed_findings_total', help: 'Positive findings of a query with confirm that did not (yet) open an incident', labelNames: ['query'], registers }),
     extended: new Counter({ name: 'vigil_alerts_incidents_extended_total', help: 'Positive findings folded into an open incident', registers }),
     closed: new Counter({ name: 'vigil_alerts_incidents_closed_total', help: 'Incidents whose episode ended', labelNames: ['kind'], registers }),
     duplicates: new Counter({ name: 'vigil_alerts_duplicate_findings_total', help: 'Findings already stored (replays)', registers }),

@@ -34,6 +34,9 @@ export class AlertPolicy {
       site: this.cameras.get(camera)?.site,
       cooldownMs: q?.cooldownMs ?? DEFAULT_COOLDOWN_MS,
       windowMs: q?.windowMs ?? 0,
+      everyMs: q?.everyMs,
+      confirm: q?.confirm,
+      clearAfter: q?.clearAfter,
       webhooks: { open: this.webhooks('open', query), update: this.webhooks('update', query), close: this.webhooks('close', query) },
     };
   }

@@ -5,7 +5,7 @@ import type { Finding, FrameChunk } from '@vigil/contracts';
 import { clipArgs, JpegSplitter, jpegSize } from '@vigil/media';
 import type { ModelClient } from '@vigil/model';
 import type { Logger } from '@vigil/observability';
-import type { IncidentStore } from '@vigil/store';
+import { keepsWindows, type IncidentStore } from '@vigil/store';
 import { InferReplay } from '@vigil/infer';
 import { AlertPolicy } from '@vigil/alerts';
 import type { CaseResult, IncidentRecord, SuiteCase, WindowRecord } from './types.ts';
@@ -120,13 +120,23 @@ function windows(findings: Finding[], start: number): WindowRecord[] {
  * with them); the incidents they opened, in clip time.
  */
 async function incidents(findings: Finding[], c: SuiteCase, namespace: string, policy: AlertPolicy, store: IncidentStore): Promise<IncidentRecord[]> {
-  const positive = findings.filter((f) => f.verdict).sort((a, b) => a.windowEnd - b.windowEnd || a.id.localeCompare(b.id));
+  const ordered = [...findings].sort((a, b) => a.windowEnd - b.windowEnd || a.id.localeCompare(b.id));
   const out: IncidentRecord[] = [];
-  for (const f of positive) {
+  for (const f of ordered) {
     // Each case × variant keeps its own episodes: the same camera in another case is another recording.
     const scoped = { ...f, cameraId: `${namespace}${f.cameraId}`, id: `${namespace}${f.id}` };
-    const r = await store.recordFinding(scoped, policy.forFinding(f.cameraId, f.queryId));
-    if (r.outcome === 'opened') out.push({ query: f.queryId, id: r.incident.id, firstWindowStart: f.windowStart - c.start, firstWindowEnd: f.windowEnd - c.start });
+    const p = policy.forFinding(f.cameraId, f.queryId);
+    if (!f.verdict) {
+      // As alerts does: a query with `confirm` or `clear_after` counts its answered "no" windows.
+      if (keepsWindows(p) && f.status === 'ok') await store.recordNegative(scoped, p);
+      continue;
+    }
+    const r = await store.recordFinding(scoped, p);
+    if (r.outcome !== 'opened') continue;
+    // A confirmed incident starts at its first confirming window; time to alert is when it opened.
+    const first = r.incident.confirmed_by?.[0];
+    const opener = first ? (ordered.find((x) => `${namespace}${x.id}` === first) ?? f) : f;
+    out.push({ query: f.queryId, id: r.incident.id, firstWindowStart: opener.windowStart - c.start, firstWindowEnd: f.windowEnd - c.start });
   }
   return out;
 }
