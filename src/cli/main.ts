@@ -85,6 +85,8 @@ function validate(args: string[]): number {
   if (positionals.length !== 1) throw new UsageError('validate takes exactly one config file');
   const config = loadConfig(positionals[0]!);
   process.stdout.write(`${positionals[0]}: valid (${config.cameras.length} cameras, ${config.queries.length} queries)\n`);
+  // Which zone each question is about, and whether the model sees it drawn or only named.
+  for (const q of config.queries) if (q.zone !== undefined) process.stdout.write(`  query ${q.id}: zone ${q.zone} (${q.zoneView})\n`);
   // Not errors: what keeps questions from sharing one video prefill (see README, "Sharing").
   for (const note of sharingNotes(config)) process.stdout.write(`note: ${note}\n`);
   return 0;

@@ -34,7 +34,7 @@ export function chunk(cameraId: string, seq: number, startMs: number, fps: numbe
  * Produces 1 s chunks for each camera in real time (capture time = wall clock), until stopped.
  * `frame(camera, capturedAt)` draws each frame.
  */
-export function produceLive(bus: Bus, cameras: string[], frame: (camera: string, capturedAt: number) => Buffer, fps = 4): { stop(): Promise<void>; chunks: number } {
+export function produceLive(bus: Bus, cameras: string[], frame: (camera: string, capturedAt: number) => Buffer, fps = 4, size?: { width: number; height: number }): { stop(): Promise<void>; chunks: number } {
   let stopped = false;
   const state = { chunks: 0 };
   const loop = (async () => {
@@ -47,7 +47,7 @@ export function produceLive(bus: Bus, cameras: string[], frame: (camera: string,
       if (stopped) break;
       await bus.publish(
         Topics.frames,
-        cameras.map((c) => ({ key: c, value: chunk(c, seq, start, fps, (t) => frame(c, t)), timestamp: start })),
+        cameras.map((c) => ({ key: c, value: chunk(c, seq, start, fps, (t) => frame(c, t), size), timestamp: start })),
       );
       seq++;
       state.chunks += cameras.length;

@@ -52,6 +52,8 @@ test('defaults are applied', () => {
   assert.deepEqual(parseConfig(`${BASE}alerts: { live_view: { width: 480 } }\n`, 'x.yaml', {}).alerts.liveView, { width: 480 });
 });
 
+const ZONED = BASE.replace('    url: "rtsp://127.0.0.1:8554/dock-1"\n', '    url: "rtsp://127.0.0.1:8554/dock-1"\n    zones: [{ name: lane, polygon: [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9]] }]\n  - { id: gate, url: "rtsp://h/g" }\n');
+
 // (bad YAML, exact error) pairs: the messages are the product here.
 const BAD: [string, string, string][] = [
   ['bad window', BASE.replace('window: 4s', 'window: 4 sec'), '12: queries[0].window: expected a duration like "8s" (got "4 sec")'],
@@ -68,6 +70,12 @@ const BAD: [string, string, string][] = [
   ['too many frames at the query fps', BASE.replace('window: 4s', 'window: 100s\n    fps: 2'), '12: queries[0].window: "100s" at the query\'s 2 fps is more than 128 frames'],
   ['bad url scheme', BASE.replace('"rtsp://127.0.0.1:8554/dock-1"', '"ftp://x"'), "7: cameras[0].url: expected an rtsp://, rtsps://, http(s):// or file:// URL (got \"ftp://x\")"],
   ['bad endpoint', BASE.replace('"http://127.0.0.1:8000"', '"htp:/x y"'), '2: model.endpoints[0]: expected an http(s) URL like "http://127.0.0.1:8000" (got "htp:/x y")'],
+  ['query zone not on a selected camera', ZONED.replace('cameras: [dock-1]', 'cameras: [dock-1, gate]') + '    zone: lane\n', '16: queries[0].zone: zone "lane" is not defined on camera gate'],
+  ['query zone unknown', ZONED + '    zone: dock\n', '16: queries[0].zone: zone "dock" is not defined on camera dock-1'],
+  ['query zone and trigger zone differ', ZONED + '    trigger: { type: motion, zone: lane }\n    zone: dock\n', '17: queries[0].zone: zone "dock" is not the trigger\'s zone "lane" (a query looks at one zone)'],
+  ['outline without a zone', ZONED + '    zone_view: outline\n', '16: queries[0].zone_view: outline needs a zone (the query\'s zone: or its trigger\'s)'],
+  ['zone_view crop (not yet)', ZONED + '    zone: lane\n    zone_view: crop\n', '17: queries[0].zone_view: expected one of "name", "outline", got "crop"'],
+  ['{zone} without a zone', ZONED.replace('Is there a red object in view?', 'Is there a red object in {zone}?'), '13: queries[0].question: {zone} needs a zone (the query\'s zone: or its trigger\'s)'],
   ['yaml syntax', 'model: [1, 2\n', '2:1: : Flow sequence in block collection must be sufficiently indented and end with a ]'],
   // The parser reports six errors here, one per token after the first: only the first is shown.
   ['yaml syntax, first error only', 'a: b\n  c: d\n  e: [\nx: {y\n', '1:4: : Nested mappings are not allowed in compact mappings'],
@@ -126,4 +134,29 @@ queries:
   ]);
   // The gate camera's two queries share every window: nothing to say. Sharing off: nothing at all.
   assert.deepEqual(sharingNotes(parseConfig(`model: { endpoints: [], share: none }\ncameras:\n  - { id: g, url: "rtsp://h/g" }\nqueries:\n  - { id: a, cameras: [g], question: "?", window: 8s, every: 2s }\n  - { id: b, cameras: [g], question: "?", window: 4s, every: 2s }\n`, 'v.yaml', {})), []);
+});
+
+test('a query\'s zone: its own zone: key or its trigger\'s; zone_view defaults to name, and an outline keeps its questions apart', () => {
+  const c = parseConfig(
+    `${ZONED}    zone: lane
+    zone_view: outline
+  - { id: moving, cameras: [dock-1], question: "?", window: 4s, every: 2s, trigger: { type: motion, zone: lane } }
+  - { id: both, cameras: [dock-1], question: "?", window: 4s, every: 2s, trigger: { type: motion, zone: lane }, zone: lane }
+  - { id: none, cameras: [dock-1, gate], question: "?", window: 4s, every: 2s }
+`,
+    'z.yaml',
+    {},
+  );
+  assert.deepEqual(
+    c.queries.map((q) => [q.id, q.zone, q.zoneView]),
+    [
+      ['red-object', 'lane', 'outline'],
+      ['moving', 'lane', 'name'],
+      ['both', 'lane', 'name'],
+      ['none', undefined, 'name'],
+    ],
+  );
+  assert.deepEqual(sharingNotes(c), [
+    'camera dock-1: red-object (4s window, 4 fps, zone lane outlined) / moving, both, none (4s window, 4 fps, no outline) see different frames, so each pays for its own video prefill; the same window, fps, profile and zone outline would let them share one',
+  ]);
 });

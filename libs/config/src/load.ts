@@ -243,6 +243,8 @@ function normalize(c: RawConfig): VigilConfig {
       alert: normalizeAlertWhen(q.alert_when),
       schedule: q.schedule && normalizeSchedule(q.schedule),
       trigger: normalizeTrigger(q.trigger),
+      zone: q.zone ?? normalizeTrigger(q.trigger).zone,
+      zoneView: q.zone_view,
       model: { profile: q.model?.profile, maxTokens: q.model?.max_tokens, sampling: normalizeSampling(q.model) },
       severity: q.severity,
       cooldownMs: parseDuration(q.cooldown),

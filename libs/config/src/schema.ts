@@ -86,6 +86,17 @@ export const QuerySchema = z.strictObject({
   fps: z.number().positive().max(30).optional(),
   schedule: ScheduleSchema.optional(),
   trigger: TriggerSchema.default('always'),
+  /**
+   * The zone (a name from each selected camera's `zones`) the question is about, for triggers
+   * without one (`always`, `schedule`); with a zone trigger it may repeat the trigger's zone.
+   */
+  zone: z.string().min(1).optional(),
+  /**
+   * How the model learns where the zone is: `name` only names it in the question (`{zone}`);
+   * `outline` also draws the zone's polygon in yellow on every frame sent, and `{zone}` reads
+   * "<zone> (the area inside the yellow outline)".
+   */
+  zone_view: z.enum(['name', 'outline']).default('name'),
   alert_when: AlertWhenSchema.default('^\\s*yes'),
   model: QueryModelSchema.optional(),
   severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),

@@ -124,6 +124,10 @@ export interface QueryConfig {
   alert: AlertRule;
   schedule?: ScheduleConfig;
   trigger: TriggerConfig;
+  /** The zone the question is about: the query's `zone:`, else its trigger's zone. */
+  zone?: string;
+  /** `outline`: the zone's polygon is drawn on the frames the model sees (needs `zone`). */
+  zoneView: 'name' | 'outline';
   /** Per-query model overrides. */
   model: { profile?: (typeof ModelProfiles)[number]; maxTokens?: number; sampling: SamplingConfig };
   severity: 'low' | 'medium' | 'high' | 'critical';

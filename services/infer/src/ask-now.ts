@@ -42,6 +42,7 @@ export function serveAskNow(
       severity: 'critical',
       cooldownMs: 0,
       trigger: { type: 'always' },
+      zoneView: 'name',
       model: { sampling: {} },
     };
     const job: AskJob = {

@@ -6,6 +6,7 @@ import type { InferMetrics } from './metrics.ts';
 import { judge, questionFor } from './verdict.ts';
 import { fusedQuestion, splitFused } from './fused.ts';
 import { windowClock, type ModelFrame, type WindowBander } from './band.ts';
+import type { ZoneOutliner } from './outline.ts';
 
 /** One window to ask about. */
 export interface AskJob {
@@ -22,6 +23,11 @@ export interface AskJob {
   estimatedTokens: number;
   /** What fired the window's trigger (absent for ask-now). */
   trigger?: { type: string; zone?: string; detail: string };
+  /**
+   * zone_view: outline — the zone drawn on the frames, and the question as it reads when the
+   * outline could not be drawn (the zone only named: no outline to point at).
+   */
+  outline?: { zone: string; polygon: [number, number][]; unoutlined: string };
 }
 
 /** Asks the model about one window and builds the finding, whatever the outcome. */
@@ -32,22 +38,29 @@ export class WindowAsker {
     private readonly log: Logger,
     private readonly defaultProfile: ProfileName,
     private readonly bander?: WindowBander,
+    private readonly outliner?: ZoneOutliner,
   ) {}
 
   /**
    * The frames as the model gets them. Every profile counts time from the window's first
    * frame; Reason1 also reads it off a band. A group of questions about the same frames
    * prepares them once: the same bytes for each, which is what the server's prefix cache keys on.
+   * A zone_view: outline query's zone is drawn on them first (the band goes under the outlined frame).
    */
   async prepare(job: AskJob): Promise<ModelFrame[]> {
+    const outlined = job.outline && this.outliner ? await this.outliner.outline(job.cameraId, { name: job.outline.zone, polygon: job.outline.polygon }, job.frames) : undefined;
+    const frames = outlined ?? job.frames;
     const banded = profileByName(job.query.model.profile ?? this.defaultProfile).band && this.bander;
-    return banded ? this.bander!.forModel(job.cameraId, job.frames, job.fps) : windowClock(job.frames);
+    const out: ModelFrame[] = banded ? await this.bander!.forModel(job.cameraId, frames, job.fps) : windowClock(frames);
+    if (outlined) for (const f of out) f.outlined = true;
+    return out;
   }
 
   async ask(job: AskJob, endpoint?: string, prepared?: ModelFrame[]): Promise<Finding> {
     const frames = prepared ?? (await this.prepare(job));
-    const answer = await this.askRaw(job, questionFor(job.question, job.query.alert), endpoint, frames);
-    return this.finish(buildFinding({ ...job, frames }, answer), job, answer);
+    const sent = asSent(job, frames);
+    const answer = await this.askRaw(sent, questionFor(sent.question, sent.query.alert), endpoint, frames);
+    return this.finish(buildFinding(sent, answer), sent, answer);
   }
 
   /**
@@ -57,8 +70,9 @@ export class WindowAsker {
    * alone would multiply the load on a server that is already failing.
    */
   async askFused(jobs: AskJob[], endpoint?: string, prepared?: ModelFrame[]): Promise<(Finding | undefined)[]> {
+    const frames = prepared ?? (await this.prepare(jobs[0]!));
+    jobs = jobs.map((j) => asSent(j, frames));
     const lead = jobs[0]!;
-    const frames = prepared ?? (await this.prepare(lead));
     const answer = await this.askRaw(lead, fusedQuestion(jobs.map((j) => questionFor(j.question, j.query.alert))), endpoint, frames);
     for (const j of jobs.slice(1)) this.metrics.windowsAsked.inc({ query: j.query.id });
     this.metrics.fusedRequests.inc();
@@ -70,7 +84,7 @@ export class WindowAsker {
       jobs.map((j, i) => {
         if (parts[i] === undefined) return undefined;
         const mine = answer.status === 'ok' ? { ...each, answer: parts[i]! } : each;
-        return this.finish(buildFinding({ ...j, frames }, mine), j, mine);
+        return this.finish(buildFinding(j, mine), j, mine);
       }),
     );
   }
@@ -100,7 +114,10 @@ export class WindowAsker {
     return answer;
   }
 
-  /** Evidence for a positive finding, counters, and a warning for an unanswered window. */
+  /**
+   * Evidence for a positive finding, counters, and a warning for an unanswered window. `job`
+   * holds the frames as sent (outlined, where they were), so the evidence shows what the model saw.
+   */
   async finish(finding: Finding, job: AskJob, answer: ModelAnswer): Promise<Finding> {
     const q = job.query;
     // Evidence is JPEGs with the band (made only for positive windows: it is rarely needed).
@@ -112,6 +129,16 @@ export class WindowAsker {
     if (answer.status !== 'ok') this.log.warn({ camera: job.cameraId, query: q.id, status: answer.status, error: finding.error }, 'window not answered');
     return finding;
   }
+}
+
+/**
+ * The job as asked with these prepared frames: their JPEGs (outlined where the zone was drawn;
+ * `finish` bands them again for evidence), and the question that fits them — an outline the
+ * frames lack is not pointed at.
+ */
+function asSent(job: AskJob, frames: ModelFrame[]): AskJob {
+  const question = job.outline && !frames[0]?.outlined ? job.outline.unoutlined : job.question;
+  return { ...job, question, frames: frames.map((f) => ({ capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: f.jpeg })) };
 }
 
 /** One request's tokens spread over the questions it answered (charts sum them per query). */

@@ -70,8 +70,8 @@ export class WindowBander {
   }
 }
 
-/** A frame as sent to the model: `base64` holds it with its band, `jpeg` the frame without. */
-export type ModelFrame = Frame & { base64?: Buffer[] };
+/** A frame as sent to the model: `base64` holds it with its band, `jpeg` the frame without; `outlined`: the query's zone is drawn on it. */
+export type ModelFrame = Frame & { base64?: Buffer[]; outlined?: boolean };
 
 /** Frames on the window's own clock (seconds from its first frame), for profiles without a band. */
 export function windowClock(frames: Frame[]): Frame[] {

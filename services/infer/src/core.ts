@@ -13,6 +13,7 @@ import { AnalyticsStage } from './analytics/stage.ts';
 import { DetectorStage } from './analytics/detector.ts';
 import type { TriggerMemory } from './triggers.ts';
 import type { WindowBander } from './band.ts';
+import { ZoneOutliner } from './outline.ts';
 
 export interface CoreDeps {
   config: VigilConfig;
@@ -54,8 +55,15 @@ export function buildCore(d: CoreDeps): InferCore {
   const budget = new TokenBudget(config.model.budget ?? {}, d.now);
   const memory = new Map<string, TriggerMemory>();
   let stopping = false;
+  // zone_view: outline draws with the same ffmpeg as ingest; nothing runs unless a query asks for it.
+  const outliner = new ZoneOutliner({
+    ffmpegPath: config.ingest.ffmpegPath,
+    log,
+    onFailure: () => metrics.outlineFailures.inc(),
+    onOutlined: (s) => metrics.outlineSeconds.observe(s),
+  });
   const answering = new Answering({
-    asker: model && new WindowAsker(model, metrics, log, config.model.profile, d.bander),
+    asker: model && new WindowAsker(model, metrics, log, config.model.profile, d.bander, outliner),
     bander: d.bander,
     publisher: d.sink,
     ledger,

@@ -13,6 +13,8 @@ export function createInferMetrics(registry: Registry) {
     windowsSkipped: new Counter({ name: 'vigil_infer_windows_skipped_total', help: 'Windows not asked', labelNames: ['query', 'reason'], registers }),
     triggerFindings: new Counter({ name: 'vigil_infer_trigger_findings_total', help: 'Triggered windows published as trigger findings (no model server configured)', labelNames: ['query'], registers }),
     bandFailures: new Counter({ name: 'vigil_infer_band_failures_total', help: 'Frames sent without a timestamp band (not a frame the band splicer can extend)', registers }),
+    outlineFailures: new Counter({ name: 'vigil_infer_outline_failures_total', help: 'Windows of zone_view: outline queries sent without the zone outline (ffmpeg failed or timed out)', registers }),
+    outlineSeconds: new Histogram({ name: 'vigil_infer_outline_seconds', help: 'Time to draw a zone outline on one window\'s frames (one ffmpeg run)', buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers }),
     windowGroups: new Counter({ name: 'vigil_infer_window_groups_total', help: 'Groups of several questions about the same frames sent together (one video prefill each when the server caches prefixes)', registers }),
     groupQuestions: new Counter({ name: 'vigil_infer_window_group_questions_total', help: 'Questions asked as members of a window group', registers }),
     fusedRequests: new Counter({ name: 'vigil_infer_fused_requests_total', help: 'Requests that asked a window group\'s questions together (model.share: fused)', registers }),

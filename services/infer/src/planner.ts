@@ -5,7 +5,7 @@ import { FrameRing, type RingFrame } from './frame-ring.ts';
 import { dueWindow, sampleFrames, type WindowPlan } from './windows.ts';
 import { evaluateTrigger, needsAnalytics, type TriggerMemory, type TriggerOutcome } from './triggers.ts';
 import { inSchedule } from './schedule.ts';
-import { renderQuestion } from './question.ts';
+import { outlinedZone, renderQuestion } from './question.ts';
 import { estimateTokens } from '@vigil/model';
 import type { AskJob } from './asker.ts';
 import type { AnalyticsStage, ZoneCells } from './analytics/stage.ts';
@@ -410,8 +410,12 @@ export class WindowPlanner {
       this.skip(q, key, plan, `budget_${over}`);
       return undefined;
     }
-    const question = renderQuestion(q.question, { camera: cam.camera.name, site, zone: q.trigger.zone });
-    return { job: { cameraId: cam.camera.id, site, query: q, question, start: plan.start, end: plan.end, frames: sent, fps, estimatedTokens, trigger: { type: q.trigger.type, zone: q.trigger.zone, detail: outcome.detail } }, key, priority: SEVERITY_RANK[q.severity] };
+    const named = renderQuestion(q.question, { camera: cam.camera.name, site, zone: q.zone });
+    // zone_view: outline — the zone is drawn on the frames (when they are prepared) and the question points at it.
+    const polygon = q.zoneView === 'outline' ? cam.camera.zones.find((z) => z.name === q.zone)?.polygon : undefined;
+    const outline = polygon && { zone: q.zone!, polygon, unoutlined: named };
+    const question = outline ? renderQuestion(q.question, { camera: cam.camera.name, site, zone: outlinedZone(q.zone!) }) : named;
+    return { job: { cameraId: cam.camera.id, site, query: q, question, start: plan.start, end: plan.end, frames: sent, fps, estimatedTokens, trigger: { type: q.trigger.type, zone: q.trigger.zone, detail: outcome.detail }, outline }, key, priority: SEVERITY_RANK[q.severity] };
   }
 
   /**
