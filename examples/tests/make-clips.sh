@@ -3,6 +3,9 @@
 #   dock-red-pallet.mp4 - 60 s of a loading dock; a red pallet stands in view from 0:12 to
 #                         0:20 and from 0:40 to 0:46; a dark truck crosses the lane from 0:28 to 0:31.
 #   dock-quiet.mp4      - 30 s of the same dock with nothing in it.
+#   dock-flicker.mp4    - 56 s; the red pallet flashes up for half a second at 0:04 and 0:20
+#                         (a borderline scene: reflections, a passing cart) and stands in view
+#                         from 0:40 to 0:48.
 # The labels are in suite.yaml. Re-run after deleting a clip to regenerate it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -27,3 +30,4 @@ clip() {
 
 clip dock-red-pallet 60 'between(t,12,20)+between(t,40,46)' 'between(t,28,31)'
 clip dock-quiet 30 '0' '0'
+clip dock-flicker 56 'between(t,4,4.5)+between(t,20,20.5)+between(t,40,48)' '0'

@@ -85,8 +85,15 @@ function validate(args: string[]): number {
   if (positionals.length !== 1) throw new UsageError('validate takes exactly one config file');
   const config = loadConfig(positionals[0]!);
   process.stdout.write(`${positionals[0]}: valid (${config.cameras.length} cameras, ${config.queries.length} queries)\n`);
-  // Which zone each question is about, and whether the model sees it drawn or only named.
-  for (const q of config.queries) if (q.zone !== undefined) process.stdout.write(`  query ${q.id}: zone ${q.zone} (${q.zoneView})\n`);
+  // Which zone each question is about (drawn or only named), and what it takes to open an incident.
+  for (const q of config.queries) {
+    const parts = [
+      q.zone !== undefined ? `zone ${q.zone} (${q.zoneView})` : '',
+      q.confirm ? `opens on ${q.confirm.need} of the last ${q.confirm.of} windows` : '',
+      q.clearAfter ? `closes after ${q.clearAfter} negative windows in a row` : '',
+    ].filter(Boolean);
+    if (parts.length > 0) process.stdout.write(`  query ${q.id}: ${parts.join('; ')}\n`);
+  }
   // Not errors: what keeps questions from sharing one video prefill (see README, "Sharing").
   for (const note of sharingNotes(config)) process.stdout.write(`note: ${note}\n`);
   return 0;

@@ -156,3 +156,14 @@ test('--compare runs both versions on the same windows and lists where they disa
   assert.ok(d.length >= 8, `disagreements: ${d.length}`);
   assert.ok(d.every((x) => x.baseline.verdict === true && x.candidate.verdict === false));
 });
+
+test('the confirm example: on a flickering clip, 3 of 3 windows drop both flashes and keep the event, alerting later', async () => {
+  const r = await vigilTest(join(examples, 'confirm-suite.yaml'), '--model', server.url, '--compare', join(examples, 'confirm-candidates.yaml'), '--json');
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const out = lastJson(r) as unknown as { queries: Record<string, { tp: number; fp: number; time_to_alert_max_s: number }>; compare: { queries: Record<string, { tp: number; fp: number; time_to_alert_max_s: number }> } };
+  const before = out.queries['red-pallet']!;
+  const after = out.compare.queries['red-pallet']!;
+  assert.deepEqual([before.tp, before.fp], [1, 2], 'as configured, each half-second flash is an incident');
+  assert.deepEqual([after.tp, after.fp], [1, 0], 'with confirm, only the pallet that stays');
+  assert.ok(after.time_to_alert_max_s > before.time_to_alert_max_s, 'at the price of alerting later');
+});

@@ -160,3 +160,15 @@ test('a query\'s zone: its own zone: key or its trigger\'s; zone_view defaults t
     'camera dock-1: red-object (4s window, 4 fps, zone lane outlined) / moving, both, none (4s window, 4 fps, no outline) see different frames, so each pays for its own video prefill; the same window, fps, profile and zone outline would let them share one',
   ]);
 });
+
+test('confirm and clear_after: normalised, checked, and in the query version only when set', () => {
+  const yaml = (extra: string) => BASE.replace('    every: 2s\n', `    every: 2s\n${extra}`);
+  const plain = parseConfig(BASE, 'c.yaml', {});
+  const c = parseConfig(yaml('    confirm: { of: 3, need: 2 }\n    clear_after: 2\n'), 'c.yaml', {});
+  assert.deepEqual(c.queries[0]!.confirm, { of: 3, need: 2 });
+  assert.equal(c.queries[0]!.clearAfter, 2);
+  assert.equal(plain.queries[0]!.confirm, undefined);
+  assert.throws(() => parseConfig(yaml('    confirm: { of: 2, need: 3 }\n'), 'c.yaml', {}), /c\.yaml:\d+: queries\[0\]\.confirm: `need` must be at most `of`/);
+  assert.throws(() => parseConfig(yaml('    confirm: { of: 3 }\n'), 'c.yaml', {}), /queries\[0\]\.confirm\.need: is required/);
+  assert.throws(() => parseConfig(yaml('    clear_after: 0\n'), 'c.yaml', {}), /queries\[0\]\.clear_after/);
+});
