@@ -13,7 +13,7 @@ import { openPlatform, type Platform } from '@vigil/platform';
 import { startModelServer, type ModelServer } from '../fixtures/model-server.ts';
 import { startCameraSim, startRtspServer, type CameraSim, type RtspServer } from '../fixtures/camera-sim.ts';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
+import { Broker } from '../helpers/mosquitto.ts';
 import { KAFKA, configFromYaml, dropDatabase, freePort, freshDatabaseUrl, metricSum, uid, waitFor } from '../helpers/env.ts';
 
 /**
@@ -39,14 +39,14 @@ export function pipelineSuite(mode: 'distributed' | 'standalone'): void {
   let dataDir = '';
   let platform: Platform;
   const received: Incident[] = [];
-  let broker: Mosquitto;
+  let broker: Broker;
   let mqttClient: MqttClient;
   const mqttSeen: { topic: string; payload: string; retain: boolean }[] = [];
   const prefix = `vigil-${id}`;
 
   before(async () => {
     model = await startModelServer();
-    broker = await startMosquitto();
+    broker = await Broker.start();
     // Subscribed before anything starts: every message Vigil publishes is seen.
     mqttClient = await connectAsync(broker.url, { protocolVersion: 5 });
     mqttClient.on('message', (topic, payload, packet) => mqttSeen.push({ topic, payload: payload.toString(), retain: packet.retain }));
@@ -104,7 +104,7 @@ queries:
     await rtsp?.stop();
     await model?.close();
     await mqttClient?.endAsync().catch(() => undefined);
-    await broker?.close();
+    await broker?.dispose();
     if (dbUrl) await dropDatabase(dbUrl);
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });

@@ -6,14 +6,14 @@ import { Topics, type CameraStatus } from '@vigil/contracts';
 import { PgDatabase, SqlIncidentStore } from '@vigil/store';
 import { startAlerts, type AlertsService } from '@vigil/alerts';
 import { configFromYaml, dropDatabase, freePort, freshDatabaseUrl, uid, waitFor } from '../helpers/env.ts';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
+import { Broker } from '../helpers/mosquitto.ts';
 import { capturedLogger, evidenceFrames, finding } from '../alerts/helpers.ts';
 
 // Alerts on MQTT against a real Mosquitto: two alerts replicas on one PostgreSQL and one bus,
 // a raw MQTT client watching everything they publish.
 const id = uid();
 const prefix = `site-${id}`;
-let broker: Mosquitto;
+let broker: Broker;
 let watcher: MqttClient;
 const seen: { topic: string; payload: Buffer; retain: boolean; at: number }[] = [];
 const dbUrl = freshDatabaseUrl();
@@ -41,7 +41,7 @@ const freshWatcher = async () => {
 };
 
 before(async () => {
-  broker = await startMosquitto();
+  broker = await Broker.start();
   watcher = await connectAsync(broker.url, { protocolVersion: 5 });
   watcher.on('message', (topic, payload, p) => seen.push({ topic, payload, retain: p.retain, at: Date.now() }));
   await watcher.subscribeAsync([`${prefix}/#`, 'homeassistant/#']);
@@ -55,7 +55,7 @@ before(async () => {
 after(async () => {
   for (const r of replicas) await r.close();
   await watcher?.endAsync().catch(() => undefined);
-  await broker?.close();
+  await broker?.dispose();
   await dropDatabase(dbUrl);
 });
 

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MqttLink, type MqttLinkOptions } from '@vigil/mqtt';
 import { createLogger } from '@vigil/observability';
-import { Broker, rawClient, retained, sleep, until } from './broker.ts';
+import { Broker, rawClient, retained, sleep, until } from '../helpers/mosquitto.ts';
 import { uid } from '../helpers/env.ts';
 
 // One private Mosquitto for the file (the outage test restarts it on the same port).
