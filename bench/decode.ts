@@ -15,6 +15,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cropBox } from '@vigil/config';
+import { clipArgs } from '@vigil/media';
 
 const CACHE = fileURLToPath(new URL('../.cache/bench-clips/', import.meta.url));
 
@@ -89,6 +91,10 @@ export async function main(args: string[]): Promise<number> {
     { mode: 'keyframes only, 10 s GOP', clip: main10, args: [...base, '-skip_frame', 'nokey', '-i', main10.file, '-vf', 'scale=640:-2', '-fps_mode', 'passthrough', ...jpeg], trigger: '0.1 fps' },
     { mode: 'substream full decode → 4 fps JPEG', clip: sub, args: [...base, '-i', sub.file, '-vf', 'fps=4', ...jpeg], trigger: '4 fps (substream)' },
     { mode: 'substream full decode → 2 fps JPEG', clip: sub, args: [...base, '-i', sub.file, '-vf', 'fps=2', ...jpeg], trigger: '2 fps (substream)' },
+    // zone_view: crop — ingest's own command line, with 0, 1 and 2 zones cut from the full picture.
+    { mode: "ingest's decode, no crop", clip: main1, args: ingestArgs(main1.file, 0), trigger: '4 fps' },
+    { mode: '… + 1 crop zone (a third of the picture)', clip: main1, args: ingestArgs(main1.file, 1), trigger: '4 fps' },
+    { mode: '… + 2 crop zones', clip: main1, args: ingestArgs(main1.file, 2), trigger: '4 fps' },
   ];
   const rows = modes.map((m) => {
     const { cpuS } = cpuOf(m.args);
@@ -126,6 +132,19 @@ export async function main(args: string[]): Promise<number> {
     console.log(JSON.stringify({ seconds, rows, activation, activation_gop10: { wall_s: round(act10.wallS, 3), cpu_s: round(act10.cpuS, 3) }, ffmpeg_startup_ms: { median: round(spawnMs[2]!, 0), min: round(spawnMs[0]!, 0), max: round(spawnMs[4]!, 0) }, bframes_mpegts: reorder, keyframe_frames: keyframesOut }));
   }
   return 0;
+}
+
+/** The zones of the crop rows: a loading lane and a door, each about a third of the picture's area. */
+const CROP_ZONES: [number, number][][] = [
+  [[0.1, 0.4], [0.7, 0.4], [0.7, 0.95], [0.1, 0.95]],
+  [[0.55, 0.05], [0.95, 0.05], [0.95, 0.75], [0.55, 0.75]],
+];
+
+/** Ingest's ffmpeg command for a camera (clipArgs: the same filters and encoder), one decoder thread like the other rows. */
+function ingestArgs(file: string, crops: number): string[] {
+  const args = clipArgs(file, { fps: 4, width: 640, crops: CROP_ZONES.slice(0, crops).map(cropBox) }, 'none', 'pipe:1');
+  args.splice(args.indexOf('-i'), 0, '-threads', '1');
+  return args;
 }
 
 function round(x: number, d: number): number {

@@ -22,7 +22,7 @@
  * and `largest_n_holding_4fps` among the Ns tried.
  *
  * npm run bench -- ingest --quiet [--busy] [--size 1080p|720p] [--gop 1s] [--keyframe-every 1] [--cameras 16]
- *                         [--baseline-cameras 4] [--seconds 30] [--warmup 15] [--decode on_demand|continuous] [--json]
+ *                         [--baseline-cameras 4] [--seconds 30] [--warmup 15] [--decode on_demand|continuous] [--busy-after 60s] [--substream] [--cpu-prof DIR] [--json]
  *
  * What a camera where nothing happens costs the whole Vigil process. A quiet clip (one still
  * picture with temporal sensor noise: the motion trigger never fires; 30 fps H.264 high, ~4
@@ -40,6 +40,10 @@
  * fires (with no model endpoint, each becomes a trigger finding with its frames): run it with
  * --decode continuous and without, on the same cameras, to compare a busy camera's cost.
  * --keyframe-every N: the cameras' keyframe_every (the trigger sees every Nth keyframe).
+ * --substream: each camera has a detect_url (the same scene at 640×360, 15 fps, 512 kbit/s, decoded
+ * at detect_fps 2 for the trigger) — the main stream is then only copied while quiet.
+ * --busy-after D: ingest.busy_after (default 60s; 0s: a busy camera stays decoded from packets). With
+ * --busy the warm-up defaults to busy_after + 20 s, so the figures are a camera that stays busy.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
@@ -316,7 +320,7 @@ ${ids.map((id) => `  - { id: ${id}, url: "${pathToFileURL(spec.clip).href}", fps
 const QUIET_SIZES: Record<string, [number, number]> = { '1080p': [1920, 1080], '720p': [1280, 720] };
 const QUIET_FPS = 30;
 const QUIET_USAGE =
-  'usage: npm run bench -- ingest --quiet [--busy] [--size 1080p|720p] [--gop 1s] [--keyframe-every 1] [--cameras 16] [--baseline-cameras 4] [--seconds 30] [--warmup 15] [--decode on_demand|continuous] [--brokers host:port] [--json]\n';
+  'usage: npm run bench -- ingest --quiet [--busy] [--size 1080p|720p] [--gop 1s] [--keyframe-every 1] [--cameras 16] [--baseline-cameras 4] [--seconds 30] [--warmup 15] [--decode on_demand|continuous] [--busy-after 60s] [--substream] [--brokers host:port] [--json]\n';
 
 /**
  * A quiet camera: one still picture (testsrc2's first frame, repeated) with temporal sensor
@@ -324,12 +328,15 @@ const QUIET_USAGE =
  * `gop` seconds exactly (scene-cut detection off), 20–30 s long (whole GOPs) so that the loop
  * restarts on a keyframe. Made once per size and GOP under .cache/bench/.
  */
-function ensureQuietClip(size: string, gop: number, busy = false): string {
-  const [w, h] = QUIET_SIZES[size]!;
-  const clip = resolve(`.cache/bench/${busy ? 'busy' : 'quiet'}-${size}-gop${gop}s-h264.mp4`);
+function ensureQuietClip(size: string, gop: number, busy = false, sub = false): string {
+  // sub: the camera's substream — 640×360, 15 fps, 512 kbit/s, the same scene.
+  const [w, h] = sub ? [640, 360] : QUIET_SIZES[size]!;
+  const rate = sub ? 15 : QUIET_FPS;
+  const bitrate = sub ? '512k' : '4M';
+  const clip = resolve(`.cache/bench/${busy ? 'busy' : 'quiet'}-${sub ? 'sub360p' : size}-gop${gop}s-h264.mp4`);
   if (existsSync(clip)) return clip;
   mkdirSync('.cache/bench', { recursive: true });
-  const keyint = Math.round(gop * QUIET_FPS);
+  const keyint = Math.round(gop * rate);
   let seconds = gop * Math.max(1, Math.floor(30 / gop));
   if (seconds < 20) seconds = gop * Math.ceil(20 / gop);
   process.stderr.write(`bench ingest --quiet: making the ${size} quiet clip, ${seconds} s, keyframe every ${gop} s (once, ~${seconds} s)…\n`);
@@ -337,24 +344,24 @@ function ensureQuietClip(size: string, gop: number, busy = false): string {
   execFileSync('ffmpeg', [
     ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi'],
     // --busy: a white box crossing the picture all the time, so every window's motion trigger fires.
-    ...['-i', `testsrc2=size=${w}x${h}:rate=${QUIET_FPS},trim=end_frame=1,loop=loop=-1:size=1:start=0,setpts=N/(${QUIET_FPS}*TB),noise=alls=6:allf=t${busy ? `[bg];color=c=white:s=${Math.round(w / 8)}x${Math.round(h / 4)}:r=${QUIET_FPS}[box];[bg][box]overlay=x='mod(t*${Math.round(w / 4)}\\,${w - Math.round(w / 8)})':y=${Math.round(h / 3)}:shortest=1` : ''}`],
-    ...['-t', String(seconds), '-r', String(QUIET_FPS), '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high'],
-    ...['-b:v', '4M', '-maxrate', '4M', '-bufsize', '8M', '-g', String(keyint), '-keyint_min', String(keyint), '-sc_threshold', '0', '-bf', '0', '-an', '-y', tmp],
+    ...['-i', `testsrc2=size=${w}x${h}:rate=${rate},trim=end_frame=1,loop=loop=-1:size=1:start=0,setpts=N/(${rate}*TB),noise=alls=6:allf=t${busy ? `[bg];color=c=white:s=${Math.round(w / 8)}x${Math.round(h / 4)}:r=${rate}[box];[bg][box]overlay=x='mod(t*${Math.round(w / 4)}\\,${w - Math.round(w / 8)})':y=${Math.round(h / 3)}:shortest=1` : ''}`],
+    ...['-t', String(seconds), '-r', String(rate), '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high'],
+    ...['-b:v', bitrate, '-maxrate', bitrate, '-bufsize', sub ? '1M' : '8M', '-g', String(keyint), '-keyint_min', String(keyint), '-sc_threshold', '0', '-bf', '0', '-an', '-y', tmp],
   ]);
   renameSync(tmp, clip);
   return clip;
 }
 
 /** The config of the Vigil process: the cameras, one standing motion query each, no model endpoint. */
-function quietYaml(ids: string[], clip: string, brokers: string, decode: string | undefined, keyframeEvery = 1): string {
+function quietYaml(ids: string[], clip: string, brokers: string, decode: string | undefined, keyframeEvery = 1, busyAfter?: string, subClip?: string): string {
   return [
     'model: { endpoints: [] }',
     `kafka: { brokers: ["${brokers}"], client_id: bench-quiet }`,
     'http: { host: 127.0.0.1 }',
-    `ingest: { metrics_port: 0${decode ? `, decode: ${decode}` : ''} }`,
+    `ingest: { metrics_port: 0${decode ? `, decode: ${decode}` : ''}${busyAfter ? `, busy_after: ${busyAfter}` : ''} }`,
     'infer: { metrics_port: 0 }',
     'cameras:',
-    ...ids.map((id) => `  - { id: ${id}, url: "${pathToFileURL(clip).href}", fps: ${FPS}, width: ${WIDTH}${keyframeEvery > 1 ? `, keyframe_every: ${keyframeEvery}` : ''} }`),
+    ...ids.map((id) => `  - { id: ${id}, url: "${pathToFileURL(clip).href}", fps: ${FPS}, width: ${WIDTH}${keyframeEvery > 1 ? `, keyframe_every: ${keyframeEvery}` : ''}${subClip ? `, detect_url: "${pathToFileURL(subClip).href}"` : ''} }`),
     'queries:',
     ...ids.map((id, i) => `  - { id: quiet-${i}, cameras: [${id}], question: "Is anything moving?", window: 8s, every: 2s, trigger: { type: motion } }`),
     '',
@@ -370,7 +377,9 @@ function ffmpegKind(pid: number, comm: string): string {
   if (has(/^-(skip_frame|discard)(:v)?$/, 'nokey')) return 'ffmpeg keyframes';
   // Ingest's on_demand decoders read our MPEG-TS on stdin: keyframes only (low_delay) or the full decode.
   if (has(/^-i$/, 'pipe:0')) return has(/^-flags$/, 'low_delay') ? 'ffmpeg keyframes' : 'ffmpeg full decode';
-  return 'ffmpeg';
+  if (args.some((a) => a.includes('-sub360p-'))) return 'ffmpeg detect stream';
+  // The rest decode the camera themselves: continuous, or on_demand while busy.
+  return 'ffmpeg decode';
 }
 
 interface QuietMetrics {
@@ -398,7 +407,7 @@ function diffBy(a: Record<string, number>, b: Record<string, number>): Record<st
 }
 
 /** The Vigil child: ingest + infer in one process on a Kafka bus, its process tree's CPU over the window. */
-async function runVigil(yaml: string, n: number, ids: string[], warmup: number, seconds: number) {
+async function runVigil(yaml: string, n: number, ids: string[], warmup: number, seconds: number, profileDir?: string) {
   const self = fileURLToPath(import.meta.url);
   const group = `bench-quiet-${Math.random().toString(36).slice(2, 8)}`;
   const proc = spawn(process.execPath, ['--import', 'tsx', self, '--quiet-child', JSON.stringify({ yaml, group })], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -408,6 +417,8 @@ async function runVigil(yaml: string, n: number, ids: string[], warmup: number, 
     if (online !== n) process.stderr.write(`bench ingest --quiet: WARNING only ${online} of ${n} cameras online after 90 s\n`);
     await sleep(warmup * 1000);
     const m0 = await child.ask<QuietMetrics>({ cmd: 'metrics' });
+    // --cpu-prof DIR: V8's profile of the Vigil child over the measured window only.
+    if (profileDir) await child.ask({ cmd: 'profile-start' });
     const sampler = new TreeSampler(proc.pid!, ffmpegKind);
     const j0 = machineJiffies();
     const from = Date.now();
@@ -418,6 +429,7 @@ async function runVigil(yaml: string, n: number, ids: string[], warmup: number, 
     }
     const tree = sampler.end();
     const to = Date.now();
+    if (profileDir) process.stderr.write(`bench ingest --quiet: profile written to ${(await child.ask<{ file: string }>({ cmd: 'profile-stop', dir: profileDir })).file}\n`);
     const j1 = machineJiffies();
     const m1 = await child.ask<QuietMetrics>({ cmd: 'metrics' });
     const wall = (to - from) / 1000;
@@ -461,11 +473,15 @@ async function quietMain(flags: Map<string, string>): Promise<number> {
   const n = Number(flags.get('cameras') ?? 16);
   const baselineN = Number(flags.get('baseline-cameras') ?? 4);
   const seconds = Number(flags.get('seconds') ?? 30);
-  // Long enough for every camera's 8 s window to be full and planned every 2 s before measuring.
-  const warmup = Number(flags.get('warmup') ?? 15);
+  const busy = flags.has('busy');
+  // --busy-after: ingest.busy_after (on_demand: a camera decoded in full that long is decoded by ffmpeg directly); 0s never.
+  const busyAfter = flags.get('busy-after') ?? '60s';
+  const busyAfterS = /^\d+(\.\d+)?s$/.test(busyAfter) ? Number(busyAfter.slice(0, -1)) : NaN;
+  // Long enough for every camera's 8 s window to be full and planned every 2 s before measuring;
+  // busy, past busy_after too: the steady state of a camera that stays busy.
+  const warmup = Number(flags.get('warmup') ?? (busy && busyAfterS > 0 ? Math.max(15, busyAfterS + 20) : 15));
   const brokers = flags.get('brokers') ?? '127.0.0.1:9092';
   const requested = flags.get('decode');
-  const busy = flags.has('busy');
   const keyframeEvery = Number(flags.get('keyframe-every') ?? 1);
   if (!Number.isInteger(keyframeEvery) || keyframeEvery < 1 || keyframeEvery > 10) {
     process.stderr.write(QUIET_USAGE);
@@ -473,19 +489,21 @@ async function quietMain(flags: Map<string, string>): Promise<number> {
   }
   if (
     !QUIET_SIZES[size] || !(gop > 0) || !Number.isInteger(Math.round(gop * QUIET_FPS * 1000) / 1000) || !Number.isInteger(n) || n < 1 ||
-    !Number.isInteger(baselineN) || baselineN < 1 || !(seconds > 0) || !(warmup >= 0) || (requested !== undefined && requested !== 'on_demand' && requested !== 'continuous')
+    !Number.isInteger(baselineN) || baselineN < 1 || !(seconds > 0) || !(warmup >= 0) || !(busyAfterS >= 0) || (requested !== undefined && requested !== 'on_demand' && requested !== 'continuous')
   ) {
     process.stderr.write(QUIET_USAGE);
     return 2;
   }
   const { parseConfig, ConfigError, formatIssue } = await import('@vigil/config');
   const clip = ensureQuietClip(size, gop, busy);
+  // --substream: each camera also has a detect_url (640×360, 15 fps, 512 kbit/s) for its trigger.
+  const subClip = flags.has('substream') ? ensureQuietClip(size, gop, busy, true) : undefined;
   const run = Math.random().toString(36).slice(2, 8);
   const ids = Array.from({ length: n }, (_, i) => `quiet-${run}-${i}`);
 
   // `ingest.decode` goes into the config only when asked for; a config loader that does not know it yet is reported, not fatal.
   // The quiet bench measures on_demand unless told otherwise (continuous is the config's default).
-  let yaml = quietYaml(ids, clip, brokers, requested ?? 'on_demand', keyframeEvery);
+  let yaml = quietYaml(ids, clip, brokers, requested ?? 'on_demand', keyframeEvery, busyAfter, subClip);
   let config: ReturnType<typeof parseConfig>;
   let decodeRejected: string | undefined;
   try {
@@ -504,7 +522,7 @@ async function quietMain(flags: Map<string, string>): Promise<number> {
   const bare = await runBare(baselineN, 5, seconds, clip);
   const bareWall = (bare.to - bare.from) / 1000;
   process.stderr.write(`bench ingest --quiet: Vigil (ingest + infer, decode ${decode}) on ${n} cameras, ${warmup} s warm-up, ${seconds} s…\n`);
-  const v = await runVigil(yaml, n, ids, warmup, seconds);
+  const v = await runVigil(yaml, n, ids, warmup, seconds, flags.get('cpu-prof'));
 
   const ffmpegPerCamera = bare.cpu / bareWall / baselineN;
   const vigilPerCamera = v.tree.cpu / v.wall / n;
@@ -514,6 +532,9 @@ async function quietMain(flags: Map<string, string>): Promise<number> {
     bench: 'ingest-quiet',
     scene: busy ? 'busy' : 'quiet',
     keyframe_every: keyframeEvery,
+    busy_after: busyAfter,
+    substream: !!subClip,
+    warmup_s: warmup,
     size,
     gop_s: gop,
     seconds: round(v.wall, 1),
@@ -553,8 +574,8 @@ async function quietMain(flags: Map<string, string>): Promise<number> {
     load_average_1m: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   };
   const rows: [string, string | number][] = [
-    ['clip', `${busy ? 'busy (a box crossing all the time)' : 'quiet'} ${size} 30 fps H.264 high, ~4 Mbit/s, keyframe every ${gop} s${keyframeEvery > 1 ? `; trigger on every ${keyframeEvery}th keyframe` : ''}`],
-    ['decode', decode + (decodeRejected ? ` (asked ${requested}: rejected by the config loader)` : '')],
+    ['clip', `${busy ? 'busy (a box crossing all the time)' : 'quiet'} ${size} 30 fps H.264 high, ~4 Mbit/s, keyframe every ${gop} s${keyframeEvery > 1 ? `; trigger on every ${keyframeEvery}th keyframe` : ''}${subClip ? '; detect substream 640×360 15 fps 512 kbit/s at 2 fps' : ''}`],
+    ['decode', decode + (decodeRejected ? ` (asked ${requested}: rejected by the config loader)` : '') + (decode === 'on_demand' ? `, busy_after ${busyAfter}; ${warmup} s warm-up` : '')],
     ['bare ffmpeg full decode', `${baselineN} cameras, ${result.ffmpeg_cpu_s} cpu-s in ${round(bareWall, 1)} s → ${result.ffmpeg_cores_per_camera} cores/camera`],
     ['Vigil (ingest + infer)', `${n} cameras, ${result.vigil_cpu_s} cpu-s in ${result.seconds} s → ${result.vigil_cores_per_camera} cores/camera`],
     ['  Node process', `${result.vigil_node_cpu_s} cpu-s`],
@@ -595,6 +616,7 @@ async function quietChild(spec: { yaml: string; group: string }): Promise<void> 
   const { metric } = await import('./lib/proc.ts');
   const reply = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
   const online = () => ingest.cameras().filter((c) => c.state === 'online').length;
+  let profiler: import('node:inspector/promises').Session | undefined;
   process.once('SIGTERM', () =>
     void ingest
       .close()
@@ -608,6 +630,20 @@ async function quietChild(spec: { yaml: string; group: string }): Promise<void> 
       const deadline = Date.now() + (cmd.timeoutMs ?? 30_000);
       while (Date.now() < deadline && online() < config.cameras.length) await sleep(200);
       reply({ online: online() });
+    } else if (cmd.cmd === 'profile-start') {
+      profiler ??= new (await import('node:inspector/promises')).Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+      reply({ ok: true });
+    } else if (cmd.cmd === 'profile-stop' && profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      const { mkdirSync: mk, writeFileSync } = await import('node:fs');
+      const dir = (cmd as { dir?: string }).dir ?? '.';
+      mk(dir, { recursive: true });
+      const file = resolve(dir, `vigil-${Date.now()}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      reply({ file });
     } else if (cmd.cmd === 'metrics') {
       const scrape = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       const [ingestText, inferText] = await Promise.all([scrape(ingest.port), scrape(infer.port)]);

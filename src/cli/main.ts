@@ -88,11 +88,25 @@ function validate(args: string[]): number {
   // Which zone each question is about (drawn or only named), and what it takes to open an incident.
   for (const q of config.queries) {
     const parts = [
+      q.shadow !== undefined ? `shadows ${q.shadow} (recorded and compared, never alerts)` : '',
       q.zone !== undefined ? `zone ${q.zone} (${q.zoneView})` : '',
       q.confirm ? `opens on ${q.confirm.need} of the last ${q.confirm.of} windows` : '',
       q.clearAfter ? `closes after ${q.clearAfter} negative windows in a row` : '',
     ].filter(Boolean);
     if (parts.length > 0) process.stdout.write(`  query ${q.id}: ${parts.join('; ')}\n`);
+  }
+  // zone_view: crop — what ingest cuts from the full-resolution picture (such a camera decodes continuously).
+  for (const cam of config.cameras) {
+    if (!cam.crops) continue;
+    const pct = (v: number) => `${Math.round(v * 100)}%`;
+    const boxes = cam.crops.map((c) => `${c.zone} (x ${pct(c.box.x)}, y ${pct(c.box.y)}, ${pct(c.box.w)} × ${pct(c.box.h)} of the picture)`);
+    process.stdout.write(`  camera ${cam.id}: crops ${boxes.join(', ')}; decoded continuously\n`);
+  }
+  // decode: on_demand — what the trigger stage reads while a camera is quiet (the URL never: it may hold a password).
+  for (const cam of config.cameras) {
+    if (cam.decode !== 'on_demand') continue;
+    const trigger = cam.detectUrl ? `its detect stream at ${cam.detectFps} fps (the main stream's keyframes while it is down)` : cam.keyframeEvery > 1 ? `one keyframe in ${cam.keyframeEvery} of its stream` : 'every keyframe of its stream';
+    process.stdout.write(`  camera ${cam.id}: decoded on demand; the trigger reads ${trigger}\n`);
   }
   // Not errors: what keeps questions from sharing one video prefill (see README, "Sharing").
   for (const note of sharingNotes(config)) process.stdout.write(`note: ${note}\n`);

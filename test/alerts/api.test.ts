@@ -1,18 +1,19 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryBus } from '@vigil/bus';
 import { MemoryControl } from '@vigil/control';
 import { queryVersion, type VigilConfig } from '@vigil/config';
-import { ASK_SUBJECT, CameraLiveStatusSchema, IncidentSchema, MESSAGE_TYPE_HEADER, PROGRESS_TYPE, Topics, type CameraStatus, type Incident } from '@vigil/contracts';
+import { ASK_SUBJECT, CameraLiveStatusSchema, IncidentSchema, LabelListSchema, LabelSchema, WindowPageSchema, MESSAGE_TYPE_HEADER, PROGRESS_TYPE, Topics, type CameraStatus, type Incident } from '@vigil/contracts';
 import { PgDatabase, PgliteDatabase, SqlIncidentStore } from '@vigil/store';
 import { startAlerts, type AlertsService } from '@vigil/alerts';
 import { OPENAPI } from '../../services/alerts/src/openapi.ts';
+import { checkSuite, loadSuite } from '../../src/cli/test/suite.ts';
 import { routes } from '../../services/alerts/src/api.ts';
-import { MODEL_STATS_PARAMS, SEARCH_PARAMS, STATS_PARAMS, UPTIME_PARAMS } from '../../services/alerts/src/params.ts';
+import { MODEL_STATS_PARAMS, SEARCH_PARAMS, STATS_PARAMS, UPTIME_PARAMS, WINDOW_PARAMS } from '../../services/alerts/src/params.ts';
 import { configFromYaml, dropDatabase, freePort, freshDatabaseUrl, uid, waitFor } from '../helpers/env.ts';
 import { capturedLogger, evidenceFrames, finding, liveClient, T0 } from './helpers.ts';
 
@@ -57,6 +58,10 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
   };
   const post = async (path: string, body: unknown, token = ADMIN) => {
     const res = await fetch(base + path, { method: 'POST', headers: { ...H(token), 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  const del = async (path: string, token = ADMIN) => {
+    const res = await fetch(base + path, { method: 'DELETE', headers: H(token) });
     return { status: res.status, body: (await res.json()) as any };
   };
   const publish = (f: ReturnType<typeof finding>) => bus.publish(Topics.findings, [{ key: f.cameraId, value: Buffer.from(JSON.stringify(f)) }]);
@@ -129,6 +134,15 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     ['/api/stats/uptime?by=camera', 'by'],
     ['/api/stats/uptime?camera=%27%20OR%201%3D1', 'camera'],
     ['/api/stats/uptime?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z', 'to'],
+    ['/api/windows?verdict=maybe', 'verdict'],
+    ['/api/windows?status=ok,skipped,asleep', 'status'],
+    ['/api/windows?limit=501', 'limit'],
+    ['/api/windows?from=tomorrow', 'from'],
+    ['/api/windows?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z', 'to'],
+    ['/api/windows?cursor=garbage', 'cursor'],
+    ['/api/windows?cursor=eyJ0IjoieCJ9', 'cursor'],
+    ['/api/windows?camera=%27%20OR%201%3D1', 'camera'],
+    ['/api/windows?severity=high', 'severity'],
     ['/api/incidents/x/frames/abc.jpg', 'n'],
     ['/api/incidents/%E0%A4%A/clip.mp4', ''],
   ];
@@ -160,13 +174,14 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     assert.deepEqual(names('/api/stats/incidents'), [...STATS_PARAMS].sort());
     assert.deepEqual(names('/api/stats/model'), [...MODEL_STATS_PARAMS].sort());
     assert.deepEqual(names('/api/stats/uptime'), [...UPTIME_PARAMS].sort());
+    assert.deepEqual(names('/api/windows'), [...WINDOW_PARAMS].sort());
     // Call each route (good and bad) and check the status it returns is documented.
     const calls: [string, string, unknown?][] = [
       ['GET', '/api/openapi.json'], ['GET', '/api/incidents'], ['GET', '/api/incidents?limit=0'], ['GET', '/api/incidents/nope'],
       ['POST', '/api/incidents/nope/ack', {}], ['POST', '/api/incidents/nope/resolve', {}], ['GET', '/api/incidents/nope/frames/0.jpg'],
       ['GET', '/api/incidents/nope/clip.mp4'], ['GET', '/api/stats/incidents'], ['GET', '/api/stats/incidents?by=x'], ['GET', '/api/cameras'],
       ['GET', '/api/stats/model'], ['GET', '/api/stats/model?metric=x'], ['GET', '/api/stats/uptime'], ['GET', '/api/stats/uptime?bucket=x'],
-      ['GET', '/api/cameras/dock-1'], ['GET', '/api/cameras/nope'], ['GET', '/api/queries'], ['POST', '/api/ask', { camera: 'dock-1', question: 'Anyone there?' }],
+      ['GET', '/api/cameras/dock-1'], ['GET', '/api/cameras/nope'], ['GET', '/api/queries'], ['GET', '/api/windows'], ['GET', '/api/windows?status=x'], ['POST', '/api/ask', { camera: 'dock-1', question: 'Anyone there?' }],
     ];
     for (const [method, path, body] of calls) {
       const res = await fetch(base + path, { method, headers: { ...H(ADMIN), 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -195,7 +210,7 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     // The status is the CameraStatus component of the OpenAPI document (built from this schema).
     assert.ok(CameraLiveStatusSchema.safeParse(cams.find((c) => c.id === 'dock-2').status).success);
     const [q, gate, pallets] = (await get('/api/queries')).body as any[];
-    assert.deepEqual([q.id, q.cooldown_ms, q.severity, q.window_ms], ['forklift', 1000, 'high', 4000]);
+    assert.deepEqual([q.id, q.cooldown_ms, q.severity, q.window_ms, q.shadow], ['forklift', 1000, 'high', 4000, null]);
     assert.equal(q.version, queryVersion(config.queries[0]!), 'each query says its current version');
     // alert_when as the config writes it: the default regex, a yes/no choice, a JSON rule.
     assert.deepEqual([q.alert_when, gate.alert_when, pallets.alert_when], ['^\\s*yes', { answer: 'yes' }, { json: { schema: { type: 'object', required: ['count'] }, when: { count: { gte: 3 } } } }]);
@@ -306,6 +321,125 @@ describe('alerts REST, auth, evidence and live events (PostgreSQL, in-process bu
     const r = (await get('/api/stats/incidents?bucket=hour&by=camera')).body;
     const dock1 = r.series.find((s: { key: string }) => s.key === 'dock-1');
     assert.ok(dock1.points.reduce((a: number, p: { count: number }) => a + p.count, 0) >= 2);
+  });
+
+  test('the window audit: every finding (yes or no, ok or error) and the skip runs on progress, one timeline paged by cursor', async () => {
+    const t0 = Math.floor(Date.now() / 2000) * 2000 - 60_000;
+    const w = (i: number, answer: string, opts: Parameters<typeof finding>[3]) => finding('dock-1', i, answer, { windowStart: t0, queryId: 'audit-q', queryVersion: 'abcdef12', ...opts });
+    await publish(w(0, 'No, the lane is empty.', { verdict: false }));
+    await publish(w(1, 'Yes, a forklift is beside a worker.', {}));
+    await publish(w(5, '', { verdict: false, status: 'error', error: 'HTTP 500', latencyMs: 30_000 }));
+    await publish(w(0, 'No, the lane is empty.', { verdict: false })); // redelivered
+    const progress = (through: number, skips: unknown[]) =>
+      bus.publish(Topics.findings, [{ key: 'dock-1', value: Buffer.from(JSON.stringify({ v: 1, cameraId: 'dock-1', queryId: 'audit-q', through, skips })), headers: { [MESSAGE_TYPE_HEADER]: PROGRESS_TYPE } }]);
+    const run = (k: number, count: number, reason: string) => ({ reason, from: t0 + k * 2000, to: t0 + (k + count - 1) * 2000 + 3750, count, everyMs: 2000 });
+    await progress(t0 + 4 * 2000, [run(2, 1, 'still')]);
+    await progress(t0 + 5 * 2000, [run(2, 2, 'still'), run(4, 1, 'budget_camera')]);
+    await progress(t0 + 9 * 2000, [run(6, 3, 'schedule')]);
+    const page = async (q: string) => {
+      const r = await get(`/api/windows?camera=dock-1&query=audit-q${q}`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return WindowPageSchema.parse(r.body);
+    };
+    const items = await waitFor('every window in the audit', async () => {
+      const p = await page('&limit=50');
+      return p.items.length === 6 ? p.items : undefined;
+    }, 5000);
+    const label = (i: (typeof items)[number]) => (i.kind === 'asked' ? `${i.status}:${i.verdict}` : `${i.reason}×${i.count}`);
+    assert.deepEqual(items.map(label), ['ok:false', 'ok:true', 'still×2', 'budget_camera×1', 'error:false', 'schedule×3']);
+    const error = items[4]!;
+    assert.ok(error.kind === 'asked');
+    assert.deepEqual([error.error, error.latency_ms, error.query_version, error.model], ['HTTP 500', 30_000, 'abcdef12', 'nvidia/cosmos-reason1-7b']);
+    // Page by one: the same six, in the same order, and the last page says so.
+    const paged: string[] = [];
+    let cursor = '';
+    for (let n = 0; n < 10; n++) {
+      const p = await page(`&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      paged.push(...p.items.map(label));
+      if (!p.next_cursor) break;
+      cursor = p.next_cursor;
+    }
+    assert.deepEqual(paged, items.map(label));
+    assert.deepEqual((await page('&verdict=true')).items.map(label), ['ok:true']);
+    assert.deepEqual((await page('&status=error,skipped')).items.map(label), ['still×2', 'budget_camera×1', 'error:false', 'schedule×3']);
+    assert.deepEqual((await page('&q=empty')).items.map(label), ['ok:false']); // the answer (every reasoning here mentions the forklift)
+    assert.equal((await page('&q=forklift')).items.length, 3, 'and the reasoning');
+    assert.deepEqual((await page(`&from=${new Date(t0 + 12_000).toISOString()}&to=${new Date(t0 + 13_000).toISOString()}`)).items.map(label), ['error:false', 'schedule×3']);
+    // A hostile progress message is refused (dead letter), not stored, and the consumer goes on.
+    await progress(t0 + 10 * 2000, Array.from({ length: 300 }, (_, k) => run(20 + k, 1, 'still')));
+    await progress(t0 + 10 * 2000, [run(9, 1, 'still')]);
+    await waitFor('the next run stored', async () => ((await page('&status=skipped')).items.length === 4 ? true : undefined), 5000);
+  });
+
+  test('operator labels: a false positive and a missed span, by the token name; listed, exported as a suite the loader accepts, deleted; bad input is a 400, read tokens may not write', async () => {
+    const inc = (await get('/api/incidents?camera=dock-1&query=forklift&limit=1')).body.items[0] as Incident;
+    assert.ok(inc, 'an incident from the tests above');
+    const fp = await post('/api/labels', { kind: 'false_positive', incident: inc.id, note: 'a shadow\nnot a forklift' });
+    assert.equal(fp.status, 201, JSON.stringify(fp.body));
+    const fpLabel = LabelSchema.parse(fp.body);
+    assert.deepEqual([fpLabel.kind, fpLabel.camera, fpLabel.query, fpLabel.from, fpLabel.to, fpLabel.incident, fpLabel.by], ['false_positive', 'dock-1', 'forklift', inc.started_at, inc.ended_at, inc.id, 'ana']);
+    const from = new Date(Date.now() - 600_000).toISOString();
+    const to = new Date(Date.now() - 540_000).toISOString();
+    const missed = await post('/api/labels', { kind: 'missed', camera: 'dock-1', query: 'forklift', from, to, by: 'mallory' });
+    assert.equal(missed.status, 201);
+    assert.equal(missed.body.by, 'ana', 'with tokens on, `by` in the body is not believed');
+    // Bad input: a 400 naming the field; a read token: 403; no incident: 404.
+    const bad: [unknown, string][] = [
+      [{ kind: 'missed', camera: 'dock-1', query: 'forklift', from: to, to: from }, 'to'],
+      [{ kind: 'missed', camera: 'dock-1', query: 'forklift', from: '2026-01-01T00:00:00Z', to: '2026-01-03T00:00:00Z' }, 'to'],
+      [{ kind: 'missed', camera: "' OR 1=1", query: 'forklift', from, to }, 'camera'],
+      [{ kind: 'missed', camera: 'dock-1', query: 'forklift', from: 'yesterday', to }, 'from'],
+      [{ kind: 'wrong', incident: inc.id }, 'kind'],
+      [{ kind: 'false_positive', incident: inc.id, note: 'x'.repeat(2001) }, 'note'],
+      [{ kind: 'false_positive', incident: inc.id, colour: 'red' }, 'colour'],
+      [[1, 2], 'body'],
+    ];
+    for (const [body, param] of bad) {
+      const r = await post('/api/labels', body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal(r.body.param, param, `${JSON.stringify(body)} → ${JSON.stringify(r.body)}`);
+      assert.ok(r.body.error.length > 5);
+    }
+    assert.equal((await post('/api/labels', { kind: 'false_positive', incident: 'no-such-incident' })).status, 404);
+    assert.equal((await post('/api/labels', { kind: 'missed', camera: 'dock-1', query: 'forklift', from, to }, READ)).status, 403);
+    assert.equal((await post('/api/labels', { kind: 'missed', camera: 'dock-1', query: 'forklift', from, to }, '')).status, 401);
+    // Listed by camera, query and range, for a read token.
+    const list = await get(`/api/labels?camera=dock-1&query=forklift`);
+    assert.equal(list.status, 200);
+    assert.deepEqual(LabelListSchema.parse(list.body).items.map((l) => l.id).sort(), [fpLabel.id, missed.body.id].sort());
+    assert.deepEqual((await get(`/api/labels?camera=dock-1&from=${from}&to=${to}`)).body.items.map((l: { id: string }) => l.id), [missed.body.id]);
+    assert.equal((await get('/api/labels?camera=dock-2')).body.items.length, 0);
+    assert.equal((await get('/api/labels?from=soon')).body.param, 'from');
+    assert.equal((await get('/api/labels?colour=red')).body.param, 'colour');
+    // The suite skeleton: the real loader accepts it once its clips and config exist.
+    const suite = await get('/api/labels/suite?camera=dock-1&query=forklift');
+    assert.equal(suite.status, 200);
+    assert.match(suite.res.headers.get('content-type') ?? '', /yaml/);
+    const yamlText = (suite.body as Buffer).toString();
+    assert.match(yamlText, /Clips are not retained yet/);
+    assert.match(yamlText, /a shadow not a forklift/, 'the note, on one line');
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-label-suite-'));
+    try {
+      writeFileSync(join(dir, 'suite.yaml'), yamlText);
+      writeFileSync(join(dir, 'vigil.yaml'), '');
+      mkdirSync(join(dir, 'clips'));
+      for (const m of yamlText.matchAll(/clip: "\.\/clips\/([^"]+)"/g)) writeFileSync(join(dir, 'clips', m[1]!), '');
+      const loaded = loadSuite(join(dir, 'suite.yaml'));
+      checkSuite(loaded, config);
+      const byStart = (ms: number) => loaded.cases.find((c) => c.start === ms)!;
+      const fpCase = byStart(Date.parse(inc.started_at) - 30_000);
+      assert.deepEqual([fpCase.camera, fpCase.expect], ['dock-1', { forklift: [] }], 'a false positive: the query must not fire');
+      const missedCase = byStart(Date.parse(from) - 30_000);
+      assert.deepEqual(missedCase.expect, { forklift: [[30_000, 90_000]] }, 'a miss: the query must fire in the span');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // Deleted by an admin only, once.
+    assert.equal((await del(`/api/labels/${fpLabel.id}`, READ)).status, 403);
+    assert.equal((await del(`/api/labels/${fpLabel.id}`)).status, 200);
+    assert.equal((await del(`/api/labels/${fpLabel.id}`)).status, 404);
+    assert.equal((await del('/api/labels/drop%20table')).status, 400);
+    assert.deepEqual((await get('/api/labels?camera=dock-1')).body.items.map((l: { id: string }) => l.id), [missed.body.id]);
   });
 
   test('model latency and tokens per hour from every finding (positive or not); camera uptime from its states', async () => {

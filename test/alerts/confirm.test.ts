@@ -56,10 +56,13 @@ async function scripted(open: Opener, rule: string, restartAfter?: number): Prom
       const f = windowFinding(i, run);
       await bus.publish(Topics.findings, [{ key: f.cameraId, value: Buffer.from(JSON.stringify(f)) }]);
       handled++;
-      // One at a time: the bus's consumer commits after the store write.
+      // One at a time. The findings counter moves when the handler starts; the group's lag is
+      // zero once the bus committed, which it does after the handler's store writes. Both, since
+      // a group with nothing committed yet also reads as no lag.
       await waitFor(`window ${i} handled`, async () => {
         const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        return [...m.matchAll(/^vigil_alerts_findings_total\{[^}]*\} (\d+)/gm)].reduce((s, x) => s + Number(x[1]), 0) >= (restartAfter !== undefined && i >= restartAfter ? handled - restartAfter : handled);
+        const started = [...m.matchAll(/^vigil_alerts_findings_total\{[^}]*\} (\d+)/gm)].reduce((s, x) => s + Number(x[1]), 0) >= (restartAfter !== undefined && i >= restartAfter ? handled - restartAfter : handled);
+        return started && bus.lag('g', Topics.findings) === 0;
       }, 10_000, 20);
     }
     // This run's hour of capture time only (runs share a PostgreSQL database).

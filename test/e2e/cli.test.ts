@@ -17,6 +17,55 @@ test('vigil validate: 0 for the sample config', () => {
   assert.match(r.stdout, /valid \(2 cameras, 1 queries\)/);
 });
 
+test('vigil validate: each query\'s zone and view, and the crops a camera is cut into (decoded continuously)', () => {
+  const file = join(dir, 'zones.yaml');
+  writeFileSync(
+    file,
+    `model: { endpoints: ["http://127.0.0.1:8000"] }
+ingest: { decode: on_demand }
+cameras:
+  - id: street-1
+    url: "rtsp://127.0.0.1:8554/street-1"
+    zones: [{ name: road, polygon: [[0, 0.41], [1, 0.41], [1, 0.78], [0, 0.78]] }]
+queries:
+  - { id: walker, cameras: [street-1], question: "Is a pedestrian on {zone}?", window: 8s, every: 4s, zone: road, zone_view: crop }
+  - { id: drawn, cameras: [street-1], question: "Is a car on {zone}?", window: 8s, every: 4s, zone: road, zone_view: outline }
+`,
+  );
+  const r = vigil('validate', file);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /query walker: zone road \(crop\)/);
+  assert.match(r.stdout, /query drawn: zone road \(outline\)/);
+  assert.match(r.stdout, /camera street-1: crops road \(x 0%, y 37%, 100% × 44% of the picture\); decoded continuously/);
+});
+
+test('vigil validate: what the trigger reads on each on_demand camera — a detect stream (its URL and password never printed) or keyframes', () => {
+  const file = join(dir, 'detect.yaml');
+  writeFileSync(
+    file,
+    `model: { endpoints: ["http://127.0.0.1:8000"] }
+ingest: { decode: on_demand }
+cameras:
+  - { id: dock-1, url: "rtsp://viewer:dock-secret-1@10.0.0.7/main", detect_url: "rtsp://viewer:sub-secret-2@10.0.0.7/sub", detect_fps: 3 }
+  - { id: dock-2, url: "rtsp://10.0.0.8/main", keyframe_every: 2 }
+  - { id: gate, url: "rtsp://10.0.0.9/main", decode: continuous }
+queries:
+  - { id: q, cameras: [dock-1, dock-2, gate], question: "?", window: 8s, every: 4s }
+`,
+  );
+  const r = vigil('validate', file);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /camera dock-1: decoded on demand; the trigger reads its detect stream at 3 fps/);
+  assert.match(r.stdout, /camera dock-2: decoded on demand; the trigger reads one keyframe in 2 of its stream/);
+  assert.doesNotMatch(r.stdout, /camera gate: decoded on demand/);
+  assert.doesNotMatch(r.stdout + r.stderr, /secret|10\.0\.0\.7\/sub/);
+  // A detect stream is only read under on_demand: said with the line.
+  writeFileSync(file, readFileSync(file, 'utf8').replace('ingest: { decode: on_demand }', 'ingest: { decode: continuous }'));
+  const bad = vigil('validate', file);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /detect\.yaml:4: cameras\[0\]\.detect_url: only read under decode: on_demand/);
+});
+
 test('vigil validate: 2 with the path named for a bad window or an unknown camera', () => {
   const file = join(dir, 'bad.yaml');
   writeFileSync(

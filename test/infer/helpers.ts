@@ -1,6 +1,12 @@
 import jpeg from 'jpeg-js';
-import { encodeFrameChunk, Topics, decodeFinding, type Finding } from '@vigil/contracts';
+import { encodeFrameChunk, decodeFrameChunk, Topics, decodeFinding, type Finding, type FrameChunk } from '@vigil/contracts';
 import type { Bus } from '@vigil/bus';
+import { MemoryControl } from '@vigil/control';
+import type { Logger } from '@vigil/observability';
+import { startInfer, type InferService } from '@vigil/infer';
+import { startIngest, type IngestService } from '@vigil/ingest';
+import { startModelServer, type ModelServer } from '../fixtures/model-server.ts';
+import { KAFKA, configFromYaml } from '../helpers/env.ts';
 
 /** Small test frames: a grey picture, optionally with a red or bright square at (x, y) in relative units. */
 export function makeJpeg(opts: { width?: number; height?: number; grey?: number; red?: boolean; box?: { x: number; y: number; size?: number; grey?: number } } = {}): Buffer {
@@ -78,4 +84,59 @@ export async function collectFindings(bus: Bus, cameras: string[], group: string
     },
   });
   return { findings, close: () => sub.close() };
+}
+
+/** A running on-demand pipeline: what the on-demand tests start and close alike. */
+export interface OnDemandRun {
+  model: ModelServer;
+  infer: InferService;
+  ingest: IngestService;
+  found: Awaited<ReturnType<typeof collectFindings>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Ingest (`decode: on_demand`) and infer on one bus with an in-process control plane and the
+ * model test server. Started in the order the tests need: infer, then a findings collector, then
+ * a watcher of every chunk on vigil.frames from the beginning, and ingest last, so no chunk goes
+ * out unseen. `ingest` adds keys to the ingest section; `cameras` and `queries` are YAML list lines.
+ */
+export async function startOnDemand(o: { bus: Bus; logger: Logger; id: string; cameraIds: string[]; ingest?: string; cameras: string; queries: string; onChunk(c: FrameChunk): void }): Promise<OnDemandRun> {
+  const model = await startModelServer();
+  const control = new MemoryControl();
+  const config = configFromYaml(`
+model: { endpoints: ["${model.url}"] }
+kafka: { brokers: ["${KAFKA}"] }
+ingest: { metrics_port: 0, decode: on_demand${o.ingest ? `, ${o.ingest}` : ''} }
+infer: { metrics_port: 0, onnx: { batch_wait: 20ms } }
+cameras:
+${o.cameras}
+queries:
+${o.queries}
+`);
+  const infer = await startInfer(config, { bus: o.bus, control, group: `g-${o.id}`, logger: o.logger });
+  const found = await collectFindings(o.bus, o.cameraIds, `f-${o.id}`);
+  const watch = await o.bus.subscribe({
+    topic: Topics.frames,
+    group: `w-${o.id}`,
+    fromBeginning: true,
+    handle: async (m) => {
+      const d = decodeFrameChunk(m.value);
+      if (d.ok) o.onChunk(d.value);
+    },
+  });
+  const ingest = await startIngest(config, { bus: o.bus, control, logger: o.logger });
+  return {
+    model,
+    infer,
+    ingest,
+    found,
+    close: async () => {
+      await watch.close();
+      await ingest.close();
+      await found.close();
+      await infer.close();
+      await model.close();
+    },
+  };
 }

@@ -11,14 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { KafkaBus } from '@vigil/bus';
-import { MemoryControl } from '@vigil/control';
-import { decodeFrameChunk, Topics } from '@vigil/contracts';
 import { createLogger } from '@vigil/observability';
-import { startInfer } from '@vigil/infer';
-import { startIngest } from '@vigil/ingest';
-import { startModelServer } from '../fixtures/model-server.ts';
-import { KAFKA, configFromYaml, metricSum, uid, waitFor } from '../helpers/env.ts';
-import { collectFindings } from './helpers.ts';
+import { KAFKA, metricSum, uid, waitFor } from '../helpers/env.ts';
+import { startOnDemand } from './helpers.ts';
 
 const log = createLogger('test', { level: 'warn' });
 const FPS = 15;
@@ -58,33 +53,20 @@ test('16 cameras on demand: quiet ones cost a copy and keyframes; red on one is 
   const busy = `busy-${id}`;
   const quiet = Array.from({ length: 15 }, (_, i) => `quiet${i}-${id}`);
   const [event, still] = [clip('event', true), clip('still', false)];
-  const model = await startModelServer();
-  const control = new MemoryControl();
-  const config = configFromYaml(`
-model: { endpoints: ["${model.url}"] }
-kafka: { brokers: ["${KAFKA}"] }
-ingest: { metrics_port: 0, decode: on_demand }
-infer: { metrics_port: 0, onnx: { batch_wait: 20ms } }
-cameras:
-${[busy, ...quiet].map((c) => `  - { id: ${c}, url: "file://${c === busy ? event : still}", fps: 4 }`).join('\n')}
-queries:
-  - { id: red, cameras: [${[busy, ...quiet].join(', ')}], question: "Is there a red object in view?", window: 8s, every: 1s, trigger: { type: motion }, alert_when: "^\\\\s*yes" }
-`);
   const startedAt = Date.now();
-  const infer = await startInfer(config, { bus, control, group: `g-${id}`, logger: log });
-  const found = await collectFindings(bus, [busy, ...quiet], `f-${id}`);
   // The first keyframe picture with red: the trigger frame, as ingest published it.
   let trigger: number | undefined;
-  const watch = await bus.subscribe({
-    topic: Topics.frames,
-    group: `w-${id}`,
-    fromBeginning: true,
-    handle: async (m) => {
-      const d = decodeFrameChunk(m.value);
-      if (trigger === undefined && d.ok && d.value.cameraId === busy && d.value.keyframes && d.value.frames.some((f) => isRed(f.jpeg))) trigger = d.value.frames[0]!.capturedAt;
+  const { model, infer, ingest, found, close } = await startOnDemand({
+    bus,
+    logger: log,
+    id,
+    cameraIds: [busy, ...quiet],
+    cameras: [busy, ...quiet].map((c) => `  - { id: ${c}, url: "file://${c === busy ? event : still}", fps: 4 }`).join('\n'),
+    queries: `  - { id: red, cameras: [${[busy, ...quiet].join(', ')}], question: "Is there a red object in view?", window: 8s, every: 1s, trigger: { type: motion }, alert_when: "^\\\\s*yes" }`,
+    onChunk: (c) => {
+      if (trigger === undefined && c.cameraId === busy && c.keyframes && c.frames.some((f) => isRed(f.jpeg))) trigger = c.frames[0]!.capturedAt;
     },
   });
-  const ingest = await startIngest(config, { bus, control, logger: log });
   const metrics = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   try {
     await waitFor('the trigger frame', () => trigger !== undefined, 40_000);
@@ -113,10 +95,6 @@ queries:
     assert.equal(metricSum(inferText, 'vigil_infer_windows_skipped_total', 'reason="undecodable"'), 0, 'every fired window got its pictures');
     assert.ok(Date.now() - startedAt < 120_000);
   } finally {
-    await watch.close();
-    await ingest.close();
-    await found.close();
-    await infer.close();
-    await model.close();
+    await close();
   }
 });

@@ -3,7 +3,7 @@
 // online by itself; frames resume; the reconnect is counted; nothing crashes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Topics, decodeFrameChunk, type CameraStatus } from '@vigil/contracts';
+import { Topics, decodeFrameChunk, topicSpecs, type CameraStatus } from '@vigil/contracts';
 import { KafkaBus } from '@vigil/bus';
 import { createLogger } from '@vigil/observability';
 import { startIngest, type IngestService } from '@vigil/ingest';
@@ -38,6 +38,8 @@ cameras:
   - { id: ${camera}, url: "${rtsp.url(camera)}", transport: tcp, stall_timeout: 3s }
 `);
   bus = new KafkaBus({ brokers: [KAFKA], clientId: `ingest-reconnect-${id}`, logger: createLogger('test', { level: 'silent' }) });
+  // The readers start before ingest (which creates the topics): on a fresh broker they must exist first.
+  await bus.ensureTopics(topicSpecs([Topics.frames, Topics.cameraStatus]));
   status = await readTopic(KAFKA, Topics.cameraStatus, startedAt - 1000, (k) => k === camera);
   frames = await readTopic(KAFKA, Topics.frames, startedAt - 1000, (k) => k === camera);
   ingest = await startIngest(config, { bus, logger: createLogger('ingest', { level: process.env.VIGIL_TEST_LOG ?? 'silent' }) });

@@ -11,7 +11,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BandSplicer, FfmpegLog, JpegSplitter, ffmpegArgs, jpegSize } from '@vigil/media';
+import { BandSplicer, FfmpegLog, FrameGroups, JpegSplitter, clipArgs, cropSize, ffmpegArgs, jpegSize } from '@vigil/media';
 import { backoffDelay, DEFAULT_BACKOFF } from '../../services/ingest/src/backoff.ts';
 import { checkShard, inShard, parseShard, shardOf } from '../../services/ingest/src/shard.ts';
 import { diffCameras } from '../../services/ingest/src/reload.ts';
@@ -236,4 +236,44 @@ test('camera status waits for the bus and goes out in order per camera', async (
   await waitFor('statuses sent', () => bus.sent.length === 3, 2000, 5);
   assert.deepEqual(bus.sent.map((m) => (JSON.parse(m.value.toString()) as CameraStatus).state), ['starting', 'online', 'offline']);
   await outbox.close();
+});
+
+test('zone_view: crop — one decode writes each picture then its crops; cropSize predicts ffmpeg\'s sizes at any resolution; the band goes under a crop', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-crop-args-'));
+  const boxes = [
+    { x: 0.46, y: 0.46, w: 0.48, h: 0.48 },
+    { x: 0.123, y: 0.0, w: 0.2, h: 0.777 },
+    { x: 0, y: 0, w: 1, h: 1 },
+    { x: 0.7, y: 0.8, w: 0.2, h: 0.2 },
+  ];
+  try {
+    for (const [w, h] of [[1280, 720], [1920, 1080], [704, 576], [2688, 1520]] as const) {
+      const clip = join(dir, `cam-${w}.mp4`);
+      execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=10`, '-t', '1', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', clip]);
+      const out = execFileSync('ffmpeg', clipArgs(clip, { fps: 2, width: 640, crops: boxes }, 'none', 'pipe:1'), { maxBuffer: 64 * 1024 * 1024 });
+      const groups = new FrameGroups(boxes.length);
+      const frames = new JpegSplitter().push(out).map((j) => groups.push(j)).filter((g) => g !== undefined);
+      assert.equal(frames.length, 2, `${w}×${h}: one group per picture`);
+      for (const g of frames) {
+        const picture = jpegSize(g.picture)!;
+        assert.equal(picture.width, 640, `${w}×${h}: the picture comes first`);
+        assert.deepEqual(g.crops.map((c) => jpegSize(c)), boxes.map((b) => cropSize(b, w, h, 640)), `${w}×${h}`);
+        for (const c of g.crops) {
+          const s = jpegSize(c)!;
+          assert.ok(s.width % 16 === 0 && s.height % 16 === 0 && s.width * s.height <= picture.width * (picture.height + 16), `${w}×${h}: ${s.width}×${s.height}`);
+        }
+      }
+      const splicer = await BandSplicer.open({ labels: ['0.00s'] });
+      assert.deepEqual(jpegSize(splicer.splice(frames[0]!.crops[0]!, '0.00s', 'left')), { ...cropSize(boxes[0]!, w, h, 640), height: cropSize(boxes[0]!, w, h, 640).height + 28 });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('FrameGroups: a picture and its crops, in order; no crops: every picture alone', () => {
+  const b = (n: number) => Buffer.from([n]);
+  const g = new FrameGroups(2);
+  assert.deepEqual([b(1), b(2), b(3), b(4), b(5)].map((x) => g.push(x)), [undefined, undefined, { picture: b(1), crops: [b(2), b(3)] }, undefined, undefined]);
+  assert.deepEqual(new FrameGroups(0).push(b(9)), { picture: b(9), crops: [] });
 });

@@ -32,8 +32,10 @@ ${queries.map((q) => `  - { id: ${q}, cameras: [dock-1], question: "Is there a $
 `;
 const of = (topic: string) => seen.filter((m) => m.topic === topic);
 const json = (b: Buffer) => JSON.parse(b.toString()) as Record<string, any>;
+const watchers: MqttClient[] = [];
 const freshWatcher = async () => {
   const c = await connectAsync(broker.url, { protocolVersion: 5 });
+  watchers.push(c);
   const got: { topic: string; payload: Buffer; retain: boolean }[] = [];
   c.on('message', (topic, payload, p) => got.push({ topic, payload, retain: p.retain }));
   await c.subscribeAsync([`${prefix}/#`, 'homeassistant/#']);
@@ -54,7 +56,8 @@ before(async () => {
 
 after(async () => {
   for (const r of replicas) await r.close();
-  await watcher?.endAsync().catch(() => undefined);
+  // A test that failed half-way leaves its watchers open: they would keep the file running.
+  for (const c of [watcher, ...watchers]) await c?.endAsync(true).catch(() => undefined);
   await broker?.dispose();
   await dropDatabase(dbUrl);
 });
@@ -164,14 +167,46 @@ test('the broker away for 10 s: nothing blocks, events wait in the outbox, state
   await late.c.endAsync();
 });
 
-test('a query removed by reload leaves Home Assistant; the password is in no log line', async () => {
-  for (const r of replicas) await r.reload(configFromYaml(yaml(0, ['forklift'])));
+test('a query removed by reload leaves Home Assistant; added again, it comes back', async () => {
   const node = `vigil_${prefix}`;
-  await waitFor('spill discovery removed (empty retained)', () => of(`homeassistant/binary_sensor/${node}/dock-1_spill/config`).some((m) => m.payload.length === 0), 10_000);
+  const spill = `homeassistant/binary_sensor/${node}/dock-1_spill/config`;
+  const from = seen.length;
+  for (const r of replicas) await r.reload(configFromYaml(yaml(0, ['forklift'])));
+  await waitFor('spill discovery removed (empty retained)', () => seen.slice(from).some((m) => m.topic === spill && m.payload.length === 0), 10_000);
+  await new Promise((r) => setTimeout(r, 1000)); // both replicas' discovery has gone out
   const late = await freshWatcher();
-  await waitFor('forklift still discoverable', () => late.got.some((m) => m.topic.endsWith('/dock-1_forklift/config') && m.payload.length > 0), 5_000);
-  assert.ok(!late.got.some((m) => m.topic.endsWith('/dock-1_spill/config') && m.payload.length > 0), 'spill is gone for late subscribers');
+  await waitFor('forklift still discoverable', () => late.got.some((m) => m.retain && m.topic.endsWith('/dock-1_forklift/config')), 5_000);
+  assert.ok(!late.got.some((m) => m.topic === spill && m.payload.length > 0), 'spill is gone for late subscribers');
   await late.c.endAsync();
+  const again = seen.length;
+  for (const r of replicas) await r.reload(configFromYaml(yaml(0)));
+  await waitFor('spill discoverable again', () => seen.slice(again).some((m) => m.topic === spill && m.payload.length > 0), 10_000);
+});
+
+test('a query removed by reload while the broker is away never comes back on reconnect; the password is in no log line', async () => {
+  const node = `vigil_${prefix}`;
+  const spill = `homeassistant/binary_sensor/${node}/dock-1_spill/config`;
+  // Mosquitto sends each replica the others' last will as it shuts down: the replicas'
+  // availability lists change and discovery is due while the broker is away.
+  await broker.stop();
+  await new Promise((r) => setTimeout(r, 1500));
+  for (const r of replicas) await r.reload(configFromYaml(yaml(0, ['forklift'])));
+  await broker.start();
+  // Subscribed before the replicas come back (their backoff is at least a second): it sees
+  // everything they send on reconnect, live.
+  const late = await freshWatcher();
+  await waitFor('both replicas back', () => new Set(late.got.filter((m) => m.topic.startsWith(`${prefix}/available/`) && m.payload.toString() === 'online').map((m) => m.topic)).size === 2, 60_000, 100);
+  await waitFor('forklift discoverable again', () => late.got.some((m) => m.topic.endsWith('/dock-1_forklift/config') && m.payload.length > 0), 10_000);
+  await waitFor('spill discovery removed (empty retained)', () => late.got.some((m) => m.topic === spill && m.payload.length === 0), 10_000);
+  await new Promise((r) => setTimeout(r, 1500));
+  const stale = late.got.filter((m) => m.topic === spill && m.payload.length > 0);
+  assert.equal(stale.length, 0, `a replica sent the removed query's discovery after reconnecting (${stale.length}×): queued while the broker was away`);
+  // And what is retained now holds no spill entity.
+  const later = await freshWatcher();
+  await waitFor('retained forklift discovery', () => later.got.some((m) => m.retain && m.topic.endsWith('/dock-1_forklift/config')), 5_000);
+  assert.ok(!later.got.some((m) => m.topic === spill && m.payload.length > 0), 'spill is gone for late subscribers');
+  await late.c.endAsync();
+  await later.c.endAsync();
   assert.ok(!logs.text().includes(password), 'no log line holds the MQTT password');
   const metrics = await (await fetch(`http://127.0.0.1:${replicas[0]!.port}/metrics`)).text();
   assert.ok(!metrics.includes(password));

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ConfigError, configJsonSchema, parseConfig, loadConfig, sharingNotes } from '@vigil/config';
+import { ConfigError, configJsonSchema, configSecrets, cropBox, parseConfig, loadConfig, queryVersion, sharingNotes, sourceUrl } from '@vigil/config';
 
 const BASE = `model:
   endpoints: ["http://127.0.0.1:8000"]
@@ -74,7 +74,8 @@ const BAD: [string, string, string][] = [
   ['query zone unknown', ZONED + '    zone: dock\n', '16: queries[0].zone: zone "dock" is not defined on camera dock-1'],
   ['query zone and trigger zone differ', ZONED + '    trigger: { type: motion, zone: lane }\n    zone: dock\n', '17: queries[0].zone: zone "dock" is not the trigger\'s zone "lane" (a query looks at one zone)'],
   ['outline without a zone', ZONED + '    zone_view: outline\n', '16: queries[0].zone_view: outline needs a zone (the query\'s zone: or its trigger\'s)'],
-  ['zone_view crop (not yet)', ZONED + '    zone: lane\n    zone_view: crop\n', '17: queries[0].zone_view: expected one of "name", "outline", got "crop"'],
+  ['crop without a zone', ZONED + '    zone_view: crop\n', '16: queries[0].zone_view: crop needs a zone (the query\'s zone: or its trigger\'s)'],
+  ['unknown zone_view', ZONED + '    zone: lane\n    zone_view: zoom\n', '17: queries[0].zone_view: expected one of "name", "outline", "crop", got "zoom"'],
   ['{zone} without a zone', ZONED.replace('Is there a red object in view?', 'Is there a red object in {zone}?'), '13: queries[0].question: {zone} needs a zone (the query\'s zone: or its trigger\'s)'],
   ['yaml syntax', 'model: [1, 2\n', '2:1: : Flow sequence in block collection must be sufficiently indented and end with a ]'],
   // The parser reports six errors here, one per token after the first: only the first is shown.
@@ -157,8 +158,78 @@ test('a query\'s zone: its own zone: key or its trigger\'s; zone_view defaults t
     ],
   );
   assert.deepEqual(sharingNotes(c), [
-    'camera dock-1: red-object (4s window, 4 fps, zone lane outlined) / moving, both, none (4s window, 4 fps, no outline) see different frames, so each pays for its own video prefill; the same window, fps, profile and zone outline would let them share one',
+    'camera dock-1: red-object (4s window, 4 fps, zone lane outlined) / moving, both, none (4s window, 4 fps, whole scene) see different frames, so each pays for its own video prefill; the same window, fps, profile and zone view would let them share one',
   ]);
+});
+
+test('zone_view: crop — the camera gets the zone\'s padded box to cut, decodes continuously, and the crop is its own share class and version', () => {
+  const yaml = (view: string, decode = 'on_demand') => `${ZONED.replace('cameras:\n', `ingest: { decode: ${decode} }\ncameras:\n`)}    zone: lane${view}\n  - { id: whole, cameras: [dock-1], question: "?", window: 4s, every: 2s, zone: lane }\n`;
+  const cropped = parseConfig(yaml('\n    zone_view: crop'), 'z.yaml', {});
+  const named = parseConfig(yaml(''), 'z.yaml', {});
+  const dock = (c: typeof cropped) => c.cameras.find((cam) => cam.id === 'dock-1')!;
+  const lane = dock(cropped).zones.find((z) => z.name === 'lane')!;
+  assert.deepEqual(dock(cropped).crops, [{ zone: 'lane', box: cropBox(lane.polygon) }]);
+  assert.equal(dock(cropped).decode, 'continuous', 'a crop needs the full-resolution decode');
+  // Cameras no crop query watches keep what they were given.
+  assert.equal(dock(named).crops, undefined);
+  assert.equal(dock(named).decode, 'on_demand');
+  assert.equal(cropped.cameras.find((cam) => cam.id === 'gate')!.crops, undefined);
+  assert.notEqual(queryVersion(cropped.queries[0]!), queryVersion(named.queries[0]!));
+  assert.deepEqual(sharingNotes(cropped), [
+    'camera dock-1: red-object (4s window, 4 fps, zone lane cropped) / whole (4s window, 4 fps, whole scene) see different frames, so each pays for its own video prefill; the same window, fps, profile and zone view would let them share one',
+  ]);
+});
+
+test('ingest.busy_after: a duration, 60 s by default, 0s for never; anything else names the key', () => {
+  const base = 'model: { endpoints: [] }\ncameras: [{ id: c1, url: "rtsp://h/s" }]\nqueries: [{ id: q, cameras: [c1], question: "?", window: 4s, every: 2s }]\n';
+  assert.equal(parseConfig(base, 'b.yaml', {}).ingest.busyAfterMs, 60_000);
+  assert.equal(parseConfig(`${base}ingest: { decode: on_demand, busy_after: 90s }\n`, 'b.yaml', {}).ingest.busyAfterMs, 90_000);
+  assert.equal(parseConfig(`${base}ingest: { busy_after: 0s }\n`, 'b.yaml', {}).ingest.busyAfterMs, 0);
+  assert.throws(() => parseConfig(`${base}ingest: { busy_after: soon }\n`, 'b.yaml', {}), (e: Error) => /ingest\.busy_after/.test(e.message) && /duration/.test(e.message));
+});
+
+test('detect_url: parsed with its rate (2 fps by default), its password a secret, the camera\'s credentials applied; refused on file:// with credentials', () => {
+  const yaml = (cam: string) => `model: { endpoints: [] }\ningest: { decode: on_demand }\ncameras: [${cam}]\nqueries: [{ id: q, cameras: [c1], question: "?", window: 4s, every: 2s }]\n`;
+  const c = parseConfig(yaml('{ id: c1, url: "rtsp://h/main", detect_url: "rtsp://u:sub-pass@h/sub" }'), 'd.yaml', {});
+  assert.equal(c.cameras[0]!.detectUrl, 'rtsp://u:sub-pass@h/sub');
+  assert.equal(c.cameras[0]!.detectFps, 2);
+  assert.ok(configSecrets(c).includes('sub-pass'), 'the substream password is scrubbed like the main one');
+  const withCreds = parseConfig(yaml('{ id: c1, url: "rtsp://h/main", detect_url: "rtsp://h/sub", detect_fps: 5, username: viewer, password: "p@ss" }'), 'd.yaml', {});
+  assert.equal(sourceUrl(withCreds.cameras[0]!, withCreds.cameras[0]!.detectUrl), 'rtsp://viewer:p%40ss@h/sub');
+  assert.equal(withCreds.cameras[0]!.detectFps, 5);
+  assert.throws(() => parseConfig(yaml('{ id: c1, url: "rtsp://h/main", detect_url: "file:///tmp/x.mp4", password: x }'), 'd.yaml', {}), /detect_url: credentials need a network URL/);
+  assert.throws(() => parseConfig(yaml('{ id: c1, url: "rtsp://h/main", detect_url: "ftp://h/sub" }'), 'd.yaml', {}), /detect_url/);
+  assert.throws(() => parseConfig(yaml('{ id: c1, url: "rtsp://h/main", detect_url: "rtsp://h/sub", detect_fps: 20 }'), 'd.yaml', {}), /detect_fps/);
+});
+
+test('cropBox: the bounding box padded by a tenth, at least a fifth of the picture a side, kept inside it', () => {
+  assert.deepEqual(cropBox([[0.5, 0.5], [0.9, 0.5], [0.9, 0.9], [0.5, 0.9]]), { x: 0.46, y: 0.46, w: 0.48, h: 0.48 });
+  // A tiny zone grows around its centre to the smallest side.
+  assert.deepEqual(cropBox([[0.5, 0.5], [0.52, 0.5], [0.51, 0.53]]), { x: 0.41, y: 0.415, w: 0.2, h: 0.2 });
+  // At the picture's edge the box shifts inward rather than shrinking.
+  assert.deepEqual(cropBox([[0, 0], [0.05, 0], [0.05, 0.05]]), { x: 0, y: 0, w: 0.2, h: 0.2 });
+  assert.deepEqual(cropBox([[0.9, 0.8], [1, 0.8], [1, 1]]), { x: 0.8, y: 0.76, w: 0.2, h: 0.24 });
+  // The whole picture stays the whole picture.
+  assert.deepEqual(cropBox([[0, 0], [1, 0], [1, 1], [0, 1]]), { x: 0, y: 0, w: 1, h: 1 });
+});
+
+test('shadow: names another, non-shadow query watching a superset of its cameras; in the version', () => {
+  const two = `${BASE.replace('  - id: dock-1\n    url: "rtsp://127.0.0.1:8554/dock-1"\n', '  - id: dock-1\n    url: "rtsp://127.0.0.1:8554/dock-1"\n  - id: dock-2\n    url: "rtsp://127.0.0.1:8554/dock-2"\n')}`;
+  const shadowOf = (target: string, cams = '[dock-1]') => `  - id: red-alt\n    cameras: ${cams}\n    question: "Any red thing?"\n    window: 4s\n    every: 2s\n    shadow: ${target}\n`;
+  const c = parseConfig(two + shadowOf('red-object'), 'c.yaml', {});
+  assert.equal(c.queries[1]!.shadow, 'red-object');
+  assert.equal(c.queries[0]!.shadow, undefined);
+  // The same query with and without `shadow` is another version (it behaves differently).
+  const q = c.queries[1]!;
+  assert.notEqual(queryVersion(q), queryVersion({ ...q, shadow: undefined }));
+  assert.equal(queryVersion(c.queries[0]!), queryVersion(parseConfig(BASE, 'c.yaml', {}).queries[0]!));
+  assert.deepEqual(issues(two + shadowOf('nope')), ['21: queries[1].shadow: unknown query "nope" (known: red-object)']);
+  assert.deepEqual(issues(two + shadowOf('red-alt')), ['21: queries[1].shadow: a query cannot shadow itself']);
+  assert.deepEqual(issues(two + shadowOf('red-object', '[dock-1, dock-2]')), ['17: queries[1].cameras: camera dock-2 is not watched by "red-object" (a shadow watches only cameras of the query it shadows)']);
+  const chain = two + shadowOf('red-object') + shadowOf('red-alt').replace('id: red-alt', 'id: red-alt-2');
+  assert.deepEqual(issues(chain), ['27: queries[2].shadow: "red-alt" is itself a shadow (of "red-object"): shadow the query it shadows']);
+  const hook = `${two + shadowOf('red-object')}alerts:\n  webhooks:\n    - id: ops\n      url: "http://127.0.0.1:9/hook"\n      queries: [red-alt]\n`;
+  assert.deepEqual(issues(hook), ['26: alerts.webhooks[0].queries[0]: "red-alt" is a shadow query: it never calls webhooks']);
 });
 
 test('confirm and clear_after: normalised, checked, and in the query version only when set', () => {

@@ -66,3 +66,42 @@ test('rejects malformed chunks with a reason instead of throwing', () => {
     assert.ok(!r3.ok && reason.test(r3.reason), `${String(reason)}: ${r3.ok ? 'accepted' : r3.reason}`);
   }
 });
+
+test('zone_view: crop — frames carry their zones\' crops (codec 4); a frame may lack one; hostile crop tables are refused with a reason', () => {
+  const withCrops: FrameChunk = {
+    ...chunk,
+    frames: [
+      { ...chunk.frames[0]!, crops: new Map([['dock', jpeg(30)], ['lane', jpeg(40)]]) },
+      { ...chunk.frames[1]!, crops: new Map([['lane', jpeg(50)]]) },
+    ],
+  };
+  const buf = encodeFrameChunk(withCrops);
+  assert.equal(buf[5], 4);
+  const r = decodeFrameChunk(buf);
+  assert.ok(r.ok, r.ok ? '' : r.reason);
+  assert.deepEqual(r.value.frames.map((f) => [f.jpeg.length, [...(f.crops ?? [])].map(([z, c]) => [z, c.length])]), [
+    [14, [['dock', 34], ['lane', 44]]],
+    [24, [['lane', 54]]],
+  ]);
+  assert.equal('cropZones' in r.value, false);
+  // Without crops the envelope is the plain one (codec 1), readable by older consumers.
+  assert.equal(encodeFrameChunk(chunk)[5], 1);
+  // The crop table sits after the frame table: 2 frames × 20 bytes from the header's end.
+  const table = buf.length - (14 + 24 + 34 + 44 + 54) - 4 * 4 - (1 + 2 + 4 + 2 + 4);
+  const at = (i: number, v: number, bytes = 1) => {
+    const b = Buffer.from(buf);
+    b.writeUIntBE(v, i, bytes);
+    return decodeFrameChunk(b);
+  };
+  const fails = (r: ReturnType<typeof decodeFrameChunk>, re: RegExp) => assert.ok(!r.ok && re.test(r.reason), r.ok ? 'accepted' : r.reason);
+  fails(at(table, 0), /crop zones: expected 1-16, got 0/);
+  fails(at(table, 17), /crop zones: expected 1-16, got 17/);
+  fails(at(table + 1 + 2 + 4 + 2, Buffer.from('dock').readUInt32BE(0), 4), /crop zones: a zone is named twice/);
+  fails(at(table + 1 + 2 + 4 + 2 + 4, 0xffff, 4), /crop of zone 0: truncated|trailing/);
+  // A crop that is not a JPEG.
+  const b = Buffer.from(buf);
+  b[buf.length - 54] = 0;
+  fails(decodeFrameChunk(b), /frame 1: crop of zone 1: not a JPEG/);
+  fails(decodeFrameChunk(buf.subarray(0, table + 3)), /truncated crop table/);
+  assert.throws(() => encodeFrameChunk({ ...chunk, frames: [{ ...chunk.frames[0]!, crops: new Map(Array.from({ length: 17 }, (_, i) => [`z${i}`, jpeg(1)])) }] }), /at most 16 zones/);
+});

@@ -10,3 +10,4 @@ export { sourceUrl } from './camera-url.ts';
 export { queryVersion } from './query-version.ts';
 export { watchConfigFile } from './watch.ts';
 export { shareClass, sharingNotes } from './sharing.ts';
+export { cropBox, withCrops } from './crops.ts';

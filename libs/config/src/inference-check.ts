@@ -27,7 +27,7 @@ export function checkInference(
     if (missing.length > 0) at(['zone'], `zone "${q.zone}" is not defined on camera ${missing.join(', ')}`);
   }
   const zone = q.zone ?? trigger.zone;
-  if (q.zone_view === 'outline' && zone === undefined) at(['zone_view'], 'outline needs a zone (the query\'s zone: or its trigger\'s)');
+  if (q.zone_view !== 'name' && zone === undefined) at(['zone_view'], `${q.zone_view} needs a zone (the query's zone: or its trigger's)`);
   const detector = c.infer.onnx.detector;
   if (trigger.type === 'object' && !detector) at(['trigger'], 'an object trigger needs infer.onnx.detector');
   if (trigger.type === 'object' && trigger.label && detector && !detector.labels.includes(trigger.label)) {

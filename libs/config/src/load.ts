@@ -8,6 +8,8 @@ import { ConfigSchema, type RawConfig } from './schema.ts';
 import { parseDuration } from './duration.ts';
 import { alertRegex, normalizeAlertWhen, normalizeEndpoints, normalizeSampling, normalizeSchedule, normalizeTrigger, selectCameras } from './inference.ts';
 import { checkInference } from './inference-check.ts';
+import { checkShadows } from './shadow-check.ts';
+import { withCrops } from './crops.ts';
 import type { VigilConfig } from './types.ts';
 import { scrubber } from '@vigil/observability';
 import { rawSecrets, SECRET_KEYS } from './secrets.ts';
@@ -113,6 +115,12 @@ function crossCheck(c: RawConfig, lineOf: LineOf): ConfigIssue[] {
     if ((cam.username !== undefined || cam.password !== undefined) && cam.url.startsWith('file:')) {
       at(['cameras', i, cam.username !== undefined ? 'username' : 'password'], 'credentials need a network URL (rtsp:// or http://), not file://');
     }
+    if ((cam.username !== undefined || cam.password !== undefined) && cam.detect_url?.startsWith('file:')) {
+      at(['cameras', i, 'detect_url'], 'credentials need a network URL (rtsp:// or http://), not file://');
+    }
+    if (cam.detect_url !== undefined && (cam.decode ?? c.ingest.decode) !== 'on_demand') {
+      at(['cameras', i, 'detect_url'], 'only read under decode: on_demand (a continuous camera\'s trigger sees every decoded frame)');
+    }
     if (parseDuration(cam.stall_timeout) < 1000) at(['cameras', i, 'stall_timeout'], `must be at least 1s (got "${cam.stall_timeout}")`);
   });
   if (parseDuration(c.ingest.buffer) < parseDuration(c.ingest.chunk)) at(['ingest', 'buffer'], 'must be at least one chunk long');
@@ -153,6 +161,7 @@ function crossCheck(c: RawConfig, lineOf: LineOf): ConfigIssue[] {
       }
     }
   });
+  issues.push(...checkShadows(c, lineOf));
   const webhookIds = new Set<string>();
   c.alerts.webhooks.forEach((w, i) => {
     // Incidents for MQTT go through the same outbox, under this name.
@@ -181,7 +190,7 @@ function crossCheck(c: RawConfig, lineOf: LineOf): ConfigIssue[] {
 }
 
 function normalize(c: RawConfig): VigilConfig {
-  return {
+  return withCrops({
     site: c.site,
     model: {
       endpoints: normalizeEndpoints(c.model.endpoints).map((e) => e.url),
@@ -207,6 +216,7 @@ function normalize(c: RawConfig): VigilConfig {
       ffmpegPath: c.ingest.ffmpeg_path,
       bufferMs: parseDuration(c.ingest.buffer),
       decode: c.ingest.decode,
+      busyAfterMs: parseDuration(c.ingest.busy_after),
     },
     infer: {
       metricsPort: c.infer.metrics_port,
@@ -227,6 +237,8 @@ function normalize(c: RawConfig): VigilConfig {
       hwaccel: cam.hwaccel,
       decode: cam.decode ?? c.ingest.decode,
       keyframeEvery: cam.keyframe_every,
+      detectUrl: cam.detect_url,
+      detectFps: cam.detect_fps,
       inputArgs: cam.input_args,
       stallTimeoutMs: parseDuration(cam.stall_timeout),
       tags: cam.tags,
@@ -250,6 +262,7 @@ function normalize(c: RawConfig): VigilConfig {
       cooldownMs: parseDuration(q.cooldown),
       confirm: q.confirm,
       clearAfter: q.clear_after,
+      shadow: q.shadow,
     })),
     alerts: {
       offlineGraceMs: parseDuration(c.alerts.offline_grace),
@@ -260,6 +273,7 @@ function normalize(c: RawConfig): VigilConfig {
         keyFrames: c.alerts.evidence.key_frames,
         clip: c.alerts.evidence.clip,
       },
+      audit: { retentionMs: parseDuration(c.alerts.audit.retention) },
       liveView: { width: c.alerts.live_view.width },
       tokens: c.alerts.tokens,
       webhooks: c.alerts.webhooks.map((w) => ({
@@ -285,7 +299,7 @@ function normalize(c: RawConfig): VigilConfig {
       commands: c.mqtt.commands,
       maxQueued: c.mqtt.max_queued,
     },
-  };
+  });
 }
 
 /** Fields a webhook template may name as {{field}}. */

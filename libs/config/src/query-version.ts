@@ -4,7 +4,7 @@ import type { QueryConfig } from './types.ts';
 /**
  * The version of a standing query: 12 hex characters of a SHA-256 over what is asked and how
  * the answer is judged — the question template, window, every, trigger, schedule, alert_when,
- * severity, cooldown, confirmation, model overrides, and the zone and its view where the
+ * severity, cooldown, confirmation, shadowed query, model overrides, and the zone and its view where the
  * trigger does not already say them. Not the id or the cameras (the same question on
  * another camera is the same question), so renaming a camera keeps every version. Every
  * service computes it from the config alone, so they agree without talking.
@@ -24,8 +24,10 @@ export function queryVersion(q: QueryConfig): string {
     // Absent (undefined) keys leave the hash as it was: versions of queries without them do not change.
     confirm: q.confirm,
     clearAfter: q.clearAfter,
+    // A shadow's answers go nowhere: the same question then and now behaves differently.
+    shadow: q.shadow,
     zone: q.zone !== q.trigger.zone ? q.zone : undefined,
-    zoneView: q.zoneView === 'outline' ? q.zoneView : undefined,
+    zoneView: q.zoneView !== 'name' ? q.zoneView : undefined,
   };
   return createHash('sha256').update(canonical(asked)).digest('hex').slice(0, 12);
 }

@@ -51,16 +51,23 @@ export const CameraSchema = z.strictObject({
   /** Credentials, if not in the URL (they replace any there); kept out of logs and status. */
   username: z.string().min(1).optional(),
   password: z.string().optional(),
-  /** Hardware decoding, passed to ffmpeg as `-hwaccel` (infer's decoders too, under `on_demand`). */
+  /** Hardware decoding, passed to ffmpeg as `-hwaccel` (ingest's packet decoders too, under `on_demand`). */
   hwaccel: z.enum(['none', 'auto', 'cuda', 'vaapi']).default('none'),
   /**
-   * `on_demand`: ingest keeps the compressed stream and infer decodes keyframes for the
-   * triggers and the full stream only while a query looks; `continuous`: ingest decodes every
+   * `on_demand`: ingest keeps the compressed stream, decodes keyframes for the triggers and
+   * the full stream only while a query looks; `continuous`: ingest decodes every
    * frame all the time (MJPEG or other codecs than H.264/H.265 fall back to it). Default: `ingest.decode`.
    */
   decode: z.enum(['on_demand', 'continuous']).optional(),
   /** Under `on_demand`, the trigger stage sees every Nth keyframe while the camera is quiet (packets dropped before the decoder). */
   keyframe_every: z.number().int().min(1).max(10).default(1),
+  /**
+   * Under `on_demand`: the camera's low-resolution substream, decoded continuously at
+   * `detect_fps` for the trigger stage instead of the main stream's keyframes (Frigate's
+   * `detect` role). The camera's username/password apply to it too.
+   */
+  detect_url: z.string().regex(/^(rtsps?|https?|file):\/\//, { error: 'expected an rtsp://, rtsps://, http(s):// or file:// URL' }).optional(),
+  detect_fps: z.number().positive().max(10).default(2),
   /** Extra ffmpeg input options, placed just before `-i` (e.g. ["-probesize", "500000"]). */
   input_args: z
     .array(z.string())
@@ -94,9 +101,11 @@ export const QuerySchema = z.strictObject({
   /**
    * How the model learns where the zone is: `name` only names it in the question (`{zone}`);
    * `outline` also draws the zone's polygon in yellow on every frame sent, and `{zone}` reads
-   * "<zone> (the area inside the yellow outline)".
+   * "<zone> (the area inside the yellow outline)"; `crop` sends the zone's box (padded) cut
+   * from the camera's full-resolution picture instead of the whole scene, at about the same
+   * pixels (more detail for the same tokens).
    */
-  zone_view: z.enum(['name', 'outline']).default('name'),
+  zone_view: z.enum(['name', 'outline', 'crop']).default('name'),
   alert_when: AlertWhenSchema.default('^\\s*yes'),
   model: QueryModelSchema.optional(),
   severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
@@ -109,6 +118,11 @@ export const QuerySchema = z.strictObject({
     .optional(),
   /** An open episode may close after this many negative windows in a row (the cooldown stays the upper bound). */
   clear_after: z.number().int().min(1).max(100).optional(),
+  /**
+   * The id of another query this one shadows: asked and recorded like any query, its would-be
+   * incidents kept apart (no webhooks, MQTT or live events), its answers compared with that query's.
+   */
+  shadow: z.string().min(1).optional(),
 });
 
 // Sizes like "500MB", "10GB" (powers of 1024).
@@ -143,6 +157,8 @@ export const AlertsSchema = z.strictObject({
       clip: z.boolean().default(true),
     })
     .default({ max_age: '720h', max_size: '10GB', key_frames: 3, clip: true }),
+  /** The window audit (every window decided, `GET /api/windows`): kept this long, dropped a day at a time. */
+  audit: z.strictObject({ retention: duration.default('168h') }).default({ retention: '168h' }),
   /** The dashboard's live view (a relay per watched camera, MPEG-1 at 25 fps for JSMpeg): its width. */
   live_view: z.strictObject({ width: z.number().int().min(160).max(1920).default(960) }).default({ width: 960 }),
   /** API tokens; when any is set, REST and Socket.IO require one. */
@@ -202,8 +218,10 @@ export const ConfigSchema = z.strictObject({
       buffer: duration.default('10s'),
       /** How cameras are read unless a camera says otherwise (see the camera's `decode`). */
       decode: z.enum(['on_demand', 'continuous']).default('continuous'),
+      /** on_demand: a camera decoded in full this long without a pause is decoded by ffmpeg directly until infer stops asking; 0s: never. */
+      busy_after: duration.default('60s'),
     })
-    .default({ metrics_port: 9101, chunk: '1s', ffmpeg_path: 'ffmpeg', buffer: '10s', decode: 'continuous' }),
+    .default({ metrics_port: 9101, chunk: '1s', ffmpeg_path: 'ffmpeg', buffer: '10s', decode: 'continuous', busy_after: '60s' }),
   infer: z
     .strictObject({
       metrics_port: port.default(9102),
@@ -218,6 +236,7 @@ export const ConfigSchema = z.strictObject({
   alerts: AlertsSchema.default({
     offline_grace: '60s',
     evidence: { max_age: '720h', max_size: '10GB', key_frames: 3, clip: true },
+    audit: { retention: '168h' },
     live_view: { width: 960 },
     tokens: [],
     webhooks: [],

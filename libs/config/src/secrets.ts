@@ -31,7 +31,7 @@ export function configSecrets(c: VigilConfig): string[] {
     ...urlSecrets(c.redis?.url),
     ...urlSecrets(c.nats?.url),
     ...c.kafka?.brokers.flatMap(urlSecrets) ?? [],
-    ...c.cameras.flatMap((cam) => [cam.password, ...urlSecrets(cam.url)]),
+    ...c.cameras.flatMap((cam) => [cam.password, ...urlSecrets(cam.url), ...urlSecrets(cam.detectUrl)]),
     ...c.alerts.tokens.map((t) => t.token),
     ...c.alerts.webhooks.flatMap((w) => [w.token, ...urlSecrets(w.url)]),
     c.mqtt?.password,

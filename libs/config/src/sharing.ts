@@ -9,7 +9,7 @@ import type { QueryConfig, VigilConfig } from './types.ts';
 export function shareClass(q: QueryConfig, profile: string, cameraFps: number): string {
   // A query cannot send more frames than its camera delivers: at or above it, it sends them all.
   // A zone drawn on the frames makes them other frames; a zone only named does not.
-  const view = q.zoneView === 'outline' ? `/outline:${q.zone}` : '';
+  const view = q.zoneView !== 'name' ? `/${q.zoneView}:${q.zone}` : '';
   return `${q.windowMs}/${Math.min(q.fps ?? cameraFps, cameraFps)}/${profile}${view}`;
 }
 
@@ -32,10 +32,10 @@ export function sharingNotes(config: VigilConfig): string[] {
     const cls = (q: QueryConfig) => shareClass(q, profileOf(q), cam.fps);
     for (const q of qs) classes.set(cls(q), [...(classes.get(cls(q)) ?? []), q]);
     if (classes.size > 1) {
-      const outlined = qs.some((q) => q.zoneView === 'outline');
-      const view = (q: QueryConfig) => (!outlined ? '' : q.zoneView === 'outline' ? `, zone ${q.zone} outlined` : ', no outline');
+      const outlined = qs.some((q) => q.zoneView !== 'name');
+      const view = (q: QueryConfig) => (!outlined ? '' : q.zoneView === 'outline' ? `, zone ${q.zone} outlined` : q.zoneView === 'crop' ? `, zone ${q.zone} cropped` : ', whole scene');
       const list = [...classes.values()].map((g) => `${g.map((q) => q.id).join(', ')} (${secs(g[0]!.windowMs)} window, ${g[0]!.fps ?? cam.fps} fps${new Set(qs.map(profileOf)).size > 1 ? `, ${profileOf(g[0]!)}` : ''}${view(g[0]!)})`);
-      notes.push(`camera ${cam.id}: ${list.join(' / ')} see different frames, so each pays for its own video prefill; the same window, fps${outlined ? ', profile and zone outline' : ' and profile'} would let them share one`);
+      notes.push(`camera ${cam.id}: ${list.join(' / ')} see different frames, so each pays for its own video prefill; the same window, fps${outlined ? ', profile and zone view' : ' and profile'} would let them share one`);
     }
     for (const group of classes.values()) {
       const everies = [...new Set(group.map((q) => q.everyMs))];

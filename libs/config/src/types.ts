@@ -29,7 +29,7 @@ export interface VigilConfig {
   nats?: { url: string };
   /** Every listener binds `host`; `allowedHosts` see @vigil/edge `RequestGuard`. */
   http: { port: number; host: string; allowedHosts: string[] };
-  ingest: { metricsPort: number; chunkMs: number; ffmpegPath: string; bufferMs: number; decode: 'on_demand' | 'continuous' };
+  ingest: { metricsPort: number; chunkMs: number; ffmpegPath: string; bufferMs: number; decode: 'on_demand' | 'continuous'; busyAfterMs: number };
   infer: {
     metricsPort: number;
     bufferMs: number;
@@ -67,6 +67,8 @@ export interface MqttConfig {
 export interface AlertsConfig {
   offlineGraceMs: number;
   evidence: { dir: string; maxAgeMs: number; maxBytes: number; keyFrames: number; clip: boolean };
+  /** How long the window audit keeps windows (whole days are dropped once all of a day is older). */
+  audit: { retentionMs: number };
   liveView: { width: number };
   /** Secrets: never log them. */
   tokens: { name: string; token: string; role: 'read' | 'admin' }[];
@@ -104,11 +106,25 @@ export interface CameraConfig {
   decode: 'on_demand' | 'continuous';
   /** Under `on_demand`: the trigger stage sees every Nth keyframe. */
   keyframeEvery: number;
+  /** Under `on_demand`: a substream decoded for the trigger stage instead of keyframes. May hold credentials: never log it. */
+  detectUrl?: string;
+  detectFps: number;
   inputArgs: string[];
   stallTimeoutMs: number;
   tags: string[];
   /** Named polygons, relative coordinates (0..1). */
   zones: { name: string; polygon: [number, number][] }[];
+  /**
+   * Zones ingest cuts from the full-resolution picture beside each frame, for the queries
+   * with `zone_view: crop` that watch this camera (derived; absent: none).
+   */
+  crops?: CropView[];
+}
+
+/** A zone cut from a camera's full-resolution picture: its bounding box, padded, relative coordinates. */
+export interface CropView {
+  zone: string;
+  box: { x: number; y: number; w: number; h: number };
 }
 
 export interface QueryConfig {
@@ -126,8 +142,11 @@ export interface QueryConfig {
   trigger: TriggerConfig;
   /** The zone the question is about: the query's `zone:`, else its trigger's zone. */
   zone?: string;
-  /** `outline`: the zone's polygon is drawn on the frames the model sees (needs `zone`). */
-  zoneView: 'name' | 'outline';
+  /**
+   * How the model sees `zone`: named only; `outline`: its polygon drawn on the frames;
+   * `crop`: its box cut from the full-resolution picture (CameraConfig.crops).
+   */
+  zoneView: 'name' | 'outline' | 'crop';
   /** Per-query model overrides. */
   model: { profile?: (typeof ModelProfiles)[number]; maxTokens?: number; sampling: SamplingConfig };
   severity: 'low' | 'medium' | 'high' | 'critical';
@@ -137,4 +156,6 @@ export interface QueryConfig {
   confirm?: { of: number; need: number };
   /** Negative windows in a row after which an open episode closes (before its cooldown). */
   clearAfter?: number;
+  /** The query this one shadows: its incidents are recorded apart and never announced (README, "Shadow queries"). */
+  shadow?: string;
 }

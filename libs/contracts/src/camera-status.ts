@@ -51,6 +51,8 @@ export const CameraStatusSchema = z.object({
   gopS: z.number().min(0).max(3600).optional(),
   /** Frames per second the trigger stage sees while the camera is quiet (on_demand: keyframes kept). */
   triggerFps: z.number().min(0).max(MAX_FPS).optional(),
+  /** on_demand: infer kept asking for it, so ffmpeg decodes it directly until infer stops (ingest.busy_after). */
+  busy: z.boolean().optional(),
   /** ffmpeg restarts since ingest started the camera. */
   restarts: count(Number.MAX_SAFE_INTEGER).optional(),
   name: text(256).optional(),

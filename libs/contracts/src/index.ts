@@ -9,3 +9,6 @@ export * from './ask.ts';
 export * from './reload.ts';
 export * from './topic-settings.ts';
 export * from './progress.ts';
+export * from './window.ts';
+export * from './label.ts';
+export * from './shadow.ts';

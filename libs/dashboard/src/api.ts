@@ -2,9 +2,9 @@
  * The alerts REST API as the dashboard uses it. Message and API types come from
  * @vigil/contracts as type-only imports: the bundle gets no schema code, and no copy drifts.
  */
-import type { CameraLiveStatus, Incident, OperatorAction, StoredCameraStatus } from '@vigil/contracts';
+import type { AskedWindow, CameraLiveStatus, Incident, Label, LabelBody, OperatorAction, SkippedRun, StoredCameraStatus, WindowItem, WindowPage } from '@vigil/contracts';
 
-export type { CameraLiveStatus, Incident, OperatorAction, StoredCameraStatus };
+export type { AskedWindow, CameraLiveStatus, Incident, Label, LabelBody, OperatorAction, SkippedRun, StoredCameraStatus, WindowItem, WindowPage };
 
 /** A camera's live state: `status` in /api/cameras, or a `camera:status` event made into one. */
 export type CameraState = CameraLiveStatus;
@@ -26,6 +26,8 @@ export interface Query {
   question: string;
   cameras: string[];
   status?: string;
+  /** The query this one shadows (never alerts); null or absent otherwise. */
+  shadow?: string | null;
   [k: string]: unknown;
 }
 
@@ -84,3 +86,7 @@ export const actOnIncident = (id: string, action: 'ack' | 'resolve', note: strin
   api<Incident>(`/api/incidents/${encodeURIComponent(id)}/${action}`, { method: 'POST', body: JSON.stringify({ note }) });
 export const listCameras = () => api<Camera[] | { items: Camera[] }>('/api/cameras').then((r) => (Array.isArray(r) ? r : r.items));
 export const listQueries = () => api<Query[] | { items: Query[] }>('/api/queries').then((r) => (Array.isArray(r) ? r : r.items));
+export const listWindows = (params: URLSearchParams) => api<WindowPage>(`/api/windows?${params.toString()}`);
+export const listLabels = (params: URLSearchParams) => api<{ items: Label[] }>(`/api/labels?${params.toString()}`).then((r) => r.items);
+export const addLabel = (body: LabelBody) => api<Label>('/api/labels', { method: 'POST', body: JSON.stringify(body) });
+export const deleteLabel = (id: string) => api<{ deleted: string }>(`/api/labels/${encodeURIComponent(id)}`, { method: 'DELETE' });

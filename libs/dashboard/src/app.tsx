@@ -8,6 +8,8 @@ import { IncidentView } from './views/incident.tsx';
 import { SearchView } from './views/search.tsx';
 import { ChartsView } from './views/charts.tsx';
 import { QueriesView } from './views/queries.tsx';
+import { TimelineView } from './views/timeline.tsx';
+import { ShadowsView } from './views/shadows.tsx';
 import { SignIn } from './views/signin.tsx';
 
 const NAV = [
@@ -16,6 +18,8 @@ const NAV = [
   ['/search', 'Search'],
   ['/charts', 'Charts'],
   ['/queries', 'Queries'],
+  ['/timeline', 'Timeline'],
+  ['/shadows', 'Shadows'],
 ] as const;
 
 export function App() {
@@ -90,6 +94,10 @@ export function App() {
           <ChartsView />
         ) : route.path === '/queries' ? (
           <QueriesView />
+        ) : route.path === '/timeline' ? (
+          <TimelineView route={route} />
+        ) : route.path === '/shadows' ? (
+          <ShadowsView />
         ) : (
           <LiveView />
         )}

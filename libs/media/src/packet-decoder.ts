@@ -98,11 +98,14 @@ export class PacketDecoder {
       ...['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'info', '-threads', '1'],
       // Keyframes alone have nothing to reorder: out at once, not after the stream's reorder depth.
       // The trigger stage reads 1/8-resolution DC values: the loop filter changes nothing it sees (~10% of the decode).
-      ...(o.keyframesOnly ? ['-flags', 'low_delay', '-skip_loop_filter', 'all'] : []),
+      // The packet after each keyframe is only there to make the parser hand the keyframe on: not decoded.
+      ...(o.keyframesOnly ? ['-flags', 'low_delay', '-skip_loop_filter', 'all', '-skip_frame', 'nokey'] : []),
       ...(o.hwaccel && o.hwaccel !== 'none' ? ['-hwaccel', o.hwaccel] : []),
       // Start on the first packet: probing would wait for megabytes of a quiet camera's keyframes.
       ...['-probesize', '32', '-analyzeduration', '0', '-copyts', '-f', 'mpegts', '-i', 'pipe:0'],
-      ...['-map', '0:v:0', '-an', '-vf', filters.join(','), '-fps_mode', 'passthrough'],
+      // The encoder keeps the stream's 1/90000 time base. Its default, 1/frame rate, gives two pictures
+      // closer than a frame interval (a camera's start-up burst) one tick, and it refuses the second.
+      ...['-map', '0:v:0', '-an', '-vf', filters.join(','), '-fps_mode', 'passthrough', '-enc_time_base', '-1'],
       // One encoder thread: frame threads would hold pictures back (a thread's worth each).
       ...['-c:v', 'mjpeg', '-huffman', 'default', '-q:v', '5', '-threads', '1', '-flush_packets', '1', '-f', 'image2pipe', 'pipe:1'],
     ];
@@ -159,6 +162,16 @@ export class PacketDecoder {
     this.queuedBytes = 0;
     if (stdin.writableLength > MAX_BACKLOG_BYTES) return this.fail('decoder cannot keep up with the camera');
     stdin.write(bytes);
+  }
+
+  /**
+   * No more packets: ffmpeg decodes what it was given, hands the last pictures on and exits
+   * (`exit` says 'drained').
+   */
+  drain(): void {
+    this.reason ??= 'drained';
+    this.flush();
+    this.proc?.stdin?.end();
   }
 
   /** Ends the decoder: what it holds is dropped. */

@@ -1,4 +1,7 @@
-import type { CameraStatus, Finding, Incident, WebhookDelivery } from '@vigil/contracts';
+import type { CameraStatus, Finding, Incident, Label, ShadowDifferencePage, ShadowSummary, SkipRun, WebhookDelivery, WindowPage } from '@vigil/contracts';
+import { shadowDifferences, shadowSummary } from './shadows.ts';
+import { WindowAuditTables } from './audit.ts';
+import { LabelTable, type LabelSearch, type NewLabel } from './labels.ts';
 import type { SqlDatabase } from './database.ts';
 import { migrate } from './migrate.ts';
 import { actTx, closeQuietTx, DEFAULT_STALE_MS, lockEpisode, pruneWindowsTx, recordFindingTx, recordNegativeTx } from './lifecycle.ts';
@@ -15,16 +18,24 @@ import type {
   IncidentStore,
   ModelStatsRequest,
   ModelUsageDelta,
+  ShadowRange,
   StatsRequest,
   StatsSeries,
   StoredCameraStatus,
   UptimeRequest,
   ValueSeries,
+  WindowSearch,
 } from './store.ts';
 
 /** The incident store over any SqlDatabase (PostgreSQL server or embedded PGlite). */
 export class SqlIncidentStore implements IncidentStore {
-  private constructor(readonly db: SqlDatabase) {}
+  private readonly audit: WindowAuditTables;
+  private readonly labels: LabelTable;
+
+  private constructor(readonly db: SqlDatabase) {
+    this.audit = new WindowAuditTables(db);
+    this.labels = new LabelTable(db);
+  }
 
   /** Migrates the database, then serves incidents from it. Takes ownership of `db`. */
   static async open(db: SqlDatabase): Promise<SqlIncidentStore> {
@@ -61,6 +72,42 @@ export class SqlIncidentStore implements IncidentStore {
     return this.db.transaction((tx) => closeQuietTx(tx, now, closeWebhooks, staleMs));
   }
 
+  recordWindows(findings: Finding[]): Promise<number> {
+    return this.audit.record(findings);
+  }
+
+  recordSkips(camera: string, query: string, runs: SkipRun[]): Promise<void> {
+    return this.audit.recordSkips(camera, query, runs);
+  }
+
+  searchWindows(s: WindowSearch): Promise<WindowPage> {
+    return this.audit.search(s);
+  }
+
+  addLabel(l: NewLabel): Promise<Label> {
+    return this.labels.add(l);
+  }
+
+  listLabels(s: LabelSearch): Promise<Label[]> {
+    return this.labels.list(s);
+  }
+
+  deleteLabel(id: string): Promise<boolean> {
+    return this.labels.delete(id);
+  }
+
+  shadowSummary(shadow: { query: string; shadows: string }, r: ShadowRange): Promise<ShadowSummary> {
+    return shadowSummary(this.db, shadow, r);
+  }
+
+  shadowDifferences(shadow: { query: string; shadows: string }, r: ShadowRange & { limit: number; cursor?: string }): Promise<ShadowDifferencePage> {
+    return shadowDifferences(this.db, shadow, r);
+  }
+
+  expireWindows(cutoff: Date): Promise<{ partitions: string[]; skips: number }> {
+    return this.audit.expire(cutoff);
+  }
+
   async recordProgress(items: { camera: string; query: string; through: number }[]): Promise<void> {
     if (items.length === 0) return;
     await this.db.query(
@@ -76,7 +123,7 @@ export class SqlIncidentStore implements IncidentStore {
   }
 
   async get(id: string, opts: { deliveries?: boolean } = {}): Promise<Incident | undefined> {
-    const row = (await this.db.query(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = $1`, [id])).rows[0];
+    const row = (await this.db.query(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = $1 AND NOT shadow`, [id])).rows[0];
     if (!row) return undefined;
     const inc = rowToIncident(row);
     if (opts.deliveries) inc.deliveries = await this.deliveriesOf(id);
@@ -84,13 +131,13 @@ export class SqlIncidentStore implements IncidentStore {
   }
 
   async evidenceOf(id: string): Promise<EvidenceEntry[] | undefined> {
-    const row = (await this.db.query('SELECT evidence FROM incidents WHERE id = $1', [id])).rows[0];
+    const row = (await this.db.query('SELECT evidence FROM incidents WHERE id = $1 AND NOT shadow', [id])).rows[0];
     return row ? evidenceEntries(row.evidence) : undefined;
   }
 
   async search(s: IncidentSearch): Promise<IncidentPage> {
     // An index-only lookup (incidents_span_idx); it bounds the time-range scan below.
-    const span = s.from ? (await this.db.query<{ ms: number | string | null }>('SELECT extract(epoch FROM max(ended_at - started_at)) * 1000 AS ms FROM incidents')).rows[0]?.ms : 0;
+    const span = s.from ? (await this.db.query<{ ms: number | string | null }>('SELECT extract(epoch FROM max(ended_at - started_at)) * 1000 AS ms FROM incidents WHERE NOT shadow')).rows[0]?.ms : 0;
     const { sql, params } = searchSql(s, Math.ceil(Number(span ?? 0)));
     const rows = (await this.db.query(sql, params)).rows.map(rowToIncident);
     const more = rows.length > s.limit;
@@ -99,7 +146,7 @@ export class SqlIncidentStore implements IncidentStore {
   }
 
   async active(limit: number): Promise<Incident[]> {
-    const res = await this.db.query(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE closed_at IS NULL ORDER BY started_at DESC, id DESC LIMIT $1`, [limit]);
+    const res = await this.db.query(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE closed_at IS NULL AND NOT shadow ORDER BY started_at DESC, id DESC LIMIT $1`, [limit]);
     return res.rows.map(rowToIncident);
   }
 

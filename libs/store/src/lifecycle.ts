@@ -37,11 +37,16 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
   const hasEvidence = (f.evidenceFrames?.length ?? 0) > 0;
   const seen = (await tx.query<{ incident_id: string; evidence_done: boolean }>('SELECT incident_id, evidence_done FROM incident_findings WHERE finding_id = $1', [f.id])).rows[0];
   if (seen) {
-    const incident = await one(tx, `SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = $1`, [seen.incident_id]);
-    return { outcome: 'duplicate', incident: incident!, evidencePending: !seen.evidence_done };
+    const row = (await tx.query(`SELECT ${INCIDENT_COLUMNS}, shadow FROM incidents WHERE id = $1`, [seen.incident_id])).rows[0]!;
+    return { outcome: 'duplicate', incident: rowToIncident(row), evidencePending: !seen.evidence_done, shadow: row.shadow === true };
   }
   if (keepsWindows(policy)) await keepWindow(tx, f);
-  const activeRow = (await tx.query(`SELECT id, started_at, close_after FROM incidents WHERE camera = $1 AND query = $2 AND closed_at IS NULL FOR UPDATE`, [f.cameraId, f.queryId])).rows[0];
+  const shadow = policy.shadow === true;
+  const active = (await tx.query(`SELECT id, started_at, close_after, shadow FROM incidents WHERE camera = $1 AND query = $2 AND closed_at IS NULL FOR UPDATE`, [f.cameraId, f.queryId])).rows[0];
+  // A query that became (or stopped being) a shadow starts a new episode: one kind never extends the other.
+  const switched = active !== undefined && active.shadow !== shadow;
+  const activeRow = switched ? undefined : active;
+  let closed = switched ? await closeActive(tx, String(active.id), active.shadow === true, policy) : undefined;
   const closeAfter = new Date(f.windowEnd + policy.cooldownMs);
   const end = new Date(f.windowEnd);
   if (activeRow) {
@@ -64,8 +69,8 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
         [activeRow.id, new Date(f.windowStart), end, closeAfter, f.answer, f.reasoning, f.model?.id ?? '', Math.round(f.latencyMs ?? 0), f.queryVersion ?? null, Math.max(0, Math.round(policy.windowMs ?? 0))],
       );
       await tx.query('INSERT INTO incident_findings (finding_id, incident_id, evidence_done) VALUES ($1, $2, $3)', [f.id, activeRow.id, !hasEvidence]);
-      await enqueueDeliveries(tx, String(activeRow.id), policy.webhooks.update, 'update', f.id);
-      return { outcome: 'extended', incident: incident!, evidencePending: hasEvidence };
+      if (!shadow) await enqueueDeliveries(tx, String(activeRow.id), policy.webhooks.update, 'update', f.id);
+      return { outcome: 'extended', incident: incident!, evidencePending: hasEvidence, shadow };
     }
   }
   // A new episode. The active one, if any, went quiet by capture time before the sweep saw it;
@@ -76,20 +81,16 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
   let start = new Date(f.windowStart);
   if (policy.confirm && !olderThanActive) {
     const confirmed = await confirmation(tx, f, policy.confirm, policy.everyMs ?? 0);
-    if (!confirmed) return { outcome: 'pending', evidencePending: false };
+    if (!confirmed) return { outcome: 'pending', evidencePending: false, closed };
     confirmedBy = confirmed.ids;
     start = confirmed.start;
   }
-  let closed: Incident | undefined;
-  if (activeRow && !olderThanActive) {
-    closed = await one(tx, `UPDATE incidents SET ${CLOSE_SET} WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`, [activeRow.id]);
-    await enqueueDeliveries(tx, String(activeRow.id), policy.webhooks.close, 'close');
-  }
+  if (activeRow && !olderThanActive) closed = await closeActive(tx, String(activeRow.id), shadow, policy);
   const incident = await one(
     tx,
     `INSERT INTO incidents (id, finding_id, kind, camera, site, query, question, answer, reasoning, severity,
-       started_at, ended_at, close_after, closed_at, state, model, latency_ms, query_version, window_ms, confirmed_by)
-     VALUES ($1, $1, $16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $17, $18, $19)
+       started_at, ended_at, close_after, closed_at, state, model, latency_ms, query_version, window_ms, confirmed_by, shadow)
+     VALUES ($1, $1, $16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $17, $18, $19, $20)
      RETURNING ${INCIDENT_COLUMNS}`,
     [
       f.id,
@@ -111,11 +112,23 @@ export async function recordFindingTx(tx: SqlRunner, f: Finding, policy: Finding
       f.queryVersion ?? null,
       Math.max(0, Math.round(policy.windowMs ?? 0)),
       confirmedBy,
+      shadow,
     ],
   );
   await tx.query('INSERT INTO incident_findings (finding_id, incident_id, evidence_done) VALUES ($1, $1, $2)', [f.id, !hasEvidence]);
-  if (!olderThanActive) await enqueueDeliveries(tx, f.id, policy.webhooks.open, 'open');
-  return { outcome: 'opened', incident: incident!, closed, evidencePending: hasEvidence };
+  if (!olderThanActive && !shadow) await enqueueDeliveries(tx, f.id, policy.webhooks.open, 'open');
+  return { outcome: 'opened', incident: incident!, closed, evidencePending: hasEvidence, shadow };
+}
+
+/**
+ * Ends an active episode; a shadow one ends silently (no webhook, not returned to announce). A
+ * real one whose query has since become a shadow still tells whom it told it opened.
+ */
+async function closeActive(tx: SqlRunner, id: string, wasShadow: boolean, policy: FindingPolicy): Promise<Incident | undefined> {
+  const closed = await one(tx, `UPDATE incidents SET ${CLOSE_SET} WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`, [id]);
+  if (wasShadow) return undefined;
+  await enqueueDeliveries(tx, id, policy.shadow ? (policy.formerClose ?? []) : policy.webhooks.close, 'close');
+  return closed;
 }
 
 /** Keeps an answered window of a query with `confirm` or `clear_after` (idempotent: replays keep it once). */
@@ -160,16 +173,16 @@ export async function recordNegativeTx(tx: SqlRunner, f: Finding, policy: Findin
   await lockEpisode(tx, f.cameraId, f.queryId);
   await keepWindow(tx, f);
   if (!policy.clearAfter) return {};
-  const active = (await tx.query<{ id: string; ended_at: string | Date }>(`SELECT id, ended_at FROM incidents WHERE camera = $1 AND query = $2 AND closed_at IS NULL FOR UPDATE`, [f.cameraId, f.queryId])).rows[0];
+  const active = (
+    await tx.query<{ id: string; ended_at: string | Date; shadow: boolean }>(`SELECT id, ended_at, shadow FROM incidents WHERE camera = $1 AND query = $2 AND closed_at IS NULL FOR UPDATE`, [f.cameraId, f.queryId])
+  ).rows[0];
   if (!active || f.windowEnd <= new Date(active.ended_at).getTime()) return {};
   // Windows after the episode's last positive one, in capture order: a positive one among them means not clear yet.
   const after = (
     await tx.query<{ verdict: boolean }>(`SELECT verdict FROM query_windows WHERE camera = $1 AND query = $2 AND window_end > $3 ORDER BY window_end`, [f.cameraId, f.queryId, active.ended_at])
   ).rows;
   if (after.length < policy.clearAfter || after.slice(0, policy.clearAfter).some((r) => r.verdict)) return {};
-  const closed = await one(tx, `UPDATE incidents SET ${CLOSE_SET} WHERE id = $1 RETURNING ${INCIDENT_COLUMNS}`, [active.id]);
-  await enqueueDeliveries(tx, String(active.id), policy.webhooks.close, 'close');
-  return { closed };
+  return { closed: await closeActive(tx, active.id, active.shadow, policy) };
 }
 
 /** Drops kept windows older than `before` (they can no longer confirm or clear anything). */
@@ -192,10 +205,13 @@ export async function closeQuietTx(tx: SqlRunner, now: Date, closeWebhooks: (que
            OR (i.close_after < $1 AND p.updated_at < $1 - $2 * interval '1 millisecond')
            OR (p.updated_at IS NULL AND i.close_after < $1 - $2 * interval '1 millisecond'))
          ORDER BY i.close_after LIMIT 500 FOR UPDATE OF i SKIP LOCKED)
-       RETURNING ${INCIDENT_COLUMNS}`,
+       RETURNING ${INCIDENT_COLUMNS}, shadow`,
       [now, staleMs],
     )
-  ).rows.map(rowToIncident);
+  ).rows
+    // Shadow episodes close by the same rules, silently: nobody was told they opened.
+    .filter((r) => r.shadow !== true)
+    .map(rowToIncident);
   for (const i of rows) await enqueueDeliveries(tx, i.id, closeWebhooks(i.query), 'close');
   return rows;
 }
@@ -219,16 +235,16 @@ export async function actTx(
   const sql =
     action === 'ack'
       ? `UPDATE incidents SET state = 'acknowledged', ack_by = $2, ack_at = now(), ack_note = $3, updated_at = now()
-         WHERE id = $1 AND state IN ('open', 'closed') RETURNING ${INCIDENT_COLUMNS}`
+         WHERE id = $1 AND state IN ('open', 'closed') AND NOT shadow RETURNING ${INCIDENT_COLUMNS}`
       : `UPDATE incidents SET state = 'resolved', resolved_by = $2, resolved_at = now(), resolve_note = $3,
            closed_at = coalesce(closed_at, now()), updated_at = now()
-         WHERE id = $1 AND state <> 'resolved' RETURNING ${INCIDENT_COLUMNS}`;
+         WHERE id = $1 AND state <> 'resolved' AND NOT shadow RETURNING ${INCIDENT_COLUMNS}`;
   const done = await one(tx, sql, [id, by, note]);
   if (done) {
     // Told in the same transaction: the operator's action and its webhooks land together.
     await enqueueDeliveries(tx, id, webhooks(done.query), action);
     return done;
   }
-  const exists = (await tx.query('SELECT 1 FROM incidents WHERE id = $1', [id])).rows.length > 0;
+  const exists = (await tx.query('SELECT 1 FROM incidents WHERE id = $1 AND NOT shadow', [id])).rows.length > 0;
   return exists ? 'conflict' : undefined;
 }

@@ -13,7 +13,8 @@ export const incidentColumns = (alias: string) => INCIDENT_COLUMNS.split(', ').m
  * incidents arrive. Highlights are computed on the page only (an outer query).
  */
 export function searchSql(s: IncidentSearch, maxSpanMs = 0): { sql: string; params: unknown[] } {
-  const where: string[] = [];
+  // Shadow queries' would-be incidents are never listed (GET /api/shadows reports them).
+  const where: string[] = ['NOT shadow'];
   const params: unknown[] = [];
   const p = (v: unknown) => {
     params.push(v);
@@ -44,7 +45,7 @@ export function searchSql(s: IncidentSearch, maxSpanMs = 0): { sql: string; para
   }
   const dir = sort === 'newest' ? 'DESC' : 'ASC';
   const order = `ORDER BY started_at ${dir}, id ${dir}`;
-  const inner = `SELECT ${INCIDENT_COLUMNS} FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ${order} LIMIT ${p(s.limit + 1)}`;
+  const inner = `SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE ${where.join(' AND ')} ${order} LIMIT ${p(s.limit + 1)}`;
   if (!tsq) return { sql: inner, params };
   const sql = `SELECT page.*, ts_headline('english', page.answer || ' — ' || page.reasoning, ${tsq},
       'StartSel=<mark>,StopSel=</mark>,MaxFragments=2,MaxWords=18,MinWords=5') AS highlight

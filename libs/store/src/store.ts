@@ -1,4 +1,5 @@
-import type { CameraStatus, Finding, Incident, IncidentState, StoredCameraStatus, WebhookDelivery } from '@vigil/contracts';
+import type { NewLabel, LabelSearch } from './labels.ts';
+import type { CameraStatus, Finding, Incident, IncidentState, Label, ShadowDifferencePage, ShadowSummary, SkipRun, StoredCameraStatus, WebhookDelivery, WindowPage, WindowStatus } from '@vigil/contracts';
 
 export type SortOrder = 'newest' | 'oldest';
 
@@ -22,6 +23,28 @@ export interface IncidentPage {
   next_cursor: string | null;
 }
 
+/** A search of the window audit (`GET /api/windows`). */
+export interface WindowSearch {
+  camera?: string;
+  query?: string;
+  /** Windows overlapping [from, to) in capture time. */
+  from?: Date;
+  to?: Date;
+  verdict?: boolean;
+  /** Finding statuses, and `skipped` for skip runs. */
+  status?: WindowStatus[];
+  /** Full text over answer and reasoning (web-search syntax). */
+  q?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** Windows starting in [from, to) (capture time); either end open. */
+export interface ShadowRange {
+  from?: Date;
+  to?: Date;
+}
+
 /** What to do with a positive finding beyond storing it. */
 export interface FindingPolicy {
   severity: string;
@@ -37,6 +60,16 @@ export interface FindingPolicy {
   confirm?: { of: number; need: number };
   /** An open episode closes after this many negative windows in a row. */
   clearAfter?: number;
+  /**
+   * A shadow query's finding: its episode is stored marked `shadow` and enqueues no webhook;
+   * shadow incidents never leave the store through the operators' reads.
+   */
+  shadow?: boolean;
+  /**
+   * For a shadow query: where the close of a real episode it left open goes (a reload made it
+   * a shadow mid-episode) — the webhooks of every query, as it had them.
+   */
+  formerClose?: string[];
 }
 
 /** Whether a query's answered windows are kept for confirmation (its negative ones matter too). */
@@ -54,8 +87,10 @@ export type FindingOutcome =
       closed?: Incident;
       /** True while this finding's evidence is not stored yet (also after a crash, on replay). */
       evidencePending: boolean;
+      /** The incident is a shadow query's: stored, never announced. */
+      shadow: boolean;
     }
-  | { outcome: 'pending'; incident?: undefined; closed?: Incident; evidencePending: false };
+  | { outcome: 'pending'; incident?: undefined; closed?: Incident; evidencePending: false; shadow?: undefined };
 
 /** One finding's evidence as stored: files relative to the evidence folder. */
 export interface EvidenceEntry {
@@ -148,6 +183,24 @@ export interface IncidentStore {
    * older producer that sends none). Each incident is returned once, to one caller.
    */
   closeQuiet(now: Date, closeWebhooks: (query: string) => string[], staleMs?: number): Promise<Incident[]>;
+  /** The window audit: stores findings (positive or not) as asked windows, idempotently; returns how many were new. */
+  recordWindows(findings: Finding[]): Promise<number>;
+  /** Merges runs of skipped windows of one (camera, query) into the stored ones (a resent run changes nothing). */
+  recordSkips(camera: string, query: string, runs: SkipRun[]): Promise<void>;
+  /** Asked windows and skip runs, oldest first, one timeline. */
+  searchWindows(s: WindowSearch): Promise<WindowPage>;
+  /** Operator labels: a false positive or a missed span (kept until deleted). */
+  addLabel(l: NewLabel): Promise<Label>;
+  /** Labels overlapping the range, oldest first. */
+  listLabels(s: LabelSearch): Promise<Label[]>;
+  /** False when there was no such label. */
+  deleteLabel(id: string): Promise<boolean>;
+  /** A shadow query's agreement with the query it shadows, over windows starting in the range. */
+  shadowSummary(shadow: { query: string; shadows: string }, r: ShadowRange): Promise<ShadowSummary>;
+  /** Compared windows where the shadow and the query it shadows disagree, oldest first. */
+  shadowDifferences(shadow: { query: string; shadows: string }, r: ShadowRange & { limit: number; cursor?: string }): Promise<ShadowDifferencePage>;
+  /** Retention: drops the daily partitions of asked windows wholly before `cutoff`, and skip runs ended before it. */
+  expireWindows(cutoff: Date): Promise<{ partitions: string[]; skips: number }>;
   /** Advances each (camera, query)'s decided-through capture time (never moves it back). */
   recordProgress(items: { camera: string; query: string; through: number }[]): Promise<void>;
   /** Operator action; `conflict` when the state does not allow it (e.g. ack of a resolved incident). */
@@ -194,3 +247,5 @@ export class BadCursorError extends Error {
     this.name = 'BadCursorError';
   }
 }
+
+export type { NewLabel, LabelSearch } from './labels.ts';

@@ -11,13 +11,15 @@ import { readJson, sendJson } from './http-util.ts';
 import type { LiveEvents } from './live.ts';
 import type { AlertsMetrics } from './metrics.ts';
 import { OPENAPI } from './openapi.ts';
-import { BadParam, parseActionBody, parseAskBody, parseIncidentSearch, parseModelStats, parseStats, parseUptime } from './params.ts';
+import { BadParam, parseActionBody, parseAskBody, parseIncidentSearch, parseWindowSearch, parseModelStats, parseStats, parseUptime } from './params.ts';
 import type { Outbox } from './webhooks.ts';
 import type { AlertPolicy } from './policy.ts';
 import type { LatestFrames } from './latest-frames.ts';
 import type { ConfigStatus } from './config-status.ts';
+import { labelRoutes } from './labels-api.ts';
+import { shadowRoutes } from './shadows-api.ts';
 
-interface Ctx {
+export interface Ctx {
   req: IncomingMessage;
   res: ServerResponse;
   url: URL;
@@ -118,6 +120,8 @@ export function routes(d: ApiDeps): Route[] {
       handle: async (ctx) => ok(ctx, { ok: true }, 200, { 'set-cookie': `${MEDIA_COOKIE}=; Path=/api/; Max-Age=0; HttpOnly; SameSite=Strict` }),
     },
     { method: 'GET', path: '/api/incidents', role: 'read', handle: async (ctx) => ok(ctx, await d.store.search(parseIncidentSearch(ctx.url.searchParams))) },
+    { method: 'GET', path: '/api/windows', role: 'read', handle: async (ctx) => ok(ctx, await d.store.searchWindows(parseWindowSearch(ctx.url.searchParams))) },
+    ...shadowRoutes(d),
     {
       method: 'GET',
       path: '/api/incidents/{id}',
@@ -234,7 +238,9 @@ export function routes(d: ApiDeps): Route[] {
             cooldown_ms: q.cooldownMs ?? 60_000,
             alert_when: writtenAlertWhen(q.alert),
             severity: q.severity,
-            webhooks: d.config.alerts.webhooks.filter((w) => !w.queries || w.queries.includes(q.id)).map((w) => w.id),
+            // A shadow never alerts: it says what it is compared with.
+            shadow: q.shadow ?? null,
+            webhooks: q.shadow !== undefined ? [] : d.config.alerts.webhooks.filter((w) => !w.queries || w.queries.includes(q.id)).map((w) => w.id),
             // Without a model endpoint the question cannot be asked yet: say so plainly.
             status: d.config.model.endpoints.length === 0 ? 'waiting_for_model' : 'active',
           })),
@@ -262,6 +268,7 @@ export function routes(d: ApiDeps): Route[] {
         return checked.ok ? ok(ctx, checked.value) : fail(ctx, 502, `infer's answer is malformed: ${d.scrub(checked.reason)}`);
       },
     },
+    ...labelRoutes(d, ok),
   ];
 }
 

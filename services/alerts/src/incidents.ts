@@ -12,6 +12,7 @@ import type { AlertPolicy } from './policy.ts';
 import type { Outbox } from './webhooks.ts';
 import type { UsageRecorder } from './usage.ts';
 import type { ProgressRecorder } from './progress.ts';
+import type { WindowAudit } from './audit.ts';
 
 /** Test seam: runs after the store write and before the offset commit (the crash test kills here). */
 export type AfterWrite = (outcome: FindingOutcome, finding: Finding) => Promise<void> | void;
@@ -49,6 +50,8 @@ export class IncidentLifecycle {
     private readonly progress?: ProgressRecorder,
     /** Told of each stored camera status and each positive window's last frame (MQTT). */
     private readonly observer?: LifecycleObserver,
+    /** Every window decided: asked ones from findings, skipped ones from progress. */
+    private readonly audit?: WindowAudit,
   ) {}
 
   /** Takes a reloaded config (cameras, offline grace, retention); cameras it dropped are forgotten. */
@@ -56,6 +59,7 @@ export class IncidentLifecycle {
     const keep = new Set(next.cameras.map((c) => c.id));
     const removed = this.config.cameras.map((c) => c.id).filter((id) => !keep.has(id));
     this.config = next;
+    this.audit?.update(next.alerts.audit.retentionMs);
     for (const id of removed) await this.store.forgetCamera(id);
     return removed;
   }
@@ -68,6 +72,7 @@ export class IncidentLifecycle {
     if (m.headers[MESSAGE_TYPE_HEADER] === PROGRESS_TYPE) {
       const p = parseWindowProgress(m.value);
       if (!p.ok) return { reason: p.reason };
+      await this.audit?.skips(p.value);
       this.progress?.add(p.value);
       return undefined;
     }
@@ -76,6 +81,7 @@ export class IncidentLifecycle {
     const f = decoded.value;
     this.metrics.findings.inc({ verdict: String(f.verdict) });
     this.usage?.add(f);
+    await this.audit?.finding(f);
     const policy = this.policy.forFinding(f.cameraId, f.queryId);
     if (!f.verdict) {
       // A query with `confirm` or `clear_after` counts its "no" windows too (only answered ones).
@@ -96,6 +102,11 @@ export class IncidentLifecycle {
       return undefined;
     }
     await this.afterWrite?.(r, f);
+    // A shadow query's episode is stored and nothing more: no announcement, evidence or MQTT frame.
+    if (r.shadow) {
+      if (r.outcome === 'opened') this.metrics.shadowIncidents.inc({ query: f.queryId });
+      return undefined;
+    }
     const incident = r.incident;
     if (r.outcome === 'duplicate') {
       this.metrics.duplicates.inc();
@@ -200,7 +211,8 @@ export class IncidentLifecycle {
     // Without Redis every replica sweeps: the SQL is safe to run concurrently (SKIP LOCKED).
     if (!(await this.state.setIfAbsent('alerts:tick', this.replica, Math.max(100, tickMs - 50)).catch(() => true))) return;
     await this.progress?.flush(); // this replica's latest progress counts in this sweep
-    for (const i of await this.store.closeQuiet(now, (q) => this.policy.webhooks('close', q))) this.closedEpisode(i);
+    // Only real episodes are passed here; one whose query became a shadow still tells whom it told it opened.
+    for (const i of await this.store.closeQuiet(now, (q) => (this.policy.isShadow(q) ? this.policy.webhooks('close') : this.policy.webhooks('close', q)))) this.closedEpisode(i);
     for (const i of await this.store.openOfflineIncidents(now, this.config.alerts.offlineGraceMs, (c) => this.policy.forOffline(c))) {
       this.metrics.incidents.inc({ camera: i.camera, query: i.query });
       this.log.warn({ id: i.id, camera: i.camera }, 'camera offline past its grace: incident opened');
@@ -210,6 +222,7 @@ export class IncidentLifecycle {
     await this.expireEvidence(now);
     // Kept windows only matter within a few windows of now; a day covers any `confirm` and replays.
     await this.store.pruneWindows(new Date(now.getTime() - 24 * 3_600_000));
+    await this.audit?.expire();
   }
 
   /** Retention: evidence older than max_age, then the oldest while over max_size; text stays. */

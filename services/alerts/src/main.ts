@@ -23,6 +23,7 @@ import { serveDashboard } from './dashboard.ts';
 import { LatestFrames } from './latest-frames.ts';
 import { UsageRecorder } from './usage.ts';
 import { ProgressRecorder } from './progress.ts';
+import { WindowAudit } from './audit.ts';
 import { LiveViewRelays } from '@vigil/live-view';
 import { hostname } from 'node:os';
 
@@ -105,7 +106,8 @@ export async function startAlerts(config: VigilConfig, deps: AlertsDeps): Promis
         },
       })
     : undefined;
-  const lifecycle = new IncidentLifecycle(config, store, state, policy, evidence, live, outbox, metrics, log, deps.afterWrite, usage, progress, mqtt);
+  const audit = new WindowAudit(store, config.alerts.audit.retentionMs, metrics, log);
+  const lifecycle = new IncidentLifecycle(config, store, state, policy, evidence, live, outbox, metrics, log, deps.afterWrite, usage, progress, mqtt, audit);
 
   const deadLetter = (handle: (m: InMessage) => Promise<Rejected | undefined>) => async (m: InMessage) => {
     const rejected = await handle(m);

@@ -7,6 +7,7 @@ export function createAlertsMetrics(registry: Registry) {
   return {
     findings: new Counter({ name: 'vigil_alerts_findings_total', help: 'Findings consumed', labelNames: ['verdict'], registers }),
     incidents: new Counter({ name: 'vigil_alerts_incidents_total', help: 'Incidents opened', labelNames: ['camera', 'query'], registers }),
+    shadowIncidents: new Counter({ name: 'vigil_alerts_shadow_incidents_total', help: 'Would-be incidents of shadow queries (stored, never announced)', labelNames: ['query'], registers }),
     unconfirmed: new Counter({ name: 'vigil_alerts_unconfirmed_findings_total', help: 'Positive findings of a query with confirm that did not (yet) open an incident', labelNames: ['query'], registers }),
     extended: new Counter({ name: 'vigil_alerts_incidents_extended_total', help: 'Positive findings folded into an open incident', registers }),
     closed: new Counter({ name: 'vigil_alerts_incidents_closed_total', help: 'Incidents whose episode ended', labelNames: ['kind'], registers }),
@@ -17,6 +18,7 @@ export function createAlertsMetrics(registry: Registry) {
     evidenceDeleted: new Counter({ name: 'vigil_alerts_evidence_deleted_total', help: 'Incidents whose evidence retention deleted', registers }),
     evidenceBytes: new Gauge({ name: 'vigil_alerts_evidence_bytes', help: 'Bytes of evidence stored (as of the last retention pass)', registers }),
     webhooks: new Counter({ name: 'vigil_alerts_webhook_deliveries_total', help: 'Webhook delivery attempts', labelNames: ['webhook', 'result'], registers }),
+    auditWindows: new Counter({ name: 'vigil_alerts_audit_windows_total', help: 'Windows written to the window audit (skipped: windows in the runs), and those left out (expired, future)', labelNames: ['kind', 'result'], registers }),
     writeSeconds: new Histogram({ name: 'vigil_alerts_write_seconds', help: 'Time to fold a finding into the store', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers }),
     clients: new Gauge({ name: 'vigil_alerts_socket_clients', help: 'Connected Socket.IO clients', registers }),
     requests: new Counter({ name: 'vigil_alerts_http_requests_total', help: 'REST requests', labelNames: ['route', 'status'], registers }),

@@ -91,7 +91,7 @@ export function discoveryMessages(config: VigilConfig, t: MqttTopics, replicas: 
   for (const camera of config.cameras) {
     const device = { identifiers: [`${t.node()}_${camera.id}`], name: camera.name, manufacturer: 'Vigil', model: 'camera', suggested_area: camera.site };
     const common = { device, availability, availability_mode: 'any' };
-    for (const q of config.queries.filter((x) => x.cameras.includes(camera.id))) {
+    for (const q of config.queries.filter((x) => x.cameras.includes(camera.id) && x.shadow === undefined)) {
       const objectId = `${camera.id}_${q.id}`;
       out.push({
         topic: t.discovery('binary_sensor', objectId),

@@ -159,7 +159,8 @@ export class MqttBridge {
     try {
       const active = new Set((await this.d.store.active(10_000)).map((i) => `${i.camera}\u0000${i.query}`));
       for (const c of this.config.cameras) {
-        for (const q of this.config.queries.filter((x) => x.cameras.includes(c.id))) {
+        // A shadow query has no state of its own on MQTT: it never alerts.
+        for (const q of this.config.queries.filter((x) => x.cameras.includes(c.id) && x.shadow === undefined)) {
           void this.link.publish(this.topics.state(c.id, q.id), active.has(`${c.id}\u0000${q.id}`) ? 'ON' : 'OFF', { qos: this.qos, retain: true });
         }
       }
@@ -181,7 +182,9 @@ export class MqttBridge {
   }
 
   private publishDiscovery(): void {
-    if (this.stopped) return;
+    // Discovery is state, not an event: queued while the broker is away it would go out stale
+    // after a reload (a removed query's entity back for a moment). The connect hook sends it fresh.
+    if (this.stopped || !this.link.connected) return;
     const messages = discoveryMessages(this.config, this.topics, [...this.replicas].sort());
     const wanted = new Set(messages.map((m) => m.topic));
     for (const m of messages) void this.link.publish(m.topic, m.payload, { qos: this.qos, retain: true });

@@ -1,6 +1,6 @@
-import { MODEL_STATS_PARAMS, SEARCH_PARAMS, STATS_PARAMS, UPTIME_PARAMS } from './params.ts';
+import { LABEL_PARAMS, MODEL_STATS_PARAMS, SEARCH_PARAMS, SHADOW_DIFF_PARAMS, SHADOW_PARAMS, STATS_PARAMS, UPTIME_PARAMS, WINDOW_PARAMS } from './params.ts';
 import { MODEL_METRICS } from '@vigil/store';
-import { AskBodySchema, AskReplySchema, CameraLiveStatusSchema, IncidentSchema, jsonSchemaOf } from '@vigil/contracts';
+import { AskBodySchema, AskReplySchema, CameraLiveStatusSchema, IncidentSchema, jsonSchemaOf, LabelBodySchema, LabelSchema, ShadowDifferencePageSchema, ShadowListSchema, WindowPageSchema, WindowStatusSchema } from '@vigil/contracts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -34,6 +34,18 @@ const MODEL_DOCS = {
   metric: { description: 'latency_ms (mean, default), tokens (prompt + completion), prompt_tokens, completion_tokens, requests or errors', schema: { type: 'string', enum: [...MODEL_METRICS] } },
   by: { description: 'query (default) or camera', schema: { type: 'string', enum: ['query', 'camera'] } },
 };
+const LABEL_DOCS = {
+  query: { description: 'Standing query id', schema: str },
+  from: { description: 'ISO 8601; labels whose span overlaps [from, to), in capture time', schema: { type: 'string', format: 'date-time' } },
+};
+const WINDOW_DOCS = {
+  query: { description: 'Standing query id', schema: str },
+  from: { description: 'ISO 8601; windows (and skip runs) overlapping [from, to), in capture time', schema: { type: 'string', format: 'date-time' } },
+  verdict: { description: 'true or false: asked windows whose answer did (not) match alert_when (skip runs left out)', schema: { type: 'string', enum: ['true', 'false'] } },
+  status: { description: `Comma-separated: ${WindowStatusSchema.options.join(', ')} (skipped: the skip runs)`, schema: str },
+  q: { description: 'Full text over answer and reasoning (web-search syntax); skip runs left out', schema: str },
+};
+const SHADOW_DOCS = { from: { description: 'ISO 8601; windows starting in [from, to), in capture time', schema: { type: 'string', format: 'date-time' } } };
 const valueSeries = { type: 'array', items: { type: 'object', properties: { key: str, points: { type: 'array', items: { type: 'object', properties: { t: str, value: { type: 'number' } } } } } } };
 
 /** A query's `alert_when` as its config writes it. */
@@ -64,6 +76,9 @@ export const OPENAPI = {
       Error: { type: 'object', required: ['error'], properties: { error: str, param: str } },
       // Message and API shapes come from their zod schemas in @vigil/contracts: one definition.
       Incident: jsonSchemaOf(IncidentSchema),
+      WindowPage: { ...jsonSchemaOf(WindowPageSchema), description: 'Asked windows and skip runs (`kind`), oldest first by start' },
+      ShadowList: { ...jsonSchemaOf(ShadowListSchema), description: 'Each shadow query against the query it shadows' },
+      ShadowDifferencePage: { ...jsonSchemaOf(ShadowDifferencePageSchema), description: 'Windows where a shadow and the query it shadows disagree, oldest first' },
       Page: { type: 'object', required: ['items', 'next_cursor'], properties: { items: { type: 'array', items: ref('Incident') }, next_cursor: nstr } },
       Camera: {
         type: 'object',
@@ -71,9 +86,11 @@ export const OPENAPI = {
         properties: { id: str, name: str, site: str, url: { type: 'string', description: 'credentials redacted' }, transport: str, fps: { type: 'number' }, width: { type: 'integer' }, queries: { type: 'array', items: str }, status: { anyOf: [ref('CameraStatus'), { type: 'null' }] } },
       },
       CameraStatus: { ...jsonSchemaOf(CameraLiveStatusSchema), description: "The camera's latest status from ingest; `since`: when it entered this state" },
-      Query: { type: 'object', required: ['id', 'version', 'question', 'cameras'], properties: { id: str, version: { type: 'string', description: 'Hash of what is asked (question, window, every, trigger, schedule, alert_when, severity, cooldown, model); incidents record it as query_version' }, status: { type: 'string', enum: ['active', 'waiting_for_model'] }, question: str, cameras: { type: 'array', items: str }, window_ms: { type: 'integer' }, every_ms: { type: 'integer' }, cooldown_ms: { type: 'integer' }, alert_when: ALERT_WHEN, severity: str, webhooks: { type: 'array', items: str } } },
+      Query: { type: 'object', required: ['id', 'version', 'question', 'cameras'], properties: { id: str, version: { type: 'string', description: 'Hash of what is asked (question, window, every, trigger, schedule, alert_when, severity, cooldown, model); incidents record it as query_version' }, status: { type: 'string', enum: ['active', 'waiting_for_model'] }, question: str, cameras: { type: 'array', items: str }, window_ms: { type: 'integer' }, every_ms: { type: 'integer' }, cooldown_ms: { type: 'integer' }, alert_when: ALERT_WHEN, severity: str, shadow: { type: ['string', 'null'], description: 'The query this one shadows (recorded and compared, never alerts); null for a query that alerts' }, webhooks: { type: 'array', items: str } } },
       Action: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', maxLength: 2000 }, by: { type: 'string', description: 'only used when no tokens are configured; otherwise the token name' } } },
       Ask: jsonSchemaOf(AskBodySchema, 'input'),
+      Label: jsonSchemaOf(LabelSchema),
+      LabelBody: { ...jsonSchemaOf(LabelBodySchema, 'input'), description: '`false_positive` names its incident (camera, query and span are taken from it); `missed` names camera, query and a span of at most 24 h. `by` is used only when no tokens are configured' },
       AskReply: jsonSchemaOf(AskReplySchema),
     },
   },
@@ -102,6 +119,49 @@ export const OPENAPI = {
         summary: 'Search incidents, newest first (stable cursor pagination)',
         parameters: queryParams(SEARCH_PARAMS),
         responses: { '200': json(ref('Page'), 'A page of incidents'), '400': err('A bad parameter (named in `param`)'), ...AUTH },
+      },
+    },
+    '/api/windows': {
+      get: {
+        summary: 'The window audit: every window decided — asked (answer, verdict, status, latency, tokens) or skipped (runs with their reason) — oldest first, one timeline (stable cursor pagination)',
+        parameters: queryParams(WINDOW_PARAMS, WINDOW_DOCS),
+        responses: { '200': json(ref('WindowPage'), 'A page of windows'), '400': err('A bad parameter (named in `param`)'), ...AUTH },
+      },
+    },
+    '/api/labels': {
+      get: {
+        summary: 'Operator labels (false positives, missed spans) overlapping [from, to), oldest first, at most 1000',
+        parameters: queryParams(LABEL_PARAMS, LABEL_DOCS),
+        responses: { '200': json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Label') } } }, 'The labels'), '400': err('A bad parameter (named in `param`)'), ...AUTH },
+      },
+      post: {
+        summary: 'Label an incident a false positive, or a span of a camera and query as missed; the labeller is the token name',
+        requestBody: { required: true, content: { 'application/json': { schema: ref('LabelBody') } } },
+        responses: { '201': json(ref('Label'), 'Stored'), '400': err('Bad body (the field named in `param`)'), '404': err('No such incident'), ...JSON_ONLY, ...ADMIN },
+      },
+    },
+    '/api/labels/suite': {
+      get: {
+        summary: 'The labels as a `vigil test` suite skeleton (YAML): a case per label, missed spans where the query must fire, false positives where it must not; clips are placeholders to supply',
+        parameters: queryParams(LABEL_PARAMS, LABEL_DOCS),
+        responses: { '200': { description: 'suite.yaml', content: { 'application/yaml': { schema: { type: 'string' } } } }, '400': err('A bad parameter (named in `param`)'), ...AUTH },
+      },
+    },
+    '/api/labels/{id}': {
+      delete: { summary: 'Delete a label', parameters: [idParam], responses: { '200': json({ type: 'object', properties: { deleted: str } }, 'Deleted'), '400': err('Bad id'), '404': err('No such label'), ...ADMIN } },
+    },
+    '/api/shadows': {
+      get: {
+        summary: 'Shadow queries: how often each answered like the query it shadows (windows both answered), their verdict counts and would-be incidents',
+        parameters: queryParams(SHADOW_PARAMS, SHADOW_DOCS),
+        responses: { '200': json(ref('ShadowList'), 'Every shadow query'), '400': err('A bad parameter (named in `param`)'), ...AUTH },
+      },
+    },
+    '/api/shadows/{query}/differences': {
+      get: {
+        summary: "The windows where a shadow query's verdict differs from the query it shadows, with both answers (stable cursor pagination)",
+        parameters: [{ name: 'query', in: 'path', required: true, schema: str }, ...queryParams(SHADOW_DIFF_PARAMS, SHADOW_DOCS)],
+        responses: { '200': json(ref('ShadowDifferencePage'), 'A page of differing windows'), '400': err('A bad parameter (named in `param`)'), '404': err('No such shadow query'), ...AUTH },
       },
     },
     '/api/incidents/{id}': {

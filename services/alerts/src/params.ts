@@ -1,5 +1,5 @@
-import { AskBodySchema, MAX_ASK_QUESTION, type IncidentState } from '@vigil/contracts';
-import { MODEL_METRICS, type IncidentSearch, type ModelStatsRequest, type StatsRequest, type UptimeRequest } from '@vigil/store';
+import { AskBodySchema, LabelBodySchema, MAX_ASK_QUESTION, WindowStatusSchema, type IncidentState, type LabelBody } from '@vigil/contracts';
+import { MODEL_METRICS, type IncidentSearch, type LabelSearch, type ShadowRange, type WindowSearch, type ModelStatsRequest, type StatsRequest, type UptimeRequest } from '@vigil/store';
 
 /** A request parameter that is wrong: becomes a 400 naming it. */
 export class BadParam extends Error {
@@ -14,6 +14,8 @@ export class BadParam extends Error {
 
 /** Query parameters of `GET /api/incidents` (the OpenAPI test checks these are documented). */
 export const SEARCH_PARAMS = ['camera', 'site', 'query', 'severity', 'state', 'from', 'to', 'q', 'limit', 'cursor', 'sort'] as const;
+/** Query parameters of `GET /api/windows`. */
+export const WINDOW_PARAMS = ['camera', 'query', 'from', 'to', 'verdict', 'status', 'q', 'limit', 'cursor'] as const;
 /** Query parameters of `GET /api/stats/incidents`. */
 export const STATS_PARAMS = ['bucket', 'by', 'from', 'to', 'camera', 'query'] as const;
 export const MODEL_STATS_PARAMS = ['metric', 'bucket', 'by', 'from', 'to', 'camera', 'query'] as const;
@@ -59,9 +61,8 @@ function reader(params: URLSearchParams, known: readonly string[]) {
   return { one, id, time, oneOf, list };
 }
 
-/** Validates `GET /api/incidents` query parameters. */
-export function parseIncidentSearch(params: URLSearchParams): IncidentSearch {
-  const r = reader(params, SEARCH_PARAMS);
+/** `limit`, `from`/`to`, `q` and `cursor` as both searches read them. */
+function paging(r: ReturnType<typeof reader>) {
   const limitRaw = r.one('limit');
   const limit = limitRaw === undefined ? 50 : Number(limitRaw);
   if (!/^\d+$/.test(limitRaw ?? '50') || limit < 1 || limit > 500) throw new BadParam('limit', `expected an integer from 1 to 500, got ${JSON.stringify(limitRaw)}`);
@@ -72,6 +73,27 @@ export function parseIncidentSearch(params: URLSearchParams): IncidentSearch {
   if (q !== undefined && q.length > 500) throw new BadParam('q', 'at most 500 characters');
   const cursor = r.one('cursor');
   if (cursor !== undefined && (cursor.length > 512 || !/^[A-Za-z0-9_-]+$/.test(cursor))) throw new BadParam('cursor', 'not a cursor this API returned');
+  return { limit, from, to, q, cursor };
+}
+
+/** Validates `GET /api/windows` query parameters. */
+export function parseWindowSearch(params: URLSearchParams): WindowSearch {
+  const r = reader(params, WINDOW_PARAMS);
+  const verdict = r.one('verdict');
+  if (verdict !== undefined && verdict !== 'true' && verdict !== 'false') throw new BadParam('verdict', `expected true or false, got ${JSON.stringify(verdict.slice(0, 80))}`);
+  return {
+    camera: r.id('camera'),
+    query: r.id('query'),
+    verdict: verdict === undefined ? undefined : verdict === 'true',
+    status: r.list('status', WindowStatusSchema.options),
+    ...paging(r),
+  };
+}
+
+/** Validates `GET /api/incidents` query parameters. */
+export function parseIncidentSearch(params: URLSearchParams): IncidentSearch {
+  const r = reader(params, SEARCH_PARAMS);
+  const { limit, from, to, q, cursor } = paging(r);
   return {
     camera: r.id('camera'),
     site: r.one('site'),
@@ -155,4 +177,42 @@ export function parseAskBody(body: unknown, cameras: Set<string>): { camera: str
   const windowMs = window === undefined ? 8000 : typeof window === 'number' ? window : m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
   if (!(windowMs >= 1000 && windowMs <= 60_000)) throw new BadParam('window', hint.window!);
   return { camera, question, windowMs };
+}
+
+/** Query parameters of `GET /api/labels` and `GET /api/labels/suite`. */
+export const LABEL_PARAMS = ['camera', 'query', 'from', 'to'] as const;
+
+/** Validates `GET /api/labels` (and the suite export): labels overlapping [from, to), at most 1000. */
+export function parseLabelSearch(params: URLSearchParams): LabelSearch {
+  const r = reader(params, LABEL_PARAMS);
+  const from = r.time('from');
+  const to = r.time('to');
+  if (from && to && from >= to) throw new BadParam('to', 'must be after from');
+  return { camera: r.id('camera'), query: r.id('query'), from, to, limit: 1000 };
+}
+
+/** Body of `POST /api/labels`; the first problem becomes a 400 naming its field. */
+export function parseLabelBody(body: unknown): LabelBody {
+  const r = LabelBodySchema.safeParse(body ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') throw new BadParam(issue.keys[0] ?? 'body', 'unknown field');
+  if (issue.code === 'invalid_union' && issue.path.length === 0) throw new BadParam('kind', 'expected false_positive (with incident) or missed (with camera, query, from, to)');
+  throw new BadParam(String(issue.path[0] ?? 'body'), issue.path.length ? issue.message : 'expected a JSON object like {"kind": "missed", "camera": "dock-1", "query": "forklift", "from": "…", "to": "…", "note": "…"}');
+}
+
+/** Query parameters of `GET /api/shadows` and `GET /api/shadows/{query}/differences`. */
+export const SHADOW_PARAMS = ['from', 'to'] as const;
+export const SHADOW_DIFF_PARAMS = ['from', 'to', 'limit', 'cursor'] as const;
+
+/** Validates `GET /api/shadows` query parameters: windows starting in [from, to). */
+export function parseShadowRange(params: URLSearchParams): ShadowRange {
+  const { from, to } = paging(reader(params, SHADOW_PARAMS));
+  return { from, to };
+}
+
+/** Validates `GET /api/shadows/{query}/differences` query parameters. */
+export function parseShadowDifferences(params: URLSearchParams): ShadowRange & { limit: number; cursor?: string } {
+  const { from, to, limit, cursor } = paging(reader(params, SHADOW_DIFF_PARAMS));
+  return { from, to, limit, cursor };
 }

@@ -151,7 +151,7 @@ export class Answering {
   withoutModel(job: AskJob): void {
     if (!needsAnalytics(job.query.trigger)) {
       this.d.metrics.windowsSkipped.inc({ query: job.query.id, reason: 'no_model' });
-      this.settle(job);
+      this.d.ledger.skipped(keyOf(job.cameraId, job.query.id), job, job.query.everyMs, 'no_model');
       return;
     }
     this.markAsked(job);
@@ -164,7 +164,7 @@ export class Answering {
   superseded(w: Work, stopping: boolean): void {
     if (w.reply || stopping) return;
     this.d.metrics.superseded.inc();
-    this.settle(w.job);
+    this.d.ledger.skipped(keyOf(w.job.cameraId, w.job.query.id), w.job, w.job.query.everyMs, 'superseded');
   }
 
   /** Findings being retried because the bus did not take them (holds on their chunks do not expire meanwhile). */

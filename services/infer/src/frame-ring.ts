@@ -8,6 +8,13 @@ export interface RingFrame extends Frame {
   detections?: Detection[];
 }
 
+/** The ring's own copy of a frame (and its crops): see `add`. */
+function ownFrame(f: Frame, owned: boolean): RingFrame {
+  const own: RingFrame = { capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: owned ? f.jpeg : Buffer.from(f.jpeg) };
+  if (f.crops) own.crops = owned ? f.crops : new Map([...f.crops].map(([zone, jpeg]) => [zone, Buffer.from(jpeg)]));
+  return own;
+}
+
 /** Recent frames of one camera, ordered by capture time, bounded by age. */
 export class FrameRing {
   private frames: RingFrame[] = [];
@@ -32,7 +39,7 @@ export class FrameRing {
         const at = this.indexOf(f.capturedAt);
         if (at < this.frames.length && this.frames[at]!.capturedAt === f.capturedAt) continue;
         if (last.capturedAt - f.capturedAt > this.keepMs) continue;
-        const own: RingFrame = { capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: owned ? f.jpeg : Buffer.from(f.jpeg) };
+        const own = ownFrame(f, owned);
         this.frames.splice(at, 0, own);
         added.push(own);
         continue;
@@ -40,7 +47,7 @@ export class FrameRing {
       // A frame arrives as a slice of the consumer's fetch buffer (megabytes, many cameras):
       // holding the slice would keep the whole buffer alive for as long as the ring keeps the
       // frame. A copy costs a memcpy and bounds memory by what the rings actually hold.
-      const own: RingFrame = { capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg: owned ? f.jpeg : Buffer.from(f.jpeg) };
+      const own = ownFrame(f, owned);
       this.frames.push(own);
       added.push(own);
     }

@@ -1,3 +1,5 @@
+import { SkipRuns } from './skip-runs.ts';
+
 /**
  * Which windows are still open, per (camera, query): a window is open from the moment it
  * is planned until its finding is published (or it is skipped or superseded). The commit
@@ -7,6 +9,8 @@ export class WindowLedger {
   private readonly plannedThrough = new Map<string, number>();
   private readonly open = new Map<string, Map<number, number>>();
   private readonly waiters = new Set<() => void>();
+  /** Windows skipped (not asked), as runs for the window audit; the progress reporter sends them. */
+  readonly skips = new SkipRuns();
 
   /** A window ending at `end` was planned (every grid window up to it has been considered). */
   planned(key: string, end: number): void {
@@ -34,9 +38,16 @@ export class WindowLedger {
     this.wake();
   }
 
+  /** A window not asked, for `reason`: settled, and recorded for the window audit. */
+  skipped(key: string, window: { start: number; end: number }, everyMs: number, reason: string): void {
+    this.skips.add(key, window.start, window.end, everyMs, reason);
+    this.settled(key, window.end);
+  }
+
   /** Drops a (camera, query) no longer in the config; its windows still in flight settle as no-ops. */
   forget(key: string): void {
     this.plannedThrough.delete(key);
+    this.skips.forget(key);
     if (this.open.delete(key)) this.wake();
   }
 

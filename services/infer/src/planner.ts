@@ -7,6 +7,7 @@ import { evaluateTrigger, needsAnalytics, type TriggerMemory, type TriggerOutcom
 import { inSchedule } from './schedule.ts';
 import { outlinedZone, renderQuestion } from './question.ts';
 import { estimateTokens } from '@vigil/model';
+import { jpegSize } from '@vigil/media';
 import type { AskJob } from './asker.ts';
 import type { AnalyticsStage, ZoneCells } from './analytics/stage.ts';
 import type { DetectorStage } from './analytics/detector.ts';
@@ -388,7 +389,7 @@ export class WindowPlanner {
 
   private skip(q: QueryConfig, key: string, plan: WindowPlan, reason: string): void {
     this.d.metrics.windowsSkipped.inc({ query: q.id, reason });
-    this.d.ledger.settled(key, plan.end);
+    this.d.ledger.skipped(key, plan, q.everyMs, reason);
   }
 
   /** The question about a fired window: its frames at the query's budget, unless the token budget is spent. */
@@ -402,9 +403,16 @@ export class WindowPlanner {
     const site = cam.camera.site;
     // The trigger judged every frame; the model gets the query's frame budget.
     const thin = q.fps !== undefined && q.fps < cam.ring.fps;
-    const sent = thin ? sampleFrames(frames, q.fps!, plan.start) : frames;
+    const sampled = thin ? sampleFrames(frames, q.fps!, plan.start) : frames;
+    // zone_view: crop — the model is sent the zone cut from the full-resolution picture.
+    const sent = q.zoneView === 'crop' ? cropsOf(sampled, q.zone!) : sampled;
+    if (sent.length < Math.max(2, sampled.length / 2)) {
+      this.skip(q, key, plan, 'no_crop');
+      return undefined;
+    }
     const fps = thin ? q.fps! : cam.ring.fps;
-    const estimatedTokens = estimateTokens(sent.length, cam.ring.width || 640, cam.ring.height || 388, this.d.profileOf(q));
+    const size = q.zoneView === 'crop' ? jpegSize(sent[0]!.jpeg) : undefined;
+    const estimatedTokens = estimateTokens(sent.length, size?.width ?? (cam.ring.width || 640), size?.height ?? (cam.ring.height || 388), this.d.profileOf(q));
     const over = this.d.budget.over(cam.camera.id, site);
     if (over) {
       this.skip(q, key, plan, `budget_${over}`);
@@ -473,4 +481,14 @@ export function needsStages(config: VigilConfig): { analytics: boolean; detector
     analytics: config.queries.some((q) => needsAnalytics(q.trigger)),
     detector: !!config.infer.onnx.detector && config.queries.some((q) => q.trigger.type === 'object'),
   };
+}
+
+/** A window's frames as the zone's crops (frames without one are left out: ingest sent none). */
+function cropsOf(frames: readonly RingFrame[], zone: string): RingFrame[] {
+  const out: RingFrame[] = [];
+  for (const f of frames) {
+    const jpeg = f.crops?.get(zone);
+    if (jpeg) out.push({ capturedAt: f.capturedAt, streamTime: f.streamTime, jpeg });
+  }
+  return out;
 }

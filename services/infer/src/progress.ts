@@ -9,7 +9,9 @@ import type { WindowLedger } from './ledger.ts';
  * windows after its cooldown were all decided and none was positive, not because the wall
  * clock moved while findings were still on their way (a backlog, a rebalance, a slow replica).
  * A window settles only after its finding is on the bus, so a progress message, published on
- * the same topic and key after it, follows it on its partition.
+ * the same topic and key after it, follows it on its partition. Windows skipped since the last
+ * message go with it as runs (`skips`), so alerts' window audit sees every decision. They are
+ * kept in memory only: a crash loses the runs not yet sent, unless the replay skips them again.
  */
 export class ProgressReporter {
   private readonly sent = new Map<string, number>();
@@ -36,9 +38,13 @@ export class ProgressReporter {
       for (const key of this.sent.keys()) if (!live.has(key)) this.sent.delete(key); // left the config
       for (const key of live) {
         const through = this.ledger.decidedThrough(key);
-        if (through === undefined || !Number.isFinite(through) || through <= (this.sent.get(key) ?? -Infinity)) continue;
+        if (through === undefined || !Number.isFinite(through)) continue;
+        // Skipped windows ride along (the window audit); they alone are reason enough to report.
+        const moved = through > (this.sent.get(key) ?? -Infinity);
+        if (!moved && !this.ledger.skips.pending(key)) continue;
         const [cameraId, queryId] = key.split('\u0000') as [string, string];
-        out.push({ v: 1, cameraId, queryId, through });
+        const skips = this.ledger.skips.take(key);
+        out.push(skips.length > 0 ? { v: 1, cameraId, queryId, through, skips } : { v: 1, cameraId, queryId, through });
       }
       if (out.length === 0) return;
       try {
@@ -48,7 +54,8 @@ export class ProgressReporter {
         );
         for (const p of out) this.sent.set(`${p.cameraId}\u0000${p.queryId}`, p.through);
       } catch (e) {
-        // The next report carries the same (or later) times: nothing is lost by waiting.
+        // The next report carries the same (or later) times, and the skips put back: nothing is lost by waiting.
+        for (const p of out) if (p.skips) this.ledger.skips.putBack(`${p.cameraId}\u0000${p.queryId}`, p.skips);
         this.log.warn({ err: String(e), keys: out.length }, 'cannot publish window progress yet');
       }
     })().finally(() => (this.running = undefined));

@@ -12,11 +12,12 @@ export function displayUrl(cam: CameraConfig): string {
  * camera's password is replaced wherever it appears (ffmpeg may echo it decoded).
  */
 export function scrubberFor(cam: CameraConfig): Scrub {
-  let inUrl: string | undefined;
-  try {
-    inUrl = new URL(cam.url).password;
-  } catch {
-    // an invalid URL: redaction still masks its userinfo
-  }
-  return scrubber([cam.password, inUrl]);
+  const inUrl = (url: string | undefined) => {
+    try {
+      return url ? new URL(url).password : undefined;
+    } catch {
+      return undefined; // an invalid URL: redaction still masks its userinfo
+    }
+  };
+  return scrubber([cam.password, inUrl(cam.url), inUrl(cam.detectUrl)]);
 }

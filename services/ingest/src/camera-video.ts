@@ -55,9 +55,29 @@ export class CameraVideo {
   private owed: number[] = [];
   private readonly warned = new Set<string>();
   private closed = false;
+  /** Whether keyframes feed the trigger stage (false while a detect substream does). */
+  private keyPictures = true;
 
   constructor(private readonly o: CameraVideoOptions) {
     this.ring = new PacketRing(o.keepMs);
+  }
+
+  /**
+   * Keyframes feed the trigger stage (the default), or not: a camera's detect substream does
+   * while it delivers; its keyframe decoder stops then and the full decode owes it nothing.
+   */
+  set keyframes(on: boolean) {
+    if (on === this.keyPictures) return;
+    this.keyPictures = on;
+    if (!on) {
+      this.stopKeys('detect stream');
+      this.owed = [];
+    }
+  }
+
+  /** Until when (capture time) infer has asked for the full decode. */
+  get until(): number {
+    return this.fullUntil;
   }
 
   /** Whether the full decoder runs (what the camera costs now). */
@@ -76,7 +96,7 @@ export class CameraVideo {
       else if (p.capturedAt - this.fullBase > MAX_DECODER_SPAN_MS) this.stopFull('decoder clock span');
       else this.full.feed([p]);
     }
-    const kept = p.key && this.keyCount++ % this.o.keyframeEvery === 0;
+    const kept = this.keyPictures && p.key && this.keyCount++ % this.o.keyframeEvery === 0;
     if (this.full?.running) {
       if (kept) this.owed.push(p.capturedAt);
       this.follower = false;
@@ -137,6 +157,33 @@ export class CameraVideo {
     this.stopDecoders('closed');
   }
 
+  /**
+   * Takes no more packets; a running full decode hands on the pictures it holds (within
+   * `timeoutMs`), then everything stops. For a switch to another reader without a gap.
+   */
+  drain(timeoutMs: number): Promise<void> {
+    const full = this.full;
+    this.closed = true;
+    this.stopKeys('closed');
+    if (!full?.running) {
+      this.stopFull('closed');
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.stopFull('closed');
+        resolve();
+      }
+      this.drained = done;
+      full.drain();
+    });
+  }
+
+  private drained?: () => void;
+
   /** A picture of the full decode: it goes out for windows, and to the trigger where a keyframe's is owed. */
   private onFullFrame(f: DecodedFrame): void {
     this.o.onFrame(f);
@@ -162,7 +209,8 @@ export class CameraVideo {
       frame,
       exit: (reason) => {
         this.o.onDecoder?.(kind, false);
-        if (['quiet', 'closed', 'restart earlier', 'full decode running'].includes(reason) || this.closed) return;
+        if (reason === 'drained' && kind === 'full') this.drained?.();
+        if (['quiet', 'closed', 'restart earlier', 'full decode running', 'drained', 'detect stream'].includes(reason) || this.closed) return;
         // Once per reason: a camera sending garbage does not fill the log.
         if (!this.warned.has(reason)) {
           this.warned.add(reason);

@@ -14,6 +14,8 @@ export interface PipelineSettings {
   ffmpegPath: string;
   /** decode: on_demand — packets kept per camera for a full decode to start from. */
   packetsMs: number;
+  /** decode: on_demand — full decode this long without a pause: ffmpeg decodes the camera directly (0: never). */
+  busyAfterMs: number;
 }
 
 export interface FleetDeps {

@@ -61,7 +61,7 @@ export async function startIngest(config: VigilConfig, deps: IngestDeps): Promis
     rateWindowMs: deps.rateWindowMs,
   });
   // A full decode starts at the keyframe before the window infer asks for: keep what its longest window needs.
-  const settings = (c: VigilConfig) => ({ chunkMs: c.ingest.chunkMs, ffmpegPath: c.ingest.ffmpegPath, packetsMs: c.infer.bufferMs });
+  const settings = (c: VigilConfig) => ({ chunkMs: c.ingest.chunkMs, ffmpegPath: c.ingest.ffmpegPath, packetsMs: c.infer.bufferMs, busyAfterMs: c.ingest.busyAfterMs });
   const stopOpens = deps.control?.subscribe(VIDEO_OPEN_SUBJECT, (data) => {
     const open = parseVideoOpen(data);
     if (!open.ok) return log.warn({ reason: open.reason }, 'video open request refused');

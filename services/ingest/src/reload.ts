@@ -16,7 +16,7 @@ export interface CameraDiff {
 
 /** The fields that decide how ffmpeg runs; any change to them restarts the camera. */
 function pipelineKey(c: CameraConfig): string {
-  return JSON.stringify([c.url, c.username, c.password, c.transport, c.fps, c.width, c.hwaccel, c.inputArgs, c.stallTimeoutMs, c.decode, c.keyframeEvery]);
+  return JSON.stringify([c.url, c.username, c.password, c.transport, c.fps, c.width, c.hwaccel, c.inputArgs, c.stallTimeoutMs, c.decode, c.keyframeEvery, c.detectUrl, c.detectFps, c.crops]);
 }
 
 function labelKey(c: CameraConfig): string {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import type { VigilConfig } from '@vigil/config';
 import type { Finding, FrameChunk } from '@vigil/contracts';
-import { clipArgs, JpegSplitter, jpegSize } from '@vigil/media';
+import { clipArgs, FrameGroups, JpegSplitter, jpegSize } from '@vigil/media';
 import type { ModelClient } from '@vigil/model';
 import type { Logger } from '@vigil/observability';
 import { keepsWindows, type IncidentStore } from '@vigil/store';
@@ -38,7 +38,9 @@ export function caseConfig(config: VigilConfig, cameraId: string): VigilConfig {
  */
 export async function replayCase(c: SuiteCase, variants: Variant[], opts: { model?: ModelClient; store: IncidentStore; log: Logger }): Promise<CaseResult[]> {
   const configs = variants.map((v) => caseConfig(v.config, c.camera));
-  const camera = configs[0]!.cameras[0]!;
+  // Every variant's crops are cut in the one decode (a candidate may crop where the config does not).
+  const crops = [...new Map(configs.flatMap((cfg) => cfg.cameras[0]!.crops ?? []).map((v) => [v.zone, v])).values()];
+  const camera = { ...configs[0]!.cameras[0]!, crops };
   const replays: InferReplay[] = [];
   try {
     for (const config of configs) replays.push(await InferReplay.open(config, { model: opts.model, log: opts.log }));
@@ -70,7 +72,8 @@ export async function replayCase(c: SuiteCase, variants: Variant[], opts: { mode
  * is paused while a chunk is being planned (the pipe's own backpressure).
  */
 async function* clipChunks(c: SuiteCase, camera: VigilConfig['cameras'][number], chunkMs: number, ffmpegPath: string): AsyncGenerator<FrameChunk> {
-  const child = spawn(ffmpegPath, clipArgs(c.clip, { fps: camera.fps, width: camera.width }, camera.hwaccel), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const crops = camera.crops ?? [];
+  const child = spawn(ffmpegPath, clipArgs(c.clip, { fps: camera.fps, width: camera.width, crops: crops.map((v) => v.box) }, camera.hwaccel), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const exited = new Promise<number | null>((resolve) => {
@@ -81,6 +84,7 @@ async function* clipChunks(c: SuiteCase, camera: VigilConfig['cameras'][number],
     });
   });
   const splitter = new JpegSplitter();
+  const groups = new FrameGroups(crops.length);
   const perChunk = Math.max(1, Math.round((chunkMs / 1000) * camera.fps));
   let n = 0;
   let seq = 0;
@@ -89,10 +93,15 @@ async function* clipChunks(c: SuiteCase, camera: VigilConfig['cameras'][number],
   const chunk = (): FrameChunk => ({ cameraId: camera.id, seq: seq++, width: size!.width, height: size!.height, fps: camera.fps, codec: 'jpeg', frames: frames.splice(0) });
   try {
     for await (const data of child.stdout as AsyncIterable<Buffer>) {
-      for (const jpeg of splitter.push(data)) {
+      for (const out of splitter.push(data)) {
+        const group = groups.push(out);
+        if (!group) continue;
+        const jpeg = group.picture;
         size ??= jpegSize(jpeg);
         if (!size) throw new ClipError(`${basename(c.clip)}: ffmpeg wrote something that is not a JPEG`);
-        frames.push({ capturedAt: c.start + Math.round((n * 1000) / camera.fps), streamTime: n / camera.fps, jpeg });
+        const frame: FrameChunk['frames'][number] = { capturedAt: c.start + Math.round((n * 1000) / camera.fps), streamTime: n / camera.fps, jpeg };
+        if (crops.length > 0) frame.crops = new Map(crops.map((v, i) => [v.zone, group.crops[i]!]));
+        frames.push(frame);
         n++;
         if (frames.length >= perChunk) yield chunk();
       }

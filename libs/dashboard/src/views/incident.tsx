@@ -1,13 +1,28 @@
 import { useEffect, useState } from 'preact/hooks';
-import { getIncident, type Incident, type OperatorAction } from '../api.ts';
+import { addLabel, getIncident, type Incident, type OperatorAction } from '../api.ts';
+import { NoteDialog } from '../components/note-dialog.tsx';
 import { useIncidentEvents } from '../live.ts';
 import { time } from '../format.ts';
 import { IncidentCard } from '../components/incident-card.tsx';
+import { timelineHref } from '../timeline.ts';
 
 /** Everything about one incident: evidence, the model's reasoning beside its answer, and facts. */
 export function IncidentView(props: { id: string }) {
   const [i, setI] = useState<Incident | null>(null);
   const [error, setError] = useState('');
+  const [labelling, setLabelling] = useState(false);
+  const [labelled, setLabelled] = useState('');
+  // A false positive becomes a case of a regression suite (GET /api/labels/suite).
+  const markFalsePositive = async (note: string | null) => {
+    setLabelling(false);
+    if (note === null) return;
+    try {
+      const l = await addLabel({ kind: 'false_positive', incident: props.id, note });
+      setLabelled(`Marked a false positive by ${l.by}.`);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
   useEffect(() => {
     getIncident(props.id).then(setI, (e: Error) => setError(e.message));
   }, [props.id]);
@@ -23,6 +38,14 @@ export function IncidentView(props: { id: string }) {
     <section aria-labelledby="inc-title">
       <p>
         <a href="#/live">← Live incidents</a>
+        {i.kind !== 'camera-offline' && (
+          <>
+            {' · '}
+            <a href={timelineHref(i.camera, i.query, i.started_at)} data-link="timeline">
+              Timeline around it
+            </a>
+          </>
+        )}
       </p>
       <h1 id="inc-title">
         {i.camera} · {i.query}
@@ -30,6 +53,17 @@ export function IncidentView(props: { id: string }) {
       <ul class="incidents">
         <IncidentCard incident={i} onChange={setI} />
       </ul>
+      {i.kind !== 'camera-offline' && (
+        <p>
+          <button onClick={() => setLabelling(true)} data-action="false-positive">
+            False positive
+          </button>{' '}
+          <span class="muted" role="status" data-field="label">
+            {labelled}
+          </span>
+        </p>
+      )}
+      {labelling && <NoteDialog title={`Mark incident on ${i.camera} a false positive`} confirm="False positive" onDone={(n) => void markFalsePositive(n)} />}
       <div class="detail" style="margin-top:1rem">
         <div>
           <h2>Evidence</h2>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { listQueries, type Query } from '../api.ts';
+import { timelineHref } from '../timeline.ts';
 
 /** The standing queries and whether each can be asked (e.g. waiting for a model server). */
 export function QueriesView() {
@@ -31,8 +32,27 @@ export function QueriesView() {
             <tr data-query={q.id}>
               <td>{q.id}</td>
               <td>{q.question}</td>
-              <td>{Array.isArray(q.cameras) ? q.cameras.join(', ') : ''}</td>
-              <td>{String(q.status ?? 'active').replace(/_/g, ' ')}</td>
+              <td>
+                {(Array.isArray(q.cameras) ? q.cameras : []).map((c, n) => (
+                  <>
+                    {n > 0 && ', '}
+                    <a href={timelineHref(c, q.id)} title={`Timeline of ${q.id} on ${c}`}>
+                      {c}
+                    </a>
+                  </>
+                ))}
+              </td>
+              <td>
+                {String(q.status ?? 'active').replace(/_/g, ' ')}
+                {q.shadow && (
+                  <>
+                    {' · '}
+                    <a href="#/shadows" data-shadow-of={q.shadow}>
+                      shadows {q.shadow}
+                    </a>
+                  </>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
