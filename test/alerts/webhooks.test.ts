@@ -37,6 +37,7 @@ alerts:
       url: "http://127.0.0.1:${receiverPort}/actions"
       queries: [forklift]
       events: [ack, resolve]
+      backoff: 200ms
       template: { event: "{{event}}", by: "{{by}}", note: "{{note}}", state: "{{state}}" }
 `);
   const bus = new MemoryBus();
@@ -44,10 +45,21 @@ alerts:
   const logs = capturedLogger('alerts');
   const alerts = await startAlerts(config, { bus, store, logger: logs.logger, webhookPollMs: 100 });
   const received: { headers: IncomingMessage['headers']; url?: string; body: any }[] = [];
+  // The first `ack` is answered 503 only once the operator has resolved, so its retry is sent
+  // after the resolve: it must still say the state the ack left.
+  let ackRefused = false;
+  let resolvedByOperator!: () => void;
+  const resolved = new Promise<void>((r) => (resolvedByOperator = r));
   const receiver = createServer((req, res) => {
     let text = '';
     req.on('data', (d: Buffer) => (text += d));
-    req.on('end', () => {
+    req.on('end', async () => {
+      if (req.headers['x-vigil-event'] === 'ack' && !ackRefused) {
+        ackRefused = true;
+        await resolved;
+        res.writeHead(503).end();
+        return;
+      }
       received.push({ headers: req.headers, url: req.url, body: JSON.parse(text) });
       res.writeHead(204).end();
     });
@@ -86,13 +98,16 @@ alerts:
       fetch(`http://127.0.0.1:${port}/api/incidents/${f.id}/${action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal((await act('ack', { by: 'ana', note: 'on my way' })).status, 200);
     assert.equal((await act('resolve', { by: 'ben', note: 'forklift parked' })).status, 200);
+    resolvedByOperator();
     await waitFor('ack and resolve delivered', () => received.length >= 3, 10_000);
     await new Promise((r) => setTimeout(r, 500));
+    assert.ok(ackRefused, 'the first ack was refused');
     const actions = received.slice(1);
-    assert.deepEqual(actions.map((r) => [r.url, r.headers['x-vigil-event']]), [['/actions', 'ack'], ['/actions', 'resolve']]);
+    // The ack's retry went out after the resolve.
+    assert.deepEqual(actions.map((r) => [r.url, r.headers['x-vigil-event']]), [['/actions', 'resolve'], ['/actions', 'ack']]);
     assert.deepEqual(actions.map((r) => r.body), [
-      { event: 'ack', by: 'ana', note: 'on my way', state: 'acknowledged' },
       { event: 'resolve', by: 'ben', note: 'forklift parked', state: 'resolved' },
+      { event: 'ack', by: 'ana', note: 'on my way', state: 'acknowledged' },
     ]);
   } finally {
     await alerts.close();

@@ -245,15 +245,15 @@ export class SqlIncidentStore implements IncidentStore {
   }
 
   async claimDeliveries(limit: number, leaseMs: number, target: { only?: string; except?: string } = {}): Promise<ClaimedDelivery[]> {
-    const res = await this.db.query<{ id: string; incident_id: string; webhook: string; event: WebhookDelivery['event']; attempts: number }>(
+    const res = await this.db.query<{ id: string; incident_id: string; webhook: string; event: WebhookDelivery['event']; attempts: number; state: string | null }>(
       `UPDATE webhook_deliveries SET attempts = attempts + 1, next_at = now() + $2 * interval '1 millisecond'
        WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_at <= now()
                       AND ($3::text IS NULL OR webhook = $3) AND ($4::text IS NULL OR webhook <> $4)
                     ORDER BY next_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING id, incident_id, webhook, event, attempts`,
+       RETURNING id, incident_id, webhook, event, attempts, state`,
       [limit, leaseMs, target.only ?? null, target.except ?? null],
     );
-    return res.rows.map((r) => ({ id: String(r.id), incidentId: r.incident_id, webhook: r.webhook, event: r.event, attempts: Number(r.attempts) }));
+    return res.rows.map((r) => ({ id: String(r.id), incidentId: r.incident_id, webhook: r.webhook, event: r.event, attempts: Number(r.attempts), state: r.state ?? undefined }));
   }
 
   async finishDelivery(id: string, result: { ok: true } | { ok: false; error: string; retryAt: Date | null }): Promise<void> {

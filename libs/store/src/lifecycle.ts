@@ -12,12 +12,15 @@ export async function lockEpisode(tx: SqlRunner, camera: string, query: string):
   await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`episode/${camera}/${query}`]);
 }
 
-/** Adds webhook deliveries to the outbox in the caller's transaction (idempotent per ref). */
+/**
+ * Adds webhook deliveries to the outbox in the caller's transaction (idempotent per ref), with
+ * the incident's state as the change left it: callers enqueue after they update.
+ */
 export async function enqueueDeliveries(tx: SqlRunner, incidentId: string, webhooks: string[], event: string, ref = ''): Promise<void> {
   if (webhooks.length === 0) return;
   await tx.query(
-    `INSERT INTO webhook_deliveries (incident_id, webhook, event, ref)
-     SELECT $1, w, $3, $4 FROM unnest($2::text[]) AS w ON CONFLICT DO NOTHING`,
+    `INSERT INTO webhook_deliveries (incident_id, webhook, event, ref, state)
+     SELECT $1, w, $3, $4, (SELECT state FROM incidents WHERE id = $1) FROM unnest($2::text[]) AS w ON CONFLICT DO NOTHING`,
     [incidentId, webhooks, event, ref],
   );
 }

@@ -164,6 +164,8 @@ export interface ClaimedDelivery {
   webhook: string;
   event: WebhookDelivery['event'];
   attempts: number;
+  /** The incident's state when the event happened (absent for deliveries queued before it was kept). */
+  state?: string;
 }
 
 /** Where incidents live (PostgreSQL in distributed mode, PGlite in standalone mode). */

@@ -8,8 +8,11 @@ const MAX_BACKOFF_MS = 5 * 60_000;
 const LEASE_MS = 30_000;
 const TIMEOUT_MS = 10_000;
 
-/** The values a template may name, as strings. */
-export function templateValues(i: Incident, event: string, cameraName?: string): Record<string, string> {
+/**
+ * The values a template may name, as strings. `state` is the incident's state when the event
+ * happened (a retried `ack` sent after a resolve still says `acknowledged`), where known.
+ */
+export function templateValues(i: Incident, event: string, cameraName?: string, state: string = i.state): Record<string, string> {
   return {
     id: i.id,
     event,
@@ -22,7 +25,7 @@ export function templateValues(i: Incident, event: string, cameraName?: string):
     answer: i.answer,
     reasoning: i.reasoning,
     severity: i.severity,
-    state: i.state,
+    state,
     started_at: i.started_at,
     ended_at: i.ended_at,
     url: `/api/incidents/${i.id}`,
@@ -132,8 +135,10 @@ export class WebhookSender implements Outbox {
     }
     const incident = await this.store.get(d.incidentId);
     if (!incident) return;
-    const values = templateValues(incident, d.event, this.cameraNames.get(incident.camera));
-    const body = hook.template === undefined ? { event: d.event, incident } : renderTemplate(hook.template, values);
+    const state = d.state ?? incident.state;
+    const values = templateValues(incident, d.event, this.cameraNames.get(incident.camera), state);
+    // The default body: the event, the state it left, and the incident as it is now.
+    const body = hook.template === undefined ? { event: d.event, state, incident } : renderTemplate(hook.template, values);
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-vigil-delivery': d.id, 'x-vigil-event': d.event };
     if (hook.token) headers.authorization = `Bearer ${hook.token}`;
     let error: string | undefined;
