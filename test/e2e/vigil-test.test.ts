@@ -72,11 +72,13 @@ test('the example suite passes: exit 0, every span found in time, the JSON shape
   assert.ok((lane.windows as number) < 12, `lane-motion asked only triggered windows (${lane.windows})`);
 });
 
-test('a 60 s clip replays in well under 60 s', async () => {
+test('a 60 s clip replays faster than real time (how much faster: npm run bench -- replay)', async () => {
   const file = suite('one-clip.yaml', `config: ./site.yaml\ncases:\n  - clip: CLIPS/dock-red-pallet.mp4\n    camera: dock-1\n    expect:\n      red-pallet: [["0:12", "0:20"], ["0:40", "0:46"]]\n`);
   const r = await vigilTest(file, '--model', server.url, '--json');
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(r.ms < 30_000, `took ${Math.round(r.ms)} ms`);
+  // Paced at real time it would take the clip's 60 s plus the command's start; on a shared
+  // CI machine the replay itself has taken from 6 to 32 s.
+  assert.ok(r.ms < 60_000, `took ${Math.round(r.ms)} ms`);
   // Unlisted: reported, not scored.
   const out = lastJson(r);
   assert.equal(out.queries['lane-motion']!.scored, false);

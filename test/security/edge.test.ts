@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { ConfigError, configSecrets, parseConfig } from '@vigil/config';
 import { Authenticator, MEDIA_COOKIE, MEDIA_SESSION_MS, RequestGuard, requestUrl } from '@vigil/edge';
 import { redactText, redactUrl, scrubber } from '@vigil/observability';
+import { waitFor } from '../helpers/env.ts';
 
 test('one redactor: passwords with @ and /, secret query parameters, text with URLs', () => {
   assert.equal(redactUrl('rtsp://admin:p@ss@10.0.0.5/s1'), 'rtsp://admin:***@10.0.0.5/s1');
@@ -143,4 +144,36 @@ setTimeout(async () => { console.log((await registry.metrics()).split('\\n').fil
   assert.match(fatal.out, /uncaught exception/);
   assert.match(fatal.out, /half done/);
   assert.match(fatal.out, /stopped cleanly/);
+});
+
+test('keep-alive: responses advertise 5 s and idle sockets are kept past it, so a client reusing one at the limit does not race the close', async () => {
+  const { createServer } = await import('node:http');
+  const { connect } = await import('node:net');
+  const { hardenServer, SERVER_LIMITS } = await import('@vigil/edge');
+  // The handler registered before hardening and after it (as alerts does): the hint is set either way.
+  for (const early of [true, false]) {
+    const server = early ? hardenServer(createServer((_q, r) => r.end('{}'))) : hardenServer(createServer());
+    if (!early) server.on('request', (_q, r) => r.end('{}'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const socket = connect((server.address() as { port: number }).port, '127.0.0.1');
+      let closedAt = 0;
+      socket.on('close', () => (closedAt = Date.now()));
+      socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      const head = String(await new Promise<Buffer>((r) => socket.once('data', r)));
+      const answeredAt = Date.now();
+      assert.match(head, /^keep-alive: timeout=5\r$/im, head);
+      assert.equal(head.match(/keep-alive: timeout/gi)?.length, 1, 'one hint');
+      if (!early) continue; // the timing once is enough
+      const advertised = SERVER_LIMITS.keepAliveTimeoutMs;
+      await new Promise((r) => setTimeout(r, advertised + 1500));
+      assert.equal(closedAt, 0, 'still open 1.5 s past the advertised timeout');
+      // Node itself adds a second to keepAliveTimeout before it closes.
+      await waitFor('closed once the grace is over', () => closedAt > 0, SERVER_LIMITS.keepAliveGraceMs + 4000, 100);
+      assert.ok(closedAt - answeredAt <= advertised + SERVER_LIMITS.keepAliveGraceMs + 2000, `closed after ${closedAt - answeredAt} ms`);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  }
 });

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /** Limits every Vigil listener applies: slow or idle clients cannot hold sockets for long. */
@@ -7,7 +7,14 @@ export const SERVER_LIMITS = {
   headersTimeoutMs: 10_000,
   /** The whole request (headers and body) within this; responses may take longer. */
   requestTimeoutMs: 30_000,
+  /** The idle keep-alive a response advertises (`Keep-Alive: timeout=5`). */
   keepAliveTimeoutMs: 5_000,
+  /**
+   * How much longer an idle socket is really kept. Clients close at the advertised timeout less
+   * a margin (Node's fetch: 1 s); a server closing at exactly the advertised time races a client
+   * reusing the socket, and a busy event loop on either side loses it as "fetch failed".
+   */
+  keepAliveGraceMs: 3_000,
   maxHeadersCount: 100,
   /** Open connections per listener; beyond it new ones are closed at once. */
   maxConnections: 4096,
@@ -17,7 +24,11 @@ export const SERVER_LIMITS = {
 export function hardenServer(server: Server): Server {
   server.headersTimeout = SERVER_LIMITS.headersTimeoutMs;
   server.requestTimeout = SERVER_LIMITS.requestTimeoutMs;
-  server.keepAliveTimeout = SERVER_LIMITS.keepAliveTimeoutMs;
+  server.keepAliveTimeout = SERVER_LIMITS.keepAliveTimeoutMs + SERVER_LIMITS.keepAliveGraceMs;
+  const advertised = `timeout=${SERVER_LIMITS.keepAliveTimeoutMs / 1000}`;
+  // First among the request listeners (Socket.IO keeps it first when it wraps them): Node
+  // writes its own hint, from keepAliveTimeout, only when the response has none.
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => res.setHeader('keep-alive', advertised));
   server.maxHeadersCount = SERVER_LIMITS.maxHeadersCount;
   server.maxConnections = SERVER_LIMITS.maxConnections;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
