@@ -156,6 +156,27 @@ test('messages in flight when the broker dies are sent again, in order, after th
   assert.equal(link.dropped, 0);
 });
 
+test('current-only state is never queued while disconnected, and is dropped, not sent again, when the broker dies before taking it', async () => {
+  const id = uid();
+  const link = open({ availability: { topic: `vigil/${id}/status`, qos: 1 } });
+  const got: string[] = [];
+  link.subscribe(`f/${id}/+`, (_t, payload) => void got.push(payload.toString()), { qos: 1 });
+  await until('connected', () => link.connected);
+  broker.pause(); // written to the socket, never acknowledged
+  const state = link.publish(`f/${id}/state`, 'stale', { qos: 1, currentOnly: true });
+  const event = link.publish(`f/${id}/event`, 'event', { qos: 1 });
+  await sleep(200);
+  await broker.kill();
+  await until('the link noticed', () => !link.connected);
+  assert.equal(await link.publish(`f/${id}/state`, 'while away', { qos: 1, currentOnly: true }), false, 'not queued while away');
+  await broker.start();
+  assert.equal(await state, false, 'dropped with the connection');
+  assert.equal(await event, true, 'an ordinary message is still sent again');
+  await until('the event delivered', () => got.includes('event'));
+  await sleep(500); // a resent state would arrive by now
+  assert.deepEqual(got, ['event']);
+});
+
 test('shared subscription: 20 messages over two links, each delivered exactly once', async () => {
   const id = uid();
   const received: string[][] = [[], []];

@@ -33,6 +33,12 @@ export interface MqttLinkOptions {
 export interface PublishOptions {
   qos?: QoS;
   retain?: boolean;
+  /**
+   * State its publisher sends afresh on every connect (e.g. Home Assistant discovery): never
+   * queued while disconnected, and dropped rather than sent again when the connection is lost
+   * before the broker took it — after a reconnect it could be stale (a config since reloaded).
+   */
+  currentOnly?: boolean;
 }
 
 export type MessageHandler = (topic: string, payload: Buffer) => void | Promise<void>;
@@ -44,6 +50,7 @@ interface Pending {
   payload: string | Buffer;
   qos: QoS;
   retain: boolean;
+  currentOnly: boolean;
   state: 'queued' | 'inflight' | 'done';
   messageId: number;
   resolve(ok: boolean): void;
@@ -169,8 +176,9 @@ export class MqttLink {
       this.log.warn({ topic: short(topic) }, 'mqtt publish to an invalid topic refused');
       return Promise.resolve(false);
     }
+    if (opts.currentOnly && !this.ready) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
-      const p: Pending = { seq: this.seq++, topic, payload, qos: opts.qos ?? 0, retain: opts.retain ?? false, state: 'queued', messageId: 0, resolve };
+      const p: Pending = { seq: this.seq++, topic, payload, qos: opts.qos ?? 0, retain: opts.retain ?? false, currentOnly: opts.currentOnly ?? false, state: 'queued', messageId: 0, resolve };
       this.queue.push(p);
       this.trim();
       this.pump();
@@ -247,6 +255,9 @@ export class MqttLink {
     }
     // mqtt.js would resend these from its own store on reconnect; take them back into ours.
     for (const p of [...this.inflight]) this.takeBack(p);
+    // Current-only state waiting or unacknowledged is dropped: its publisher sends it fresh on connect.
+    for (const p of this.queue.filter((q) => q.currentOnly)) this.finish(p, false);
+    this.queue.splice(0, this.queue.length, ...this.queue.filter((q) => !q.currentOnly));
     for (const m of [...this.immediate]) m.fail(new Error('mqtt: connection lost'));
     if (this.closed) return;
     if (this.upSince && Date.now() - this.upSince >= STABLE_MS) this.attempt = 0;

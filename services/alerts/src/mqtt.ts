@@ -182,17 +182,18 @@ export class MqttBridge {
   }
 
   private publishDiscovery(): void {
-    // Discovery is state, not an event: queued while the broker is away it would go out stale
-    // after a reload (a removed query's entity back for a moment). The connect hook sends it fresh.
+    // Discovery is state, not an event: queued while the broker is away, or unacknowledged when
+    // it went, it would go out stale after a reload (a removed query's entity back for a moment).
+    // The connect hook sends it fresh.
     if (this.stopped || !this.link.connected) return;
     const messages = discoveryMessages(this.config, this.topics, [...this.replicas].sort());
     const wanted = new Set(messages.map((m) => m.topic));
-    for (const m of messages) void this.link.publish(m.topic, m.payload, { qos: this.qos, retain: true });
+    for (const m of messages) void this.link.publish(m.topic, m.payload, { qos: this.qos, retain: true, currentOnly: true });
     // An empty retained message removes an entity: cameras and queries no longer configured.
     for (const topic of this.seenDiscovery) {
       if (wanted.has(topic)) continue;
-      this.seenDiscovery.delete(topic);
-      void this.link.publish(topic, '', { qos: this.qos, retain: true });
+      // Forgotten once the broker has it: a removal lost with the connection is sent again on connect.
+      void this.link.publish(topic, '', { qos: this.qos, retain: true, currentOnly: true }).then((ok) => ok && this.seenDiscovery.delete(topic));
     }
   }
 
