@@ -6,6 +6,7 @@ import { decodeFrameChunk, encodeFrameChunk, parseVideoOpen, type FrameChunk } f
 import { PacketClock } from '@vigil/media';
 import { PacketRing } from '../../services/ingest/src/packet-ring.ts';
 import { Chunker } from '../../services/ingest/src/chunker.ts';
+import { GopMeter } from '../../services/ingest/src/gop.ts';
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
 const JPEG = Buffer.from([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9]);
@@ -76,3 +77,31 @@ test('packet ring: decode order, duplicates dropped, bounded by age and bytes, s
   assert.equal(ring.fromKeyframeBefore(T0)[0]!.key, true);
 });
 
+
+test('the GOP meter: a forced keyframe or a burst does not shrink the GOP; a new run starts afresh', () => {
+  const gop = new GopMeter();
+  gop.key(T0);
+  gop.key(T0 + 25); // a keyframe forced when a client joined, one frame after the last
+  assert.equal(gop.ms, undefined, 'one interval is not an estimate');
+  gop.key(T0 + 1000);
+  assert.equal(gop.ms, 975);
+  gop.key(T0 + 2000);
+  assert.equal(gop.ms, 1000);
+  gop.key(T0 + 2400); // a scene cut
+  gop.key(T0 + 3400);
+  assert.equal(gop.ms, 1000);
+  gop.key(T0 + 3400); // a repeated or backward time is not an interval
+  gop.key(T0 + 3000);
+  assert.equal(gop.ms, 1000);
+  // A lost keyframe doubles one interval, until four newer ones have come.
+  gop.key(T0 + 5400);
+  assert.equal(gop.ms, 2000);
+  for (let i = 1; i <= 4; i++) gop.key(T0 + 5400 + i * 1000);
+  assert.equal(gop.ms, 1000);
+  gop.restart();
+  assert.equal(gop.ms, undefined);
+  gop.key(T0 + 60_000);
+  gop.key(T0 + 64_000);
+  gop.key(T0 + 68_000);
+  assert.equal(gop.ms, 4000, 'the gap across the restart is not an interval');
+});

@@ -9,6 +9,7 @@ import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.ts'
 import { Reasons, describeFailure } from './failure.ts';
 import { displayUrl, scrubberFor, sourceUrl } from './camera-url.ts';
 import { RateWindow } from './rate-window.ts';
+import { GopMeter } from './gop.ts';
 import { CAMERA_STATES, type IngestMetrics } from './metrics.ts';
 
 export interface CameraWorkerDeps {
@@ -82,7 +83,7 @@ export class CameraWorker {
   /** How this camera is read now: its config's, until a codec ingest cannot keep as packets falls back. */
   private mode: 'on_demand' | 'continuous';
   private gopMs?: number;
-  private lastKeyAt?: number;
+  private readonly gop = new GopMeter();
   /**
    * on_demand: a run started to take over from `run` (busy ↔ quiet), promoted at its first
    * output; until then `run` goes on, so the switch loses no picture to ffmpeg's start-up.
@@ -280,7 +281,7 @@ export class CameraWorker {
     } else {
       this.packetClock.reset();
       this.packetClock.resumeAfter(this.clock.lastStamp);
-      this.lastKeyAt = undefined;
+      this.gop.restart();
     }
     this.busyGauge(next.reads === 'pictures');
     this.deps.onStatus(this.status(now));
@@ -310,7 +311,7 @@ export class CameraWorker {
     this.runs++;
     this.clock.reset();
     this.packetClock.reset();
-    this.lastKeyAt = undefined;
+    this.gop.restart();
     this.rate.clear();
     this.run = this.mode === 'on_demand' ? this.spawnCopy(this.input) : this.spawnDecode(this.input);
   }
@@ -476,15 +477,13 @@ export class CameraWorker {
     this.rate.add(arrivedAt);
     this.m.frames.inc();
     if (au.key) {
-      if (this.lastKeyAt !== undefined && capturedAt > this.lastKeyAt) {
-        const gop = capturedAt - this.lastKeyAt;
-        if (this.gopMs === undefined || Math.abs(gop - this.gopMs) > 100) {
-          this.gopMs = gop;
-          // The GOP sets what the trigger stage sees while the camera is quiet: operators see it in the status.
-          if (this.state === 'online' || this.state === 'degraded') this.deps.onStatus(this.status(Date.now()));
-        }
+      this.gop.key(capturedAt);
+      const gop = this.gop.ms;
+      if (gop !== undefined && (this.gopMs === undefined || Math.abs(gop - this.gopMs) > 100)) {
+        this.gopMs = gop;
+        // The GOP sets what the trigger stage sees while the camera is quiet: operators see it in the status.
+        if (this.state === 'online' || this.state === 'degraded') this.deps.onStatus(this.status(Date.now()));
       }
-      this.lastKeyAt = capturedAt;
     }
     if (this.state === 'starting' || this.state === 'offline') {
       run.onlineAt = arrivedAt;
