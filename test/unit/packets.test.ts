@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeFrameChunk, encodeFrameChunk, parseVideoOpen, type FrameChunk } from '@vigil/contracts';
-import { PacketClock } from '@vigil/media';
+import { PacketClock, TsDemuxer, TsMuxer } from '@vigil/media';
 import { PacketRing } from '../../services/ingest/src/packet-ring.ts';
 import { Chunker } from '../../services/ingest/src/chunker.ts';
 import { GopMeter } from '../../services/ingest/src/gop.ts';
@@ -76,6 +76,80 @@ test('packet ring: decode order, duplicates dropped, bounded by age and bytes, s
   // The first keyframe held when none is old enough.
   assert.equal(ring.fromKeyframeBefore(T0)[0]!.key, true);
 });
+
+
+test('packet ring: bytes held in one reused slab stay intact across wraps, growth and the demuxer writing in place', () => {
+  const keepMs = 2_000;
+  const ring = new PacketRing(keepMs, 4 * 1024 * 1024);
+  // Units of varied size, 30 a second: a keyframe (large) each second, as a camera's stream.
+  const size = (i: number) => (i % 30 === 0 ? 150_000 : 3_000 + ((i * 7919) % 20_000));
+  const fill = (i: number, b: Buffer) => {
+    for (let k = 0; k < b.length; k++) b[k] = (i * 31 + k) & 0xff;
+    return b;
+  };
+  const intact = (q: { data: Buffer; decodeAt: number }) => {
+    const i = Math.round((q.decodeAt - T0) / 33);
+    return q.data.length === size(i) && q.data.equals(fill(i, Buffer.alloc(size(i))));
+  };
+  let capacity = 0;
+  for (let i = 0; i < 900; i++) {
+    const at = T0 + i * 33;
+    // Every other unit is written where the ring will keep it (the demuxer's path), the rest copied in.
+    const data = i % 2 === 0 ? fill(i, ring.alloc(size(i))) : fill(i, Buffer.alloc(size(i)));
+    const [held] = ring.add([{ capturedAt: at, decodeAt: at, key: i % 30 === 0, data }]);
+    assert.ok(held, `unit ${i} added`);
+    if (i === 300) capacity = ring.capacity;
+    if (i % 50 === 49) {
+      const all = ring.fromKeyframeBefore(-Infinity);
+      assert.ok(all.length > 0 && all.every(intact), `every held unit intact after unit ${i}`);
+      const span = all[all.length - 1]!.decodeAt - all[0]!.decodeAt;
+      assert.ok(span >= keepMs - 1000 && span <= keepMs + 1000, `about keepMs held (from a keyframe): ${span} ms`);
+    }
+  }
+  // The slab stopped growing once it held keepMs of stream: what came after reused it.
+  assert.equal(ring.capacity, capacity, 'no growth in steady state');
+  assert.ok(ring.capacity <= 4 * 1024 * 1024);
+  // A ring bounded below its age: bytes win, the newest is kept and intact.
+  const small = new PacketRing(60_000, 400_000);
+  for (let i = 0; i < 120; i++) small.add([{ capturedAt: T0 + i * 33, decodeAt: T0 + i * 33, key: i % 30 === 0, data: fill(i, small.alloc(size(i))) }]);
+  assert.ok(small.heldBytes <= 400_000 && small.capacity <= 400_000, `bounded: ${small.heldBytes} in ${small.capacity}`);
+  assert.ok(small.fromKeyframeBefore(T0 + 119 * 33).every(intact));
+  // A unit larger than the whole ring may hold is held alone.
+  const huge = Buffer.alloc(500_000, 7);
+  small.add([{ capturedAt: T0 + 200 * 33, decodeAt: T0 + 200 * 33, key: true, data: huge }]);
+  assert.equal(small.size, 1);
+  assert.ok(small.fromKeyframeBefore(Infinity)[0]!.data.equals(huge));
+});
+
+test('the demuxer assembles units into the room its consumer gives, byte for byte as without', () => {
+  const stream = h264Stream(40);
+  const plain = new TsDemuxer().push(stream);
+  const ring = new PacketRing(60_000);
+  const units = new TsDemuxer({ alloc: (n) => ring.alloc(n) }).push(stream);
+  assert.equal(units.length, plain.length);
+  assert.ok(units.length >= 39);
+  for (let i = 0; i < units.length; i++) {
+    assert.ok(units[i]!.data.equals(plain[i]!.data), `unit ${i}`);
+    assert.equal(ring.add([{ capturedAt: T0 + i, decodeAt: T0 + i, key: units[i]!.key, data: units[i]!.data }])[0]!.data.buffer, units[i]!.data.buffer, 'kept where it was written');
+  }
+  const bad = new TsDemuxer({ alloc: () => Buffer.alloc(1) });
+  assert.equal(bad.push(stream).length, 0);
+  assert.match(bad.lastError ?? '', /unit allocator gave 1 bytes/);
+});
+
+/** An H.264 stream of `n` units muxed as ingest's copy reads it: an IDR with its parameter sets each 10th unit. */
+function h264Stream(n: number): Buffer {
+  const m = new TsMuxer('h264');
+  const aud = [0, 0, 0, 1, 9, 0xf0];
+  return Buffer.concat(
+    Array.from({ length: n }, (_, i) => {
+      const key = i % 10 === 0;
+      const head = key ? [...aud, 0, 0, 0, 1, 0x67, 0x42, 0, 0x1e, 0, 0, 0, 1, 0x68, 0xce, 0x38, 0x80, 0, 0, 0, 1, 0x65] : [...aud, 0, 0, 0, 1, 0x41];
+      const body = Buffer.alloc(key ? 20_000 : 500 + ((i * 7919) % 3000), (i % 200) + 1);
+      return m.mux({ pts: 9000 + i * 3000, dts: 9000 + i * 3000, key, data: Buffer.concat([Buffer.from(head), body]) });
+    }),
+  );
+}
 
 
 test('the GOP meter: a forced keyframe or a burst does not shrink the GOP; a new run starts afresh', () => {

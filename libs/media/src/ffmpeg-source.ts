@@ -1,5 +1,5 @@
 import ffmpeg from 'fluent-ffmpeg';
-import type { Readable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { JpegSplitter } from './jpeg-splitter.ts';
 import { FfmpegLog, type StreamInfo } from './ffmpeg-log.ts';
 
@@ -79,8 +79,17 @@ export class FfmpegSource<T> {
       const errors = log.recentErrors();
       this.finish(this.killReason ?? (errors.length > 0 ? errors.join('; ') : 'stream ended'), log.opened);
     });
-    const out = command.pipe() as Readable;
-    out.on('data', (buf: Buffer) => {
+    // A plain sink, not fluent-ffmpeg's default PassThrough: each read of ffmpeg's stdout is handled
+    // as it is written, without a second stream's buffering and events (30+ reads a second per camera).
+    const sink = new Writable({
+      write: (buf: Buffer, _enc, done) => {
+        onData(buf);
+        done();
+      },
+    });
+    sink.on('error', () => undefined); // ffmpeg's exit is reported through the command
+    command.pipe(sink, { end: true });
+    const onData = (buf: Buffer) => {
       if (this.ended) return;
       let frames: T[];
       try {
@@ -91,8 +100,7 @@ export class FfmpegSource<T> {
       }
       const now = Date.now();
       for (const f of frames) this.on.frame(f, index++, now);
-    });
-    out.on('error', () => undefined); // ffmpeg's exit is reported through the command
+    };
   }
 
   /** Ends ffmpeg now; `exit` reports `reason` (a stall, garbage output…). */

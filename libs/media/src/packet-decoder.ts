@@ -157,11 +157,14 @@ export class PacketDecoder {
     this.flushTimer = undefined;
     const stdin = this.proc?.stdin;
     if (!stdin || this.ended || this.queued.length === 0) return;
-    const bytes = this.queued.length === 1 ? this.queued[0]! : Buffer.concat(this.queued, this.queuedBytes);
+    const queued = this.queued;
     this.queued = [];
     this.queuedBytes = 0;
     if (stdin.writableLength > MAX_BACKLOG_BYTES) return this.fail('decoder cannot keep up with the camera');
-    stdin.write(bytes);
+    // Corked: one writev of the batch, without first copying it into one buffer.
+    stdin.cork();
+    for (const b of queued) stdin.write(b);
+    stdin.uncork();
   }
 
   /**
