@@ -138,17 +138,29 @@ test('broker outage: bounded queue drops the oldest, reconnects by itself, sends
   assert.ok(reconnectMs < 16_000, `reconnected ${reconnectMs} ms after the broker came back`);
 });
 
-test('messages in flight when the broker dies are sent again, in order, after the reconnect', async () => {
+/** A connected link that receives what it publishes on `f/<id>/…`. */
+async function selfSubscribed(): Promise<{ id: string; link: MqttLink; got: string[] }> {
   const id = uid();
   const link = open({ availability: { topic: `vigil/${id}/status`, qos: 1 } });
   const got: string[] = [];
   link.subscribe(`f/${id}/+`, (_t, payload) => void got.push(payload.toString()), { qos: 1 });
   await until('connected', () => link.connected);
-  broker.pause(); // written to the socket, never acknowledged
-  const sent = ['a', 'b', 'c'].map((m) => link.publish(`f/${id}/m`, m, { qos: 1 }));
+  return { id, link, got };
+}
+
+/** Publishes with `send` while the broker reads nothing, then kills it: what was written is never acknowledged. */
+async function killedInFlight<T>(link: MqttLink, send: () => T): Promise<T> {
+  broker.pause();
+  const sent = send();
   await sleep(200);
   await broker.kill();
   await until('the link noticed', () => !link.connected);
+  return sent;
+}
+
+test('messages in flight when the broker dies are sent again, in order, after the reconnect', async () => {
+  const { id, link, got } = await selfSubscribed();
+  const sent = await killedInFlight(link, () => ['a', 'b', 'c'].map((m) => link.publish(`f/${id}/m`, m, { qos: 1 })));
   await broker.start();
   assert.deepEqual(await Promise.all(sent), [true, true, true]);
   await until('all three delivered', () => got.length >= 3);
@@ -157,17 +169,11 @@ test('messages in flight when the broker dies are sent again, in order, after th
 });
 
 test('current-only state is never queued while disconnected, and is dropped, not sent again, when the broker dies before taking it', async () => {
-  const id = uid();
-  const link = open({ availability: { topic: `vigil/${id}/status`, qos: 1 } });
-  const got: string[] = [];
-  link.subscribe(`f/${id}/+`, (_t, payload) => void got.push(payload.toString()), { qos: 1 });
-  await until('connected', () => link.connected);
-  broker.pause(); // written to the socket, never acknowledged
-  const state = link.publish(`f/${id}/state`, 'stale', { qos: 1, currentOnly: true });
-  const event = link.publish(`f/${id}/event`, 'event', { qos: 1 });
-  await sleep(200);
-  await broker.kill();
-  await until('the link noticed', () => !link.connected);
+  const { id, link, got } = await selfSubscribed();
+  const [state, event] = await killedInFlight(link, () => [
+    link.publish(`f/${id}/state`, 'stale', { qos: 1, currentOnly: true }),
+    link.publish(`f/${id}/event`, 'event', { qos: 1 }),
+  ]);
   assert.equal(await link.publish(`f/${id}/state`, 'while away', { qos: 1, currentOnly: true }), false, 'not queued while away');
   await broker.start();
   assert.equal(await state, false, 'dropped with the connection');
