@@ -155,7 +155,8 @@ export class PacketRing {
 
   /** A larger slab, the held packets copied to its start in order. */
   private grow(n: number): void {
-    const size = Math.min(this.maxBytes, Math.max(FIRST_SLAB, this.slab.length * 2, this.bytes + n));
+    // By half again (not double): a slab is held for good, and 16 cameras' slabs add up.
+    const size = Math.min(this.maxBytes, Math.max(FIRST_SLAB, Math.ceil(this.slab.length * 1.5), this.bytes + n));
     const next = Buffer.allocUnsafeSlow(Math.max(size, n));
     let o = 0;
     const held = this.packets.slice(this.head).map((p) => {
