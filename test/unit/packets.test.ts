@@ -152,30 +152,31 @@ function h264Stream(n: number): Buffer {
 }
 
 
-test('the GOP meter: a forced keyframe or a burst does not shrink the GOP; a new run starts afresh', () => {
+test('the GOP meter: a forced keyframe, a burst or a lost keyframe does not change the GOP; a new run starts afresh', () => {
   const gop = new GopMeter();
   gop.key(T0);
   gop.key(T0 + 25); // a keyframe forced when a client joined, one frame after the last
-  assert.equal(gop.ms, undefined, 'one interval is not an estimate');
-  gop.key(T0 + 1000);
-  assert.equal(gop.ms, 975);
-  gop.key(T0 + 2000);
+  gop.key(T0 + 1025);
+  assert.equal(gop.ms, undefined, 'two intervals are not an estimate');
+  gop.key(T0 + 2025);
   assert.equal(gop.ms, 1000);
-  gop.key(T0 + 2400); // a scene cut
-  gop.key(T0 + 3400);
+  gop.key(T0 + 2425); // a scene cut
+  gop.key(T0 + 3425);
   assert.equal(gop.ms, 1000);
-  gop.key(T0 + 3400); // a repeated or backward time is not an interval
+  gop.key(T0 + 3425); // a repeated or backward time is not an interval
   gop.key(T0 + 3000);
   assert.equal(gop.ms, 1000);
-  // A lost keyframe doubles one interval, until four newer ones have come.
-  gop.key(T0 + 5400);
-  assert.equal(gop.ms, 2000);
-  for (let i = 1; i <= 4; i++) gop.key(T0 + 5400 + i * 1000);
+  gop.key(T0 + 5425); // a lost keyframe: one interval of two GOPs
+  gop.key(T0 + 6425);
   assert.equal(gop.ms, 1000);
+  // The GOP itself changes (the camera was reconfigured): once most recent intervals say so.
+  for (let i = 1; i <= 5; i++) gop.key(T0 + 6425 + i * 4000);
+  assert.equal(gop.ms, 4000);
   gop.restart();
   assert.equal(gop.ms, undefined);
   gop.key(T0 + 60_000);
+  gop.key(T0 + 62_000);
   gop.key(T0 + 64_000);
-  gop.key(T0 + 68_000);
-  assert.equal(gop.ms, 4000, 'the gap across the restart is not an interval');
+  gop.key(T0 + 66_000);
+  assert.equal(gop.ms, 2000, 'the gap across the restart is not an interval');
 });
