@@ -1,21 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { ShadowDifferencePageSchema, ShadowListSchema, WindowPageSchema, type AskedWindow, type Incident, type ShadowDifference } from '@vigil/contracts';
-import { startIngest, type IngestService } from '@vigil/ingest';
-import { startInfer, type InferService } from '@vigil/infer';
-import { startAlerts, type AlertsService } from '@vigil/alerts';
-import { createLogger } from '@vigil/observability';
-import { openPlatform, type Platform } from '@vigil/platform';
-import { startModelServer, type ModelServer } from '../fixtures/model-server.ts';
-import { startCameraSim, startRtspServer, type CameraSim, type RtspServer } from '../fixtures/camera-sim.ts';
 import { Broker } from '../helpers/mosquitto.ts';
-import { configFromYaml, freePort, metricSum, uid, waitFor } from '../helpers/env.ts';
+import { metricSum, uid, waitFor } from '../helpers/env.ts';
+import { startStandaloneStack, type StandaloneStack } from '../helpers/standalone-stack.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 
 /**
@@ -30,13 +21,7 @@ const id = uid();
 const cam = `dock-${id}`;
 const SHADOW = 'lane-inverse';
 const prefix = `vigil-${id}`;
-let model: ModelServer;
-let rtsp: RtspServer;
-let sim: CameraSim;
-let platform: Platform;
-let alerts: AlertsService;
-let infer: InferService;
-let ingest: IngestService | undefined;
+let stack: StandaloneStack;
 let hook: Server;
 let socket: Socket;
 let broker: Broker;
@@ -44,10 +29,8 @@ let mqttClient: MqttClient;
 const hooked: { event: string; incident: Incident }[] = [];
 const pushed: { event: string; incident: Incident }[] = [];
 const mqttSeen: { topic: string; payload: string }[] = [];
-const dataDir = mkdtempSync(join(tmpdir(), 'vigil-shadow-e2e-'));
 
 before(async () => {
-  model = await startModelServer();
   broker = await Broker.start();
   mqttClient = await connectAsync(broker.url, { protocolVersion: 5 });
   mqttClient.on('message', (topic, payload) => mqttSeen.push({ topic, payload: payload.toString() }));
@@ -62,52 +45,40 @@ before(async () => {
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   const hookPort = (hook.address() as { port: number }).port;
-  const [rtspPort, udp] = [await freePort(), await freePort()];
-  rtsp = await startRtspServer({ port: rtspPort, mounts: { [cam]: udp } });
-  sim = await startCameraSim({ name: cam, udpPort: udp, movingBox: false, red: { atS: 6, durationS: 6 } });
-  const config = configFromYaml(`
-model:
-  endpoints: ["${model.url}/v1"]
-  profile: cosmos-reason1
-data_dir: "${dataDir}"
-http: { port: 0, host: 127.0.0.1 }
+  stack = await startStandaloneStack({
+    id,
+    camera: cam,
+    sim: { movingBox: false, red: { atS: 6, durationS: 6 } },
+    yaml: (cameraUrl) => `
 mqtt: { url: "${broker.url}", topic_prefix: "${prefix}" }
-ingest: { metrics_port: 0 }
-infer: { metrics_port: 0 }
 cameras:
-  - { id: ${cam}, url: "${rtsp.url(cam)}", transport: tcp }
+  - { id: ${cam}, url: "${cameraUrl}", transport: tcp }
 queries:
   - { id: lane, cameras: [${cam}], question: "Is there a red object in view?", window: 2s, every: 2s, cooldown: 4s }
   - { id: ${SHADOW}, cameras: [${cam}], question: "Is there a red object in view?", window: 2s, every: 2s, cooldown: 4s, alert_when: "^\\\\s*no", shadow: lane }
 alerts:
   webhooks:
     - { id: ops, url: "http://127.0.0.1:${hookPort}/hook", events: [open, update, close] }
-`);
-  const logger = createLogger('e2e', { level: process.env.VIGIL_TEST_LOG ?? 'warn' });
-  platform = await openPlatform(config, logger);
-  alerts = await startAlerts(config, { bus: platform.bus, store: await platform.store(), control: platform.control, logger, group: `alerts-${id}`, tickMs: 500 });
-  socket = connect(`http://127.0.0.1:${alerts.port}`, { transports: ['websocket'] });
-  for (const event of ['incident:new', 'incident:update', 'incident:close']) socket.on(event, (incident: Incident) => pushed.push({ event, incident }));
-  await waitFor('socket connection', () => socket.connected, 10_000);
-  infer = await startInfer(config, { bus: platform.bus, control: platform.control, logger, group: `infer-${id}` });
-  ingest = await startIngest(config, { bus: platform.bus, control: platform.control, logger });
+`,
+    // Socket.IO listens before any window is asked: it must miss nothing to prove it got nothing.
+    afterAlerts: async (alerts) => {
+      socket = connect(`http://127.0.0.1:${alerts.port}`, { transports: ['websocket'] });
+      for (const event of ['incident:new', 'incident:update', 'incident:close']) socket.on(event, (incident: Incident) => pushed.push({ event, incident }));
+      await waitFor('socket connection', () => socket.connected, 10_000);
+    },
+  });
 });
 
 after(async () => {
   socket?.close();
   await mqttClient?.endAsync().catch(() => undefined);
-  for (const s of [ingest, infer, alerts]) await s?.close().catch(() => undefined);
-  await platform?.close();
-  await sim?.stop();
-  await rtsp?.stop();
-  await model?.close();
+  await stack?.close();
   await broker?.stop();
   await new Promise((r) => hook?.close(r));
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 const api = async (path: string): Promise<{ status: number; body: unknown }> => {
-  const res = await fetch(`http://127.0.0.1:${alerts.port}${path}`);
+  const res = await fetch(`http://127.0.0.1:${stack.alerts.port}${path}`);
   return { status: res.status, body: await res.json() };
 };
 
@@ -141,8 +112,7 @@ test('a shadow query records its would-be incidents and windows; no webhook, Soc
   assert.equal(list.items[0]!.query, SHADOW);
   assert.equal(list.items[0]!.shadows, 'lane');
   // Stop the video, let the last windows land, then compare with the audit at rest.
-  await ingest!.close();
-  ingest = undefined;
+  await stack.ingest.close(); // closing twice (again in after) is a no-op
   let before = -1;
   await waitFor('the audit at rest', async () => {
     const n = (await answered('lane')).length + (await answered(SHADOW)).length;
@@ -199,7 +169,7 @@ test('a shadow query records its would-be incidents and windows; no webhook, Soc
   const queries = (await api('/api/queries')).body as { id: string; shadow: string | null; webhooks: string[] }[];
   assert.deepEqual(queries.map((q) => [q.id, q.shadow, q.webhooks.length > 0]), [['lane', null, true], [SHADOW, 'lane', false]]);
   // Counted apart: the shadow's would-be incidents, never among the incidents opened.
-  const metrics = await (await fetch(`http://127.0.0.1:${alerts.port}/metrics`)).text();
+  const metrics = await (await fetch(`http://127.0.0.1:${stack.alerts.port}/metrics`)).text();
   assert.ok(metricSum(metrics, 'vigil_alerts_shadow_incidents_total', `query="${SHADOW}"`) >= 1, 'shadow incidents counted');
   assert.equal(metricSum(metrics, 'vigil_alerts_incidents_total', `query="${SHADOW}"`), 0);
   assert.ok(metricSum(metrics, 'vigil_alerts_incidents_total', 'query="lane"') >= 1);
@@ -207,7 +177,7 @@ test('a shadow query records its would-be incidents and windows; no webhook, Soc
   const { browser, close } = await launchBrowser();
   try {
     const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${alerts.port}/#/shadows`);
+    await page.goto(`http://127.0.0.1:${stack.alerts.port}/#/shadows`);
     const row = page.locator(`tr[data-query="${SHADOW}"]`);
     await row.waitFor({ timeout: 15_000 });
     assert.deepEqual(await row.locator('td').allInnerTexts(), [SHADOW, 'lane', '0.0%', String(s.compared), `${s.shadow_yes} / ${s.shadow_no}`, `${s.shadowed_yes} / ${s.shadowed_no}`, String(s.shadow_incidents)]);
@@ -215,7 +185,7 @@ test('a shadow query records its would-be incidents and windows; no webhook, Soc
     await page.locator('table.differences tbody tr').first().waitFor({ timeout: 15_000 });
     assert.equal(await page.locator('table.differences tbody tr').count(), diffs.length);
     // The Queries view marks the shadow, linking to this view.
-    await page.goto(`http://127.0.0.1:${alerts.port}/#/queries`);
+    await page.goto(`http://127.0.0.1:${stack.alerts.port}/#/queries`);
     await page.locator(`tr[data-query="${SHADOW}"] a[data-shadow-of="lane"]`).waitFor({ timeout: 10_000 });
     assert.equal(await page.locator('tr[data-query="lane"] a[data-shadow-of]').count(), 0);
   } finally {

@@ -1,17 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { WindowPageSchema, type WindowItem } from '@vigil/contracts';
-import { startIngest, type IngestService } from '@vigil/ingest';
-import { startInfer, type InferService } from '@vigil/infer';
-import { startAlerts, type AlertsService } from '@vigil/alerts';
-import { createLogger } from '@vigil/observability';
-import { openPlatform, type Platform } from '@vigil/platform';
-import { startModelServer, type ModelServer } from '../fixtures/model-server.ts';
-import { startCameraSim, startRtspServer, type CameraSim, type RtspServer } from '../fixtures/camera-sim.ts';
-import { configFromYaml, freePort, uid, waitFor } from '../helpers/env.ts';
+import { uid, waitFor } from '../helpers/env.ts';
+import { startStandaloneStack, type StandaloneStack } from '../helpers/standalone-stack.ts';
 
 /**
  * The window audit end to end (standalone: in-process bus, PGlite): one still camera with a
@@ -22,51 +13,28 @@ import { configFromYaml, freePort, uid, waitFor } from '../helpers/env.ts';
 const id = uid();
 const cam = `yard-${id}`;
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
-let model: ModelServer;
-let rtsp: RtspServer;
-let sim: CameraSim;
-let platform: Platform;
-let alerts: AlertsService;
-let infer: InferService;
-let ingest: IngestService;
-const dataDir = mkdtempSync(join(tmpdir(), 'vigil-audit-e2e-'));
+let stack: StandaloneStack;
 
 before(async () => {
-  model = await startModelServer();
-  const [rtspPort, udp] = [await freePort(), await freePort()];
-  rtsp = await startRtspServer({ port: rtspPort, mounts: { [cam]: udp } });
-  sim = await startCameraSim({ name: cam, udpPort: udp, movingBox: false });
   const otherDays = DAYS.filter((_, i) => i !== new Date().getUTCDay());
-  const config = configFromYaml(`
-model:
-  endpoints: ["${model.url}/v1"]
-  profile: cosmos-reason1
-  budget: { camera_tokens_per_hour: 1 }
-data_dir: "${dataDir}"
-http: { port: 0, host: 127.0.0.1 }
-ingest: { metrics_port: 0 }
-infer: { metrics_port: 0 }
+  stack = await startStandaloneStack({
+    id,
+    camera: cam,
+    sim: { movingBox: false },
+    modelExtra: '  budget: { camera_tokens_per_hour: 1 }',
+    yaml: (cameraUrl) => `
 cameras:
-  - { id: ${cam}, url: "${rtsp.url(cam)}", transport: tcp }
+  - { id: ${cam}, url: "${cameraUrl}", transport: tcp }
 queries:
   - { id: lane, cameras: [${cam}], question: "Is there a red object in view?", window: 2s, every: 2s }
   - { id: night, cameras: [${cam}], question: "Is anyone there?", window: 2s, every: 2s, schedule: { timezone: UTC, days: [${otherDays.join(', ')}] } }
   - { id: moves, cameras: [${cam}], question: "What moved?", window: 2s, every: 2s, trigger: { type: motion } }
-`);
-  const logger = createLogger('e2e', { level: process.env.VIGIL_TEST_LOG ?? 'warn' });
-  platform = await openPlatform(config, logger);
-  alerts = await startAlerts(config, { bus: platform.bus, store: await platform.store(), control: platform.control, logger, group: `alerts-${id}`, tickMs: 500 });
-  infer = await startInfer(config, { bus: platform.bus, control: platform.control, logger, group: `infer-${id}` });
-  ingest = await startIngest(config, { bus: platform.bus, control: platform.control, logger });
+`,
+  });
 });
 
 after(async () => {
-  for (const s of [ingest, infer, alerts]) await s?.close().catch(() => undefined);
-  await platform?.close();
-  await sim?.stop();
-  await rtsp?.stop();
-  await model?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 /** Every item for the camera and query, page by page (3 a page: the cursor is exercised). */
@@ -74,7 +42,7 @@ async function timeline(query: string, extra = ''): Promise<WindowItem[]> {
   const out: WindowItem[] = [];
   let cursor = '';
   for (let n = 0; n < 200; n++) {
-    const res = await fetch(`http://127.0.0.1:${alerts.port}/api/windows?camera=${cam}&query=${query}&limit=3${extra}${cursor ? `&cursor=${cursor}` : ''}`);
+    const res = await fetch(`http://127.0.0.1:${stack.alerts.port}/api/windows?camera=${cam}&query=${query}&limit=3${extra}${cursor ? `&cursor=${cursor}` : ''}`);
     assert.equal(res.status, 200);
     const page = WindowPageSchema.parse(await res.json());
     out.push(...page.items);
