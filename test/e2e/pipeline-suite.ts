@@ -26,7 +26,9 @@ export function pipelineSuite(mode: 'distributed' | 'standalone'): void {
   const dock = `dock-${id}`;
   const street = `street-${id}`;
   const RED_AT_S = 8;
-  const RED_FOR_S = 6;
+  // Long enough to outlast a slow start: the red is on the sim's clock, not the pipeline's
+  // (with 6 s, no incident opened twice on a loaded machine).
+  const RED_FOR_S = 16;
 
   let model: ModelServer;
   let rtsp: RtspServer;
