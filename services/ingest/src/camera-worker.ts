@@ -346,8 +346,7 @@ export class CameraWorker {
 
   /** `on_demand`: ffmpeg copies the stream into MPEG-TS; access units go out as they are. */
   private spawnCopy(input: FfmpegInput): Run {
-    // Units are assembled straight into the camera's packet ring (no Buffer per packet).
-    const demux = new TsDemuxer({ alloc: (n) => this.video?.ring.alloc(n) ?? Buffer.allocUnsafe(n) });
+    const demux = new TsDemuxer();
     const reader = {
       push: (b: Buffer): AccessUnit[] => {
         const units = demux.push(b);

@@ -10,10 +10,11 @@ const FIRST_SLAB = 1024 * 1024;
  * full decode started when infer asks for the camera reads from the keyframe before the
  * window, so the window holds the frames before the trigger.
  *
- * The bytes live in one circular slab per camera, reused in place. A Buffer per packet made
- * V8 run a full garbage collection about twice a second on 16 quiet cameras: each is memory
- * outside the heap, and 8 MB/s of it came and went (the quiet bench). A packet's `data` is a
- * view on the slab: readers copy it before the ring is next written (the decoders' muxer does).
+ * The bytes live in one circular slab per camera, reused in place: 30 s of every camera's
+ * packets held as a Buffer each were ~270 MB of memory outside V8's heap, coming and going at
+ * 8 MB/s on 16 quiet cameras, and V8 ran a full collection about twice a second (the quiet
+ * bench). A held packet's `data` is a view on the slab: readers copy it before the ring is next
+ * written (the decoders' muxer does).
  */
 export class PacketRing {
   private slab = Buffer.allocUnsafeSlow(0);
@@ -29,15 +30,6 @@ export class PacketRing {
     private readonly maxBytes = 64 * 1024 * 1024,
   ) {}
 
-  /**
-   * Room for a packet of `n` bytes in the slab, for a demuxer to assemble into (add then keeps
-   * it without a copy). Valid until the ring is next written.
-   */
-  alloc(n: number): Buffer {
-    const at = this.place(n);
-    return this.slab.subarray(at, at + n);
-  }
-
   /** Adds packets newer (in decode time) than the newest held; returns those added. */
   add(packets: readonly HeldPacket[]): HeldPacket[] {
     const added: HeldPacket[] = [];
@@ -45,12 +37,10 @@ export class PacketRing {
       const last = this.newest();
       if (last && p.decodeAt <= last.decodeAt) continue; // replayed or duplicated
       const n = p.data.length;
-      let held = p;
-      if (!this.inSlab(p.data)) {
-        const at = this.place(n);
-        p.data.copy(this.slab, at);
-        held = { ...p, data: this.slab.subarray(at, at + n) };
-      }
+      // Copied in: only the ring writes its slab, so nothing outside it can be overwritten.
+      const at = this.place(n);
+      p.data.copy(this.slab, at);
+      const held = { ...p, data: this.slab.subarray(at, at + n) };
       this.packets.push(held);
       this.bytes += n;
       added.push(held);
@@ -98,10 +88,6 @@ export class PacketRing {
 
   private newest(): HeldPacket | undefined {
     return this.held > 0 ? this.packets[this.packets.length - 1] : undefined;
-  }
-
-  private inSlab(b: Buffer): boolean {
-    return b.buffer === this.slab.buffer && b.byteOffset >= this.slab.byteOffset && b.byteOffset + b.length <= this.slab.byteOffset + this.slab.length;
   }
 
   private offsetOf(p: HeldPacket): number {

@@ -93,15 +93,7 @@ export class TsDemuxer {
   private readonly lastPayload = Buffer.alloc(MAX_PAYLOAD);
   private lastPayloadLen = -1;
 
-  /** Where a finished unit's bytes are copied: a fresh Buffer, or room its consumer keeps them in. */
-  private readonly alloc: (n: number) => Buffer;
-
-  /**
-   * `alloc`: room for a finished unit of n bytes, where the consumer keeps it (ingest's packet
-   * ring), so no Buffer is made per unit; it must be valid until the units of this push are taken.
-   */
-  constructor(opts?: { maxUnitBytes?: number; alloc?: (n: number) => Buffer }) {
-    this.alloc = opts?.alloc ?? ((n) => Buffer.allocUnsafe(n));
+  constructor(opts?: { maxUnitBytes?: number }) {
     const max = opts?.maxUnitBytes;
     this.maxUnit = max !== undefined && Number.isFinite(max) && max >= 1 ? Math.floor(max) : DEFAULT_MAX_UNIT;
   }
@@ -363,8 +355,7 @@ export class TsDemuxer {
 
   /** A copy of a unit (not Buffer.from(view): its array-like path is 6–7× slower for a 200 KB unit, Node 20). */
   private copyOf(b: Buffer): Buffer {
-    const c = this.alloc(b.length);
-    if (c.length !== b.length) throw new Error(`unit allocator gave ${c.length} bytes for ${b.length}`);
+    const c = Buffer.allocUnsafe(b.length);
     b.copy(c);
     return c;
   }
