@@ -167,7 +167,15 @@ test('cameras: live frames for online cameras; an offline camera shows as offlin
   await waitFor('a live frame of the dock', () => page.locator(`[data-camera="${dock}"] img`).evaluate((i) => (i as HTMLImageElement).naturalWidth > 0), 20_000);
   // on_demand: the card says what the trigger stage sees (the simulators send a keyframe a second).
   await page.waitForSelector(`[data-camera="${dock}"] [data-trigger-fps]`, { timeout: 20_000 });
-  assert.match(await page.locator(`[data-camera="${dock}"] [data-trigger-fps]`).innerText(), /^trigger [01]\.\d fps · GOP [\d.]+ s$/);
+  // The sims send a keyframe every 25 frames (1 s); on a loaded machine keyframes lost over UDP
+  // make it longer, and the card says so. What it must not say is a GOP of a frame or two.
+  const rate = await page.locator(`[data-camera="${dock}"] [data-trigger-fps]`).innerText();
+  const m = /^trigger (?:([\d.]+) fps|1 picture every ([\d.]+) s) · GOP ([\d.]+) s$/.exec(rate);
+  assert.ok(m, rate);
+  const gop = Number(m[3]);
+  assert.ok(gop >= 0.5 && gop <= 10, `a keyframe every ${gop} s`);
+  const period = m[1] !== undefined ? 1 / Number(m[1]) : Number(m[2]);
+  assert.ok(Math.abs(period - gop) <= 0.1 + 0.05 * gop, `the trigger sees every keyframe: ${rate}`);
   const src1 = await page.locator(`[data-camera="${dock}"] img`).getAttribute('src');
   await page.waitForTimeout(1000);
   assert.notEqual(await page.locator(`[data-camera="${dock}"] img`).getAttribute('src'), src1, 'the frame refreshes');
