@@ -64,5 +64,6 @@ ENV NODE_ENV=production
 USER 10001:10001
 # alerts (REST, Socket.IO, dashboard, /metrics, /healthz), ingest and infer /metrics + /healthz
 EXPOSE 8080 9101 9102
-ENTRYPOINT ["node", "bin/vigil.js"]
+# --initial-old-space-size: SERVICE_NODE_FLAGS (libs/platform/src/node-flags.ts says why)
+ENTRYPOINT ["node", "--initial-old-space-size=128", "bin/vigil.js"]
 CMD ["--help"]

@@ -18,6 +18,7 @@ import { decodeFinding, encodeFrameChunk, Topics, topicSpecs } from '@vigil/cont
 import { createLogger } from '@vigil/observability';
 import { loadConfig } from '@vigil/config';
 import { startModelServer } from '../test/fixtures/model-server.ts';
+import { SERVICE_NODE_FLAGS } from '@vigil/platform';
 
 const KAFKA = process.env.VIGIL_TEST_KAFKA ?? '127.0.0.1:9092';
 const QUESTIONS = [
@@ -99,7 +100,7 @@ export async function main(args: string[]): Promise<number> {
     },
   });
 
-  const child = spawn(process.execPath, [...(process.env.VIGIL_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.VIGIL_BENCH_PROF] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--role-infer', cfg, '--group', `bench-infer-${id}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...(process.env.VIGIL_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.VIGIL_BENCH_PROF] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--role-infer', cfg, '--group', `bench-infer-${id}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (b: Buffer) => b.toString().includes('READY') && resolve());
     child.once('exit', (code) => reject(new Error(`infer exited with ${code}`)));

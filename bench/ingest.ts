@@ -53,6 +53,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ffmpegArgs } from '@vigil/media';
 import { cpus } from 'node:os';
 import { cmdline, cpuSeconds, metric, percentile, parseFlags, procStat, processTree, TreeSampler } from './lib/proc.ts';
+import { SERVICE_NODE_FLAGS } from '@vigil/platform';
 
 const CLIP = resolve('.cache/bench/cam-1080p30-h264.mp4');
 const FPS = 4;
@@ -186,7 +187,7 @@ async function runOnce(n: number, warmup: number, seconds: number, brokers: stri
 /** Ingest in a child process; the window's CPU, also split into Node's and ffmpeg's. */
 async function runIngest(n: number, warmup: number, seconds: number, brokers: string, idleFix: boolean) {
   const self = fileURLToPath(import.meta.url);
-  const proc = spawn(process.execPath, ['--import', 'tsx', self, '--child', JSON.stringify({ n, brokers, clip: CLIP, idleFix })], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, '--import', 'tsx', self, '--child', JSON.stringify({ n, brokers, clip: CLIP, idleFix })], { stdio: ['pipe', 'pipe', 'inherit'] });
   const child = new IngestChild(proc);
   try {
     await child.ask({ cmd: 'online', timeoutMs: 60_000 });
@@ -410,7 +411,7 @@ function diffBy(a: Record<string, number>, b: Record<string, number>): Record<st
 async function runVigil(yaml: string, n: number, ids: string[], warmup: number, seconds: number, profileDir?: string) {
   const self = fileURLToPath(import.meta.url);
   const group = `bench-quiet-${Math.random().toString(36).slice(2, 8)}`;
-  const proc = spawn(process.execPath, ['--import', 'tsx', self, '--quiet-child', JSON.stringify({ yaml, group })], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, '--import', 'tsx', self, '--quiet-child', JSON.stringify({ yaml, group })], { stdio: ['pipe', 'pipe', 'inherit'] });
   const child = new IngestChild(proc);
   try {
     const { online } = await child.ask<{ online: number }>({ cmd: 'online', timeoutMs: 90_000 });

@@ -12,12 +12,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startModelServer } from '../test/fixtures/model-server.ts';
+import { SERVICE_NODE_FLAGS } from '@vigil/platform';
 
 const CLIP_S = 60;
 
 function run(suite: string, modelUrl: string): Promise<{ code: number | null; ms: number; stderr: string }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['bin/vigil.js', 'test', suite, '--model', modelUrl, '--json'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, 'bin/vigil.js', 'test', suite, '--model', modelUrl, '--json'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((done) => child.on('close', (code) => done({ code, ms: performance.now() - t0, stderr })));

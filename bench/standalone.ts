@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { metric, parseFlags, rssMb, treeCpuSeconds } from './lib/proc.ts';
+import { SERVICE_NODE_FLAGS } from '@vigil/platform';
 
 interface RunResult {
   cameras: number;
@@ -51,7 +52,7 @@ queries:
   - { id: activity, cameras: [${ids}], question: "Is anything unusual happening?", window: 8s, every: 2s, trigger: { type: motion } }
 `,
   );
-  const child = spawn(process.execPath, ['bin/vigil.js', 'run', '--config', join(dir, 'vigil.yaml')], { stdio: 'ignore', env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, 'bin/vigil.js', 'run', '--config', join(dir, 'vigil.yaml')], { stdio: 'ignore', env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } });
   const scrape = async () => (await fetch(`http://127.0.0.1:${ingestPort}/metrics`)).text();
   try {
     // Warm up: every camera online.

@@ -28,4 +28,4 @@ start.sh: VIGIL_MODEL_URL is not set, so questions go to http://127.0.0.1:8000.
 NOTE
 fi
 echo "start.sh: dashboard at http://localhost:8080 — Ctrl-C to stop"
-node bin/vigil.js run --config "${VIGIL_CONFIG:-examples/vigil.yaml}"
+node --initial-old-space-size=128 bin/vigil.js run --config "${VIGIL_CONFIG:-examples/vigil.yaml}"

@@ -39,7 +39,7 @@ test('Dockerfile: multi-stage, non-root, ffmpeg and fonts, one entrypoint for ev
   const user = finalStage.find((l) => /^USER /.test(l));
   assert.ok(user && !/^USER (root|0)(:|$)/.test(user.slice(5)), 'the final stage runs as a non-root user');
   assert.ok(finalStage.some((l) => /apt-get install .*\bffmpeg\b.*\bfonts-dejavu-core\b/.test(l)), 'ffmpeg and the DejaVu fonts');
-  assert.ok(finalStage.some((l) => /^ENTRYPOINT \["node", "bin\/vigil\.js"\]/.test(l)));
+  assert.ok(finalStage.some((l) => /^ENTRYPOINT \["node", ("--[^"]+", )*"bin\/vigil\.js"\]/.test(l)));
   assert.ok(instructions.some((l) => /npm ci --omit=dev/.test(l)), 'production dependencies only');
   assert.ok(instructions.some((l) => /^ARG ONNXRUNTIME_EP=cpu$/.test(l)), 'CPU onnxruntime by default');
   assert.ok(instructions.some((l) => /--onnxruntime-node-install="\$ONNXRUNTIME_EP"/.test(l)), 'the CUDA build is a build argument');

@@ -10,6 +10,7 @@ import { lockDataDir } from './lock.ts';
 
 export { lockDataDir, lockHolder, DataDirLockedError } from './lock.ts';
 export { ConfigReloads, type Reloadable, type ReloadSources } from './reloads.ts';
+export { SERVICE_NODE_FLAGS } from './node-flags.ts';
 
 /** The outside systems a process's services share, real or embedded per the config. */
 export interface Platform {

@@ -20,11 +20,12 @@ export class GopMeter {
 
   /** A keyframe captured at `capturedAt` (ms); times that do not move forward are ignored. */
   key(capturedAt: number): void {
-    if (this.lastKeyAt !== undefined && capturedAt > this.lastKeyAt) {
+    if (this.lastKeyAt !== undefined) {
+      if (capturedAt <= this.lastKeyAt) return;
       this.intervals.push(capturedAt - this.lastKeyAt);
       if (this.intervals.length > this.keep) this.intervals.shift();
     }
-    if (this.lastKeyAt === undefined || capturedAt > this.lastKeyAt) this.lastKeyAt = capturedAt;
+    this.lastKeyAt = capturedAt;
   }
 
   /** The GOP in ms, or undefined while too few keyframes have been seen. */
